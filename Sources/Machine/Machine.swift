@@ -1,0 +1,2 @@
+import RISCV
+import Devices
