@@ -26,5 +26,6 @@ let package = Package(
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "RISCV"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Devices", "RISCV"]),
         .testTarget(name: "BootTests", dependencies: ["VMM", "Machine"]),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )
