@@ -1,0 +1,299 @@
+// The instruction loop. Hot state lives in locals; anything that changes privilege, translation or
+// interrupt state leaves the inner loop so the outer loop re-derives it (see ../shared/perf-notes.md).
+
+@inline(__always) func sx32(_ v: UInt64) -> UInt64 { UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: v))) }
+@inline(__always) func simm(_ d: DOp) -> UInt64 { UInt64(bitPattern: Int64(d.imm)) }
+@inline(__always) func hostPtr(_ a: UInt64) -> UnsafeMutableRawPointer {
+    UnsafeMutableRawPointer(bitPattern: UInt(truncatingIfNeeded: a)).unsafelyUnwrapped
+}
+
+extension Hart {
+    /// Runs up to `budget` instructions. Returns the number executed. Stops early when the hart
+    /// waits for an interrupt (WFI), is stopped, or `stopRequested` is set.
+    @inline(never)
+    public func run(_ budget: Int) -> Int {
+        var executed = 0
+        let x = self.x
+        var dummyOps = DOp.empty
+        outer: while executed < budget {
+            if !running || stopRequested { break }
+            checkInterrupts()
+            if waitingForInterrupt { break }
+            var pc = self.pc
+            let tlbL = tlbLoad + dataSlot * Hart.tlbSize
+            let tlbS = tlbStore + dataSlot * Hart.tlbSize
+            let tlbF = tlbFetch + fetchSlot * Hart.tlbSize
+            var pageTag: UInt64 = .max
+            var ops = withUnsafeMutablePointer(to: &dummyOps) { $0 }
+            var page = FetchEntry()
+            let limit = budget - executed
+            var n = 0
+            inner: while n < limit {
+                let tag = pc & ~0xfff
+                if tag != pageTag {
+                    let e = tlbF[Int((pc >> 12) & 255)]
+                    if e.tag == tag {
+                        page = e
+                    } else {
+                        self.pc = pc
+                        guard let f = fetchFill(pc) else { pc = self.pc; break inner }
+                        page = f
+                    }
+                    pageTag = tag
+                    ops = UnsafeMutablePointer<DOp>(bitPattern: page.ops).unsafelyUnwrapped
+                }
+                var d = ops[Int((pc & 0xfff) >> 1)]
+                if d.op == .undecoded {
+                    self.pc = pc
+                    guard let dd = decodeAt(pc, page) else { pc = self.pc; break inner }
+                    d = dd
+                }
+                n &+= 1
+                let rd = Int(d.rd), rs1 = Int(d.rs1), rs2 = Int(d.rs2)
+                let next = pc &+ UInt64(d.len)
+                switch d.op {
+                case .undecoded, .crossPage, .illegal:
+                    self.pc = pc; trap(cause: Cause.illegal, tval: UInt64(UInt32(bitPattern: d.imm))); pc = self.pc; n &-= 1; break inner
+                case .lui: x[rd] = simm(d); pc = next
+                case .auipc: x[rd] = pc &+ simm(d); pc = next
+                case .jal: x[rd] = next; pc = pc &+ simm(d)
+                case .jalr: let t = (x[rs1] &+ simm(d)) & ~1; x[rd] = next; pc = t
+                case .beq: pc = x[rs1] == x[rs2] ? pc &+ simm(d) : next
+                case .bne: pc = x[rs1] != x[rs2] ? pc &+ simm(d) : next
+                case .blt: pc = Int64(bitPattern: x[rs1]) < Int64(bitPattern: x[rs2]) ? pc &+ simm(d) : next
+                case .bge: pc = Int64(bitPattern: x[rs1]) >= Int64(bitPattern: x[rs2]) ? pc &+ simm(d) : next
+                case .bltu: pc = x[rs1] < x[rs2] ? pc &+ simm(d) : next
+                case .bgeu: pc = x[rs1] >= x[rs2] ? pc &+ simm(d) : next
+
+                case .lb, .lh, .lw, .ld, .lbu, .lhu, .lwu:
+                    let va = x[rs1] &+ simm(d)
+                    let size: UInt64
+                    switch d.op { case .lb, .lbu: size = 1; case .lh, .lhu: size = 2; case .lw, .lwu: size = 4; default: size = 8 }
+                    let e = tlbL[Int((va >> 12) & 255)]
+                    var v: UInt64
+                    if e.tag == va & ~(0xfff ^ (size &- 1)) {
+                        let p = hostPtr(va &+ e.addend)
+                        switch size {
+                        case 1: v = UInt64(p.load(as: UInt8.self))
+                        case 2: v = UInt64(p.load(as: UInt16.self))
+                        case 4: v = UInt64(p.load(as: UInt32.self))
+                        default: v = p.load(as: UInt64.self)
+                        }
+                    } else {
+                        self.pc = pc
+                        guard let s = loadSlow(va, Int(size)) else { pc = self.pc; n &-= 1; break inner }
+                        v = s
+                    }
+                    switch d.op {
+                    case .lb: v = UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: v)))
+                    case .lh: v = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: v)))
+                    case .lw: v = sx32(v)
+                    default: break
+                    }
+                    x[rd] = v
+                    pc = next
+
+                case .sb, .sh, .sw, .sd:
+                    let va = x[rs1] &+ simm(d)
+                    let v = x[rs2]
+                    let size: UInt64
+                    switch d.op { case .sb: size = 1; case .sh: size = 2; case .sw: size = 4; default: size = 8 }
+                    let e = tlbS[Int((va >> 12) & 255)]
+                    if e.tag == va & ~(0xfff ^ (size &- 1)) {
+                        let p = hostPtr(va &+ e.addend)
+                        switch size {
+                        case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self)
+                        case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: v), as: UInt16.self)
+                        case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: v), as: UInt32.self)
+                        default: p.storeBytes(of: v, as: UInt64.self)
+                        }
+                    } else {
+                        self.pc = pc
+                        guard storeSlow(va, Int(size), v) else { pc = self.pc; n &-= 1; break inner }
+                        // The store may have invalidated the page we are executing from: ops stay valid (zeroed).
+                    }
+                    pc = next
+
+                case .addi: x[rd] = x[rs1] &+ simm(d); pc = next
+                case .slti: x[rd] = Int64(bitPattern: x[rs1]) < Int64(d.imm) ? 1 : 0; pc = next
+                case .sltiu: x[rd] = x[rs1] < simm(d) ? 1 : 0; pc = next
+                case .xori: x[rd] = x[rs1] ^ simm(d); pc = next
+                case .ori: x[rd] = x[rs1] | simm(d); pc = next
+                case .andi: x[rd] = x[rs1] & simm(d); pc = next
+                case .slli: x[rd] = x[rs1] &<< UInt64(d.imm); pc = next
+                case .srli: x[rd] = x[rs1] &>> UInt64(d.imm); pc = next
+                case .srai: x[rd] = UInt64(bitPattern: Int64(bitPattern: x[rs1]) &>> Int64(d.imm)); pc = next
+                case .add: x[rd] = x[rs1] &+ x[rs2]; pc = next
+                case .sub: x[rd] = x[rs1] &- x[rs2]; pc = next
+                case .sll: x[rd] = x[rs1] &<< x[rs2]; pc = next
+                case .slt: x[rd] = Int64(bitPattern: x[rs1]) < Int64(bitPattern: x[rs2]) ? 1 : 0; pc = next
+                case .sltu: x[rd] = x[rs1] < x[rs2] ? 1 : 0; pc = next
+                case .xor: x[rd] = x[rs1] ^ x[rs2]; pc = next
+                case .srl: x[rd] = x[rs1] &>> x[rs2]; pc = next
+                case .sra: x[rd] = UInt64(bitPattern: Int64(bitPattern: x[rs1]) &>> Int64(bitPattern: x[rs2])); pc = next
+                case .or: x[rd] = x[rs1] | x[rs2]; pc = next
+                case .and: x[rd] = x[rs1] & x[rs2]; pc = next
+                case .addiw: x[rd] = sx32(x[rs1] &+ simm(d)); pc = next
+                case .slliw: x[rd] = sx32(x[rs1] &<< UInt64(d.imm)); pc = next
+                case .srliw: x[rd] = sx32(UInt64(UInt32(truncatingIfNeeded: x[rs1]) &>> UInt32(d.imm))); pc = next
+                case .sraiw: x[rd] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: x[rs1]) &>> Int32(d.imm))); pc = next
+                case .addw: x[rd] = sx32(x[rs1] &+ x[rs2]); pc = next
+                case .subw: x[rd] = sx32(x[rs1] &- x[rs2]); pc = next
+                case .sllw: x[rd] = sx32(UInt64(UInt32(truncatingIfNeeded: x[rs1]) &<< UInt32(truncatingIfNeeded: x[rs2]))); pc = next
+                case .srlw: x[rd] = sx32(UInt64(UInt32(truncatingIfNeeded: x[rs1]) &>> UInt32(truncatingIfNeeded: x[rs2]))); pc = next
+                case .sraw: x[rd] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: x[rs1]) &>> Int32(truncatingIfNeeded: x[rs2] & 31))); pc = next
+                case .mul: x[rd] = x[rs1] &* x[rs2]; pc = next
+                case .mulh: x[rd] = UInt64(bitPattern: Int64(bitPattern: x[rs1]).multipliedFullWidth(by: Int64(bitPattern: x[rs2])).high); pc = next
+                case .mulhu: x[rd] = x[rs1].multipliedFullWidth(by: x[rs2]).high; pc = next
+                case .mulhsu:
+                    let a = x[rs1], b = x[rs2]
+                    var hi = a.multipliedFullWidth(by: b).high
+                    if Int64(bitPattern: a) < 0 { hi = hi &- b }
+                    x[rd] = hi; pc = next
+                case .div:
+                    let a = Int64(bitPattern: x[rs1]), b = Int64(bitPattern: x[rs2])
+                    x[rd] = b == 0 ? .max : (a == .min && b == -1 ? UInt64(bitPattern: a) : UInt64(bitPattern: a / b)); pc = next
+                case .divu: let b = x[rs2]; x[rd] = b == 0 ? .max : x[rs1] / b; pc = next
+                case .rem:
+                    let a = Int64(bitPattern: x[rs1]), b = Int64(bitPattern: x[rs2])
+                    x[rd] = b == 0 ? UInt64(bitPattern: a) : (a == .min && b == -1 ? 0 : UInt64(bitPattern: a % b)); pc = next
+                case .remu: let b = x[rs2]; x[rd] = b == 0 ? x[rs1] : x[rs1] % b; pc = next
+                case .mulw: x[rd] = sx32(x[rs1] &* x[rs2]); pc = next
+                case .divw:
+                    let a = Int32(truncatingIfNeeded: x[rs1]), b = Int32(truncatingIfNeeded: x[rs2])
+                    let q: Int32 = b == 0 ? -1 : (a == .min && b == -1 ? a : a / b)
+                    x[rd] = UInt64(bitPattern: Int64(q)); pc = next
+                case .divuw:
+                    let a = UInt32(truncatingIfNeeded: x[rs1]), b = UInt32(truncatingIfNeeded: x[rs2])
+                    x[rd] = sx32(UInt64(b == 0 ? .max : a / b)); pc = next
+                case .remw:
+                    let a = Int32(truncatingIfNeeded: x[rs1]), b = Int32(truncatingIfNeeded: x[rs2])
+                    let r: Int32 = b == 0 ? a : (a == .min && b == -1 ? 0 : a % b)
+                    x[rd] = UInt64(bitPattern: Int64(r)); pc = next
+                case .remuw:
+                    let a = UInt32(truncatingIfNeeded: x[rs1]), b = UInt32(truncatingIfNeeded: x[rs2])
+                    x[rd] = sx32(UInt64(b == 0 ? a : a % b)); pc = next
+
+                case .fence: pc = next
+                case .fenceI:
+                    // Stores to code pages already invalidated their decoded ops; nothing is stale.
+                    pc = next
+
+                case .lrW, .lrD, .scW, .scD, .amoW, .amoD:
+                    self.pc = pc
+                    guard executeAtomic(d) else { pc = self.pc; n &-= 1; break inner }
+                    pc = next
+
+                case .ecall, .ebreak, .mret, .sret, .wfi, .sfenceVMA, .hfenceVVMA, .hfenceGVMA,
+                     .csrrw, .csrrs, .csrrc, .csrrwi, .csrrsi, .csrrci, .hlv, .hlvx, .hsv:
+                    self.pc = pc
+                    executeSystem(d)
+                    pc = self.pc
+                    break inner
+
+                case .flw, .fld, .fsw, .fsd, .fmaS, .fmaD,
+                     .faddS, .fsubS, .fmulS, .fdivS, .fsqrtS, .fsgnjS, .fsgnjnS, .fsgnjxS, .fminS, .fmaxS,
+                     .fcvtWS, .fcvtWUS, .fcvtLS, .fcvtLUS, .fmvXW, .fclassS, .feqS, .fltS, .fleS,
+                     .fcvtSW, .fcvtSWU, .fcvtSL, .fcvtSLU, .fmvWX,
+                     .faddD, .fsubD, .fmulD, .fdivD, .fsqrtD, .fsgnjD, .fsgnjnD, .fsgnjxD, .fminD, .fmaxD,
+                     .fcvtWD, .fcvtWUD, .fcvtLD, .fcvtLUD, .fmvXD, .fclassD, .feqD, .fltD, .fleD,
+                     .fcvtDW, .fcvtDWU, .fcvtDL, .fcvtDLU, .fmvDX, .fcvtSD, .fcvtDS:
+                    self.pc = pc
+                    guard executeFP(d) else { pc = self.pc; n &-= 1; break inner }
+                    pc = next
+                }
+            }
+            executed &+= n
+            self.pc = pc
+        }
+        instret &+= UInt64(executed)
+        return executed
+    }
+
+    /// LR/SC and AMOs (A extension). Returns false after taking a trap.
+    @inline(never)
+    func executeAtomic(_ d: DOp) -> Bool {
+        let va = x[Int(d.rs1)]
+        let wide = d.op == .lrD || d.op == .scD || d.op == .amoD
+        let size = wide ? 8 : 4
+        switch d.op {
+        case .lrW, .lrD:
+            guard let (p, pa) = atomicPointer(va, size, isLoadReserved: true) else { return false }
+            x[Int(d.rd)] = wide ? p.load(as: UInt64.self) : sx32(UInt64(p.load(as: UInt32.self)))
+            reservation = pa
+        case .scW, .scD:
+            guard let (p, pa) = atomicPointer(va, size, isLoadReserved: false) else { return false }
+            if reservation == pa {
+                if wide { p.storeBytes(of: x[Int(d.rs2)], as: UInt64.self) }
+                else { p.storeBytes(of: UInt32(truncatingIfNeeded: x[Int(d.rs2)]), as: UInt32.self) }
+                x[Int(d.rd)] = 0
+            } else {
+                x[Int(d.rd)] = 1
+            }
+            reservation = .max
+        default:
+            guard let (p, _) = atomicPointer(va, size, isLoadReserved: false) else { return false }
+            let src = x[Int(d.rs2)]
+            let old: UInt64 = wide ? p.load(as: UInt64.self) : sx32(UInt64(p.load(as: UInt32.self)))
+            let b = wide ? src : sx32(src)
+            let fn = AMOFunc(rawValue: d.aux) ?? .swap
+            let r: UInt64
+            switch fn {
+            case .swap: r = b
+            case .add: r = old &+ b
+            case .xor: r = old ^ b
+            case .and: r = old & b
+            case .or: r = old | b
+            case .min: r = Int64(bitPattern: old) < Int64(bitPattern: b) ? old : b
+            case .max: r = Int64(bitPattern: old) > Int64(bitPattern: b) ? old : b
+            case .minu: r = wide ? min(old, b) : (UInt32(truncatingIfNeeded: old) < UInt32(truncatingIfNeeded: b) ? old : b)
+            case .maxu: r = wide ? max(old, b) : (UInt32(truncatingIfNeeded: old) > UInt32(truncatingIfNeeded: b) ? old : b)
+            }
+            if wide { p.storeBytes(of: r, as: UInt64.self) } else { p.storeBytes(of: UInt32(truncatingIfNeeded: r), as: UInt32.self) }
+            x[Int(d.rd)] = old
+        }
+        return true
+    }
+
+    /// Privileged and CSR instructions. Always leaves self.pc at the next pc to execute.
+    @inline(never)
+    func executeSystem(_ d: DOp) {
+        let next = pc &+ UInt64(d.len)
+        let illegal = { self.trap(cause: Cause.illegal, tval: UInt64(UInt32(bitPattern: d.imm))) }
+        switch d.op {
+        case .ecall:
+            if prv == Priv.supervisor, let sbi {
+                sbi.handleSBICall(self)
+                pc = next
+                return
+            }
+            trap(cause: prv == Priv.user ? Cause.ecallU : (prv == Priv.supervisor ? Cause.ecallS : Cause.ecallM), tval: 0)
+        case .ebreak:
+            trap(cause: Cause.breakpoint, tval: pc)
+        case .mret:
+            guard prv == Priv.machine else { return trapIllegalRaw(0x3020_0073) }
+            mret()
+        case .sret:
+            guard prv == Priv.machine || (prv == Priv.supervisor && mstatus & MStatus.tsr == 0) else { return trapIllegalRaw(0x1020_0073) }
+            sret()
+        case .wfi:
+            if prv < Priv.machine && mstatus & MStatus.tw != 0 { return trapIllegalRaw(0x1050_0073) }
+            if prv == Priv.user { return trapIllegalRaw(0x1050_0073) }
+            pc = next
+            if mip & mie == 0 { waitingForInterrupt = true }
+        case .sfenceVMA:
+            if prv == Priv.user || (prv == Priv.supervisor && mstatus & MStatus.tvm != 0) { return illegal() }
+            flushTLB()
+            pc = next
+        case .csrrw, .csrrs, .csrrc, .csrrwi, .csrrsi, .csrrci:
+            // Illegal CSR accesses report the instruction bits; rebuild them from the decoded fields.
+            let f3: UInt32 = [Op.csrrw: 1, .csrrs: 2, .csrrc: 3, .csrrwi: 5, .csrrsi: 6, .csrrci: 7][d.op]!
+            let raw = (UInt32(bitPattern: d.imm) << 20) | (UInt32(d.rs1) << 15) | (f3 << 12) | (UInt32(d.rd == 32 ? 0 : d.rd) << 7) | 0x73
+            if csrInstruction(d) { pc = next } else { trapIllegalRaw(raw) }
+        default:
+            illegal()
+        }
+    }
+
+    func trapIllegalRaw(_ raw: UInt32) { trap(cause: Cause.illegal, tval: UInt64(raw)) }
+}
