@@ -1,2 +1,295 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
 import RISCV
 import Devices
+
+public enum Firmware: Equatable, Sendable {
+    /// No firmware file: the kernel starts in S-mode and the machine answers SBI calls itself.
+    case builtin
+    /// An OpenSBI fw_dynamic.bin (or compatible) run in M-mode at the start of RAM.
+    case file(String)
+    /// Bare metal: the loaded program starts in M-mode at its entry point (tests).
+    case none
+}
+
+public struct MachineConfig: Sendable {
+    public var memorySize: UInt64 = 512 << 20
+    public var harts: Int = 1
+    public var firmware: Firmware = .builtin
+    public var kernelPath: String? = nil
+    public var initrdPath: String? = nil
+    public var bootargs: String = "console=ttyS0"
+    public init() {}
+}
+
+public enum ExitReason: Equatable, CustomStringConvertible {
+    case powerOff(code: Int)
+    case reset
+    case stopped
+    case error(String)
+    public var description: String {
+        switch self {
+        case .powerOff(let c): return c == 0 ? "guest powered off" : "guest powered off with failure code \(c)"
+        case .reset: return "guest requested a reset"
+        case .stopped: return "stopped by the host"
+        case .error(let m): return m
+        }
+    }
+}
+
+public struct MachineStats {
+    public var instructions: UInt64 = 0
+    public var sbiCalls: UInt64 = 0
+    public var hostSeconds: Double = 0
+}
+
+/// The QEMU-`virt`-compatible board: harts, RAM, CLINT, PLIC, UART, RTC and sifive_test, a generated
+/// device tree, and the boot protocol for Linux with OpenSBI or the built-in SBI.
+public final class Machine {
+    public let config: MachineConfig
+    public let ram: GuestRAM
+    public let time: TimeBase
+    public let bus: SystemBus
+    public let code: CodeCache
+    public private(set) var harts: [Hart] = []
+    public private(set) var clint: CLINT!
+    public private(set) var plic: PLIC!
+    public private(set) var uart: UART16550!
+    public private(set) var rtc: GoldfishRTC!
+    public private(set) var test: SiFiveTest!
+    public private(set) var dtb: [UInt8] = []
+    public private(set) var dtbAddress: UInt64 = 0
+    public var stats = MachineStats()
+    var sbi: BuiltinSBI?
+    let logger = Logger(label: "matryoshka.machine")
+
+    /// Guest console output goes here (bytes, possibly several at once).
+    public var consoleSink: ([UInt8]) -> Void = { _ in }
+    var consoleBuffer: [UInt8] = []
+    var exitReason: ExitReason? = nil
+    /// Instructions each hart runs before the next hart and the devices get a turn.
+    public var sliceLength = 20_000
+
+    public static let isaExtensions = ["i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei", "zihintpause", "sstc"]
+
+    public init(config: MachineConfig) throws {
+        guard config.harts >= 1 && config.harts <= 32 else { throw LoadError("--cpus must be between 1 and 32 (got \(config.harts))") }
+        guard config.memorySize >= 16 << 20, config.memorySize <= 64 << 30, config.memorySize % (1 << 20) == 0 else {
+            throw LoadError("--memory must be a whole number of MiB between 16M and 64G")
+        }
+        self.config = config
+        ram = GuestRAM(base: VirtMap.ramBase, size: config.memorySize)
+        time = TimeBase()
+        bus = SystemBus()
+        code = CodeCache(ram: ram)
+        for i in 0..<config.harts {
+            harts.append(Hart(id: i, ram: ram, bus: bus, time: time, code: code))
+        }
+        clint = CLINT(harts: harts, time: time)
+        plic = PLIC(harts: harts)
+        uart = UART16550(irq: { [unowned self] level in self.plic.setLevel(VirtMap.uartIRQ, level) },
+                         output: { [unowned self] b in self.consoleBuffer.append(b) })
+        rtc = GoldfishRTC(irq: { [unowned self] level in self.plic.setLevel(VirtMap.rtcIRQ, level) })
+        test = SiFiveTest(onPowerOff: { [unowned self] code in self.powerOff(code: code, reason: "sifive_test") },
+                          onReset: { [unowned self] in self.requestReset(reason: "sifive_test") })
+        bus.map(base: VirtMap.testBase, size: VirtMap.testSize, name: "test", device: test)
+        bus.map(base: VirtMap.rtcBase, size: VirtMap.rtcSize, name: "rtc", device: rtc)
+        bus.map(base: VirtMap.clintBase, size: VirtMap.clintSize, name: "clint", device: clint)
+        bus.map(base: VirtMap.plicBase, size: VirtMap.plicSize, name: "plic", device: plic)
+        bus.map(base: VirtMap.uartBase, size: VirtMap.uartSize, name: "uart", device: uart)
+    }
+
+    // MARK: Boot
+
+    static func readFile(_ path: String, what: String) throws -> [UInt8] {
+        guard let f = fopen(path, "rb") else {
+            throw LoadError("\(path): cannot open \(what): \(String(cString: strerror(errno))); check the path (run `matryoshka images fetch` for the default guest)")
+        }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = fread(&buf, 1, buf.count, f)
+            if n > 0 { out.append(contentsOf: buf[0..<n]) }
+            if n < buf.count {
+                if ferror(f) != 0 { throw LoadError("\(path): read error while loading \(what)") }
+                break
+            }
+        }
+        return out
+    }
+
+    /// Loads firmware, kernel, initrd and device tree and sets every hart to its reset state.
+    public func boot() throws {
+        guard let kernelPath = config.kernelPath else { throw LoadError("no kernel given: pass --kernel PATH") }
+        let kernelBytes = try Machine.readFile(kernelPath, what: "kernel")
+        guard !kernelBytes.isEmpty else { throw LoadError("\(kernelPath): kernel file is empty") }
+        let kernelBase = VirtMap.ramBase + 0x20_0000
+        let kernel = try KernelLoader.load(kernelBytes, path: kernelPath, into: ram, imageBase: kernelBase)
+        let ramEnd = ram.base + ram.size
+
+        // Device tree at the top of RAM (64 KiB), fw_dynamic info below it, initrd below that.
+        dtbAddress = (ramEnd - 0x10000) & ~0xfff
+        let infoAddress = dtbAddress - 0x1000
+        var initrd: (start: UInt64, end: UInt64)? = nil
+        if let initrdPath = config.initrdPath {
+            let bytes = try Machine.readFile(initrdPath, what: "initrd")
+            let start = (infoAddress - UInt64(bytes.count)) & ~0xfff
+            guard UInt64(bytes.count) < infoAddress - ram.base, start >= kernel.end + 0x10_0000 else {
+                throw LoadError("\(initrdPath): initrd (\(bytes.count >> 20) MiB) does not fit in guest RAM next to the kernel; raise --memory")
+            }
+            ram.copyIn(start, bytes)
+            initrd = (start, start + UInt64(bytes.count))
+        }
+        dtb = buildVirtDeviceTree(DeviceTreeConfig(harts: config.harts, isaExtensions: Machine.isaExtensions,
+                                                   mmuType: "riscv,sv57", memoryBase: ram.base, memorySize: ram.size,
+                                                   bootargs: config.bootargs, initrd: initrd))
+        guard dtb.count <= 0x10000 else { throw LoadError("device tree too large (\(dtb.count) bytes)") }
+        ram.copyIn(dtbAddress, dtb)
+
+        switch config.firmware {
+        case .builtin:
+            sbi = BuiltinSBI(machine: self)
+            for h in harts {
+                h.reset(pc: kernel.entry)
+                h.sbi = sbi
+                configureForBuiltinFirmware(h)
+                h.running = false
+            }
+            startSupervisor(harts[0], entry: kernel.entry, a0: 0, a1: dtbAddress)
+        case .file(let path):
+            let fw = try Machine.readFile(path, what: "firmware")
+            guard !fw.isEmpty, UInt64(fw.count) < 0x20_0000 else {
+                throw LoadError("\(path): firmware must be a non-empty flat binary under 2 MiB (OpenSBI fw_dynamic.bin)")
+            }
+            if KernelLoader.isELF(fw) { throw LoadError("\(path): firmware is an ELF file; pass the flat fw_dynamic.bin") }
+            ram.copyIn(ram.base, fw)
+            // struct fw_dynamic_info (OpenSBI include/sbi/fw_dynamic.h): magic, version, next_addr, next_mode, options, boot_hart
+            let info: [UInt64] = [0x4942_534f, 2, kernel.entry, 1, 0, UInt64.max]
+            for (i, v) in info.enumerated() { ram.write(infoAddress + UInt64(8 * i), v) }
+            for h in harts {
+                h.reset(pc: ram.base)
+                h.x[10] = UInt64(h.id); h.x[11] = dtbAddress; h.x[12] = infoAddress
+                h.running = true
+            }
+        case .none:
+            for h in harts {
+                h.reset(pc: kernel.entry)
+                h.x[10] = UInt64(h.id); h.x[11] = dtbAddress
+                h.running = true
+            }
+        }
+        logger.debug("loaded \(kernel.format) kernel 0x\(String(kernel.start, radix: 16))-0x\(String(kernel.end, radix: 16)), entry 0x\(String(kernel.entry, radix: 16)), dtb at 0x\(String(dtbAddress, radix: 16))")
+    }
+
+    /// M-mode state that firmware would leave behind before entering an S-mode kernel.
+    func configureForBuiltinFirmware(_ h: Hart) {
+        _ = h.csrWrite(CSR.pmpaddr0, (1 << 54) - 1)
+        _ = h.csrWrite(CSR.pmpcfg0, 0x1f)                 // NAPOT, RWX: S/U may access everything
+        _ = h.csrWrite(CSR.medeleg, 0xb1ff)               // every exception the kernel handles itself
+        _ = h.csrWrite(CSR.mideleg, IRQ.ssip | IRQ.stip | IRQ.seip)
+        _ = h.csrWrite(CSR.mcounteren, 0xffff_ffff)
+        _ = h.csrWrite(CSR.menvcfg, 1 << 63)              // Sstc: the kernel programs stimecmp directly
+        _ = h.csrWrite(CSR.mie, 0)
+    }
+
+    /// Starts `h` in S-mode at `entry` with a0/a1 as the SBI HSM and boot protocols specify.
+    func startSupervisor(_ h: Hart, entry: UInt64, a0: UInt64, a1: UInt64) {
+        h.prv = Priv.supervisor
+        h.pc = entry
+        h.satp = 0
+        h.mstatus &= ~(MStatus.sie | MStatus.spie | MStatus.spp)
+        h.x[10] = a0
+        h.x[11] = a1
+        h.flushTLB()
+        h.waitingForInterrupt = false
+        h.running = true
+    }
+
+    // MARK: Console and power
+
+    public func consoleWrite(_ bytes: [UInt8]) { consoleBuffer.append(contentsOf: bytes) }
+    var sbiInput: [UInt8] = []
+    public func takeConsoleInput(max: Int) -> [UInt8] {
+        // The SBI console shares host input with the UART: only used when the guest polls the SBI.
+        let n = Swift.min(max, sbiInput.count)
+        defer { sbiInput.removeFirst(n) }
+        return Array(sbiInput.prefix(n))
+    }
+    func flushConsole() {
+        if !consoleBuffer.isEmpty { consoleSink(consoleBuffer); consoleBuffer.removeAll(keepingCapacity: true) }
+    }
+
+    public func powerOff(code: Int, reason: String) {
+        if exitReason == nil { exitReason = .powerOff(code: code) }
+        logger.debug("power off (\(reason)), code \(code)")
+        for h in harts { h.stopRequested = true }
+    }
+    public func requestReset(reason: String) {
+        if exitReason == nil { exitReason = .reset }
+        logger.debug("reset requested (\(reason))")
+        for h in harts { h.stopRequested = true }
+    }
+    /// Thread-safe request to stop (e.g. Ctrl-A X).
+    public func requestStop() {
+        stopFlag.withLock { $0 = true }
+    }
+    let stopFlag = Mutex(false)
+
+    // MARK: Run loop
+
+    /// Runs until the guest powers off or resets, or `requestStop` is called.
+    public func run(maxInstructions: UInt64 = .max) -> ExitReason {
+        let start = TimeBase.hostNanos()
+        defer {
+            flushConsole()
+            stats.hostSeconds += Double(TimeBase.hostNanos() - start) / 1e9
+        }
+        var rounds: UInt64 = 0
+        while exitReason == nil {
+            var ran = 0
+            for h in harts where h.running {
+                ran += h.run(sliceLength)
+            }
+            stats.instructions &+= UInt64(ran)
+            clint.update()
+            uart.service()
+            rtc.update()
+            flushConsole()
+            rounds &+= 1
+            if rounds & 63 == 0, stopFlag.withLock({ $0 }) { exitReason = .stopped; break }
+            if stats.instructions >= maxInstructions { return .error("instruction limit reached") }
+            if !harts.contains(where: { $0.running }) {
+                return .error("all harts stopped")
+            }
+            if ran == 0 { idle() }
+        }
+        return exitReason ?? .stopped
+    }
+
+    /// Every running hart waits for an interrupt: sleep until the next timer deadline or host input.
+    func idle() {
+        var deadline = clint.nextDeadline
+        for h in harts where h.running && h.menvcfg >> 63 != 0 { deadline = Swift.min(deadline, h.stimecmp) }
+        let maxSleep: UInt64 = 2_000_000   // 2 ms: also the latency for host input and stop requests
+        let ns = Swift.min(time.nanosUntil(deadline), maxSleep)
+        if ns > 0 && !uart.hasPendingInput {
+            var ts = timespec(tv_sec: 0, tv_nsec: Int(ns))
+            nanosleep(&ts, nil)
+        }
+    }
+}
+
+/// A small lock-protected value (the emulation thread and the host input thread share it).
+final class Mutex<T>: @unchecked Sendable {
+    private var value: T
+    private var m = pthread_mutex_t()
+    init(_ v: T) { value = v; pthread_mutex_init(&m, nil) }
+    deinit { pthread_mutex_destroy(&m) }
+    func withLock<R>(_ body: (inout T) -> R) -> R {
+        pthread_mutex_lock(&m); defer { pthread_mutex_unlock(&m) }
+        return body(&value)
+    }
+}

@@ -484,3 +484,10 @@ public final class Hart: InterruptTarget {
         return Decoder.decode(UInt32(lo) | UInt32(hi) << 16, hypervisor: false)
     }
 }
+
+extension Hart {
+    /// Sets or clears software-writable pending bits (e.g. SSIP from an SBI IPI).
+    public func setSoftwarePending(_ mask: UInt64, _ level: Bool) {
+        if level { mipSoft |= mask } else { mipSoft &= ~mask }
+    }
+}

@@ -1,0 +1,131 @@
+import RISCV
+
+/// The SBI implemented in Swift for `--firmware builtin` (RISC-V SBI spec v2.0): the kernel runs in
+/// S-mode and its ECALLs land here instead of in M-mode firmware.
+final class BuiltinSBI: SBIHandler {
+    unowned let machine: Machine
+    init(machine: Machine) { self.machine = machine }
+
+    static let success: Int64 = 0, failed: Int64 = -1, notSupported: Int64 = -2, invalidParam: Int64 = -3
+    static let invalidAddress: Int64 = -5, alreadyAvailable: Int64 = -6, alreadyStopped: Int64 = -8
+
+    enum Ext {
+        static let base: UInt64 = 0x10, time: UInt64 = 0x5449_4D45, ipi: UInt64 = 0x73_5049, rfence: UInt64 = 0x5246_4E43
+        static let hsm: UInt64 = 0x48_534D, srst: UInt64 = 0x5352_5354, dbcn: UInt64 = 0x4442_434E
+        static let legacySetTimer: UInt64 = 0, legacyPutchar: UInt64 = 1, legacyGetchar: UInt64 = 2
+        static let legacyClearIPI: UInt64 = 3, legacySendIPI: UInt64 = 4, legacyShutdown: UInt64 = 8
+    }
+    static let implementationID: UInt64 = 0x4D54_5259  // "MTRY": not a registered id; identifies Matryoshka
+    static let supported: Set<UInt64> = [Ext.base, Ext.time, Ext.ipi, Ext.rfence, Ext.hsm, Ext.srst, Ext.dbcn,
+                                         Ext.legacySetTimer, Ext.legacyPutchar, Ext.legacyGetchar,
+                                         Ext.legacyClearIPI, Ext.legacySendIPI, Ext.legacyShutdown]
+
+    func handleSBICall(_ h: Hart) {
+        let a = { (i: Int) -> UInt64 in h.x[10 + i] }
+        let eid = h.x[17], fid = h.x[16]
+        var error = BuiltinSBI.success
+        var value: UInt64 = 0
+        machine.stats.sbiCalls &+= 1
+        switch eid {
+        case Ext.base:
+            switch fid {
+            case 0: value = 2 << 24             // spec version 2.0
+            case 1: value = BuiltinSBI.implementationID
+            case 2: value = 1
+            case 3: value = BuiltinSBI.supported.contains(a(0)) ? 1 : 0
+            case 4, 5, 6: value = 0          // mvendorid, marchid, mimpid
+            default: error = BuiltinSBI.notSupported
+            }
+        case Ext.time where fid == 0, Ext.legacySetTimer:
+            h.stimecmp = a(0)
+        case Ext.ipi where fid == 0:
+            error = forEachHart(mask: a(0), base: a(1)) { $0.setSoftwarePending(IRQ.ssip, true) }
+        case Ext.legacySendIPI:
+            error = legacyMask(h, a(0)) { $0.setSoftwarePending(IRQ.ssip, true) }
+        case Ext.legacyClearIPI:
+            h.setSoftwarePending(IRQ.ssip, false)
+        case Ext.rfence:
+            switch fid {
+            case 0: error = forEachHart(mask: a(0), base: a(1)) { _ in }                 // remote FENCE.I: ops track stores
+            case 1, 2: error = forEachHart(mask: a(0), base: a(1)) { $0.flushTLB() }      // SFENCE.VMA (ASID)
+            default: error = BuiltinSBI.notSupported
+            }
+        case Ext.hsm:
+            (error, value) = hsm(h, fid, a(0), a(1), a(2))
+        case Ext.srst where fid == 0:
+            let type = a(0)
+            if type == 0 { machine.powerOff(code: a(1) == 0 ? 0 : 1, reason: "SBI system shutdown") }
+            else if type == 1 || type == 2 { machine.requestReset(reason: "SBI system reset") }
+            else { error = BuiltinSBI.invalidParam }
+        case Ext.legacyShutdown:
+            machine.powerOff(code: 0, reason: "SBI legacy shutdown")
+        case Ext.dbcn:
+            switch fid {
+            case 0:  // console_write(num_bytes, base_lo, base_hi)
+                if let bytes = h.ram.copyOut(a(1), Int(min(a(0), 1 << 20))) {
+                    machine.consoleWrite(bytes); value = UInt64(bytes.count)
+                } else { error = BuiltinSBI.invalidParam }
+            case 1:  // console_read
+                let n = Int(min(a(0), 4096))
+                let input = machine.takeConsoleInput(max: n)
+                if h.ram.copyIn(a(1), input) { value = UInt64(input.count) } else { error = BuiltinSBI.invalidParam }
+            case 2: machine.consoleWrite([UInt8(truncatingIfNeeded: a(0))])
+            default: error = BuiltinSBI.notSupported
+            }
+        case Ext.legacyPutchar:
+            machine.consoleWrite([UInt8(truncatingIfNeeded: a(0))])
+            h.x[10] = 0
+            return
+        case Ext.legacyGetchar:
+            let input = machine.takeConsoleInput(max: 1)
+            h.x[10] = input.first.map { UInt64($0) } ?? UInt64.max
+            return
+        default:
+            error = BuiltinSBI.notSupported
+        }
+        h.x[10] = UInt64(bitPattern: error)
+        h.x[11] = value
+    }
+
+    func forEachHart(mask: UInt64, base: UInt64, _ body: (Hart) -> Void) -> Int64 {
+        let harts = machine.harts
+        if base == UInt64.max { harts.forEach(body); return BuiltinSBI.success }
+        for bit in 0..<64 where mask >> UInt64(bit) & 1 != 0 {
+            let id = base &+ UInt64(bit)
+            guard id < UInt64(harts.count) else { return BuiltinSBI.invalidParam }
+            body(harts[Int(id)])
+        }
+        return BuiltinSBI.success
+    }
+
+    func legacyMask(_ h: Hart, _ addr: UInt64, _ body: (Hart) -> Void) -> Int64 {
+        guard addr != 0 else { machine.harts.forEach(body); return BuiltinSBI.success }
+        guard let mask = h.loadSlow(addr, 8) else { return BuiltinSBI.invalidAddress }
+        return forEachHart(mask: mask, base: 0, body)
+    }
+
+    /// Hart state management (SBI spec ch. 9).
+    func hsm(_ h: Hart, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64) -> (Int64, UInt64) {
+        switch fid {
+        case 0:  // hart_start(hartid, start_addr, opaque)
+            guard a0 < UInt64(machine.harts.count) else { return (BuiltinSBI.invalidParam, 0) }
+            let t = machine.harts[Int(a0)]
+            guard !t.running else { return (BuiltinSBI.alreadyAvailable, 0) }
+            guard machine.ram.contains(a1, 2) else { return (BuiltinSBI.invalidAddress, 0) }
+            machine.startSupervisor(t, entry: a1, a0: a0, a1: a2)
+            return (BuiltinSBI.success, 0)
+        case 1:  // hart_stop
+            h.running = false
+            return (BuiltinSBI.success, 0)
+        case 2:  // hart_get_status
+            guard a0 < UInt64(machine.harts.count) else { return (BuiltinSBI.invalidParam, 0) }
+            return (BuiltinSBI.success, machine.harts[Int(a0)].running ? 0 : 1)
+        case 3:  // hart_suspend(type, resume_addr, opaque): retentive suspend behaves as WFI
+            guard a0 == 0 else { return (BuiltinSBI.notSupported, 0) }
+            if h.mip & h.mie == 0 { h.waitingForInterrupt = true }
+            return (BuiltinSBI.success, 0)
+        default:
+            return (BuiltinSBI.notSupported, 0)
+        }
+    }
+}
