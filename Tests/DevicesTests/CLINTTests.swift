@@ -80,6 +80,17 @@ final class CLINTTests: XCTestCase {
         corruptionDoesNotTrap({ make().0 }, s, span: CLINT.size)
     }
 
+    func testReset() {
+        let (c, h, _) = make()
+        c.write(0, size: 4, value: 1)
+        c.write(0x4000, size: 8, value: 0)
+        XCTAssertTrue(h[0].has(IRQ.msip) && h[0].has(IRQ.mtip))
+        c.reset()
+        XCTAssertEqual(h[0].mip, 0)
+        XCTAssertEqual(c.read(0x4000, size: 8), UInt64.max)
+        XCTAssertEqual(c.nextDeadline, UInt64.max)
+    }
+
     func testFuzzNoTrap() {
         fuzzAccesses(make().0, span: 0x20000)
     }

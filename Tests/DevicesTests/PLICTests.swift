@@ -142,6 +142,22 @@ final class PLICTests: XCTestCase {
         corruptionDoesNotTrap({ make().0 }, s, span: PLIC.size)
     }
 
+    func testReset() {
+        let (p, h) = make()
+        p.write(4 * 2, size: 4, value: 1)
+        enable(p, ctx: 0, [2])
+        p.setLevel(2, true)
+        XCTAssertEqual(p.read(claimAddr(0), size: 4), 2)
+        p.reset()
+        XCTAssertEqual(p.read(4 * 2, size: 4), 0)
+        XCTAssertEqual(p.read(0x2000, size: 4), 0)
+        XCTAssertEqual(p.read(0x1000, size: 4), 1 << 2, "still-high line is pending again")
+        XCTAssertEqual(h[0].mip, 0)
+        p.write(4 * 2, size: 4, value: 1)
+        enable(p, ctx: 0, [2])
+        XCTAssertTrue(h[0].has(IRQ.meip))
+    }
+
     func testFuzzNoTrap() {
         let (p, _) = make()
         for s in 1..<96 { p.setLevel(s, s % 3 == 0) }

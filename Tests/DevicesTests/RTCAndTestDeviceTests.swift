@@ -63,6 +63,19 @@ final class RTCTests: XCTestCase {
         XCTAssertNil(rtc.alarmDeadline)
     }
 
+    func testReset() {
+        let (rtc, _, level) = make()
+        rtc.write(0x00, size: 4, value: 5)
+        rtc.write(0x10, size: 4, value: 1)
+        rtc.write(0x08, size: 4, value: 0)
+        XCTAssertTrue(level())
+        let t = rtc.now
+        rtc.reset()
+        XCTAssertFalse(level())
+        XCTAssertEqual(rtc.now, t, "time of day survives reset")
+        XCTAssertEqual(rtc.read(0x10, size: 4), 0)
+    }
+
     func testHostClockIsWallTime() {
         let rtc = GoldfishRTC(irq: { _ in })
         let t = rtc.read(0, size: 8)

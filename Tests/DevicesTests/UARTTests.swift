@@ -244,6 +244,18 @@ final class UARTTests: XCTestCase {
         corruptionDoesNotTrap({ make().0 }, s, span: 0x100)
     }
 
+    func testReset() {
+        let (u, wires) = make()
+        w(u, FCR, 0x01); w(u, IER, 0x03); w(u, MCR, 0x10); w(u, RBR, 1)
+        XCTAssertTrue(wires.irq)
+        u.reset()
+        XCTAssertFalse(wires.irq)
+        XCTAssertEqual(r(u, IER), 0)
+        XCTAssertEqual(r(u, MCR), 0)
+        XCTAssertEqual(r(u, LSR), 0x60)
+        XCTAssertEqual(r(u, IIR), 0x01)
+    }
+
     func testFuzzNoTrap() {
         let (u, _) = make()
         u.enqueueInput(Array(repeating: 0x61, count: 100))
