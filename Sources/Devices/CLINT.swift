@@ -26,6 +26,16 @@ public final class CLINT: MMIODevice, Stateful {
         self.mtimecmp = Array(repeating: UInt64.max, count: harts.count)
     }
 
+    /// Machine reset: clears all MSIPs and disarms every timer (mtime keeps running).
+    public func reset() {
+        for h in 0..<harts.count {
+            msip[h] = false
+            mtimecmp[h] = UInt64.max
+            harts[h].setInterruptLevel(IRQ.msip, false)
+        }
+        update()
+    }
+
     /// Re-evaluates MTIP (mtime >= mtimecmp) on every hart.
     public func update() {
         let now = time.now()

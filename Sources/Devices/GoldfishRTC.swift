@@ -41,6 +41,14 @@ public final class GoldfishRTC: MMIODevice, Stateful {
     /// The armed alarm's guest time (ns since the epoch), or nil.
     public var alarmDeadline: UInt64? { alarmArmed ? alarm : nil }
 
+    /// Machine reset: the alarm is disarmed and interrupts disabled; the time of day is kept.
+    public func reset() {
+        alarm = 0; alarmArmed = false
+        irqEnabled = false; irqPending = false
+        timeHighLatch = 0
+        updateIRQ()
+    }
+
     /// Fires the alarm if it is due.
     public func update() {
         if alarmArmed && now >= alarm {

@@ -49,6 +49,16 @@ public final class PLIC: MMIODevice, Stateful {
         if v { a[s >> 5] |= 1 << UInt32(s & 31) } else { a[s >> 5] &= ~(1 << UInt32(s & 31)) }
     }
 
+    /// Machine reset: priorities, enables, thresholds and claims cleared; input levels kept
+    /// (they belong to the devices driving them).
+    public func reset() {
+        for i in priority.indices { priority[i] = 0 }
+        for i in enable.indices { enable[i] = 0 }
+        for i in threshold.indices { threshold[i] = 0 }
+        for w in 0..<PLIC.words { claimed[w] = 0; pending[w] = level[w] }
+        updateOutputs()
+    }
+
     /// Drives interrupt source `source` (1...95) to `level`. Out-of-range sources are ignored.
     public func setLevel(_ source: Int, _ level: Bool) {
         guard source > 0, source < PLIC.sourceCount else { return }

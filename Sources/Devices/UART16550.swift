@@ -47,6 +47,16 @@ public final class UART16550: MMIODevice, Stateful, @unchecked Sendable {
         self.output = output
     }
 
+    /// Machine reset: registers return to their power-on values; the RX FIFO is emptied
+    /// (queued host input is kept).
+    public func reset() {
+        rx.removeAll()
+        ier = 0; lcr = 0; mcr = 0; scr = 0; dll = 0x0c; dlm = 0
+        fifoEnabled = false; rxTrigger = 1
+        lsrErrors = 0; msrDeltas = 0; thrInterrupt = false
+        updateIRQ()
+    }
+
     // MARK: Host side
 
     /// Queues bytes typed on the host. Thread-safe.

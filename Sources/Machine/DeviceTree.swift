@@ -270,6 +270,7 @@ public func buildVirtDeviceTree(_ c: DeviceTreeConfig) -> [UInt8] {
         f.property("riscv,isa-extensions", strings: lowerExts)
         f.property("mmu-type", string: c.mmuType)
         f.beginNode("interrupt-controller")
+        f.property("#address-cells", u32: 0)
         f.property("#interrupt-cells", u32: 1)
         f.property("interrupt-controller")
         f.property("compatible", string: "riscv,cpu-intc")
