@@ -1,1 +1,21 @@
-print("matryoshka")
+import ArgumentParser
+import Foundation
+import Logging
+import Machine
+import VMM
+
+struct Matryoshka: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "matryoshka",
+        abstract: "A RISC-V (RV64GC) virtual machine monitor that boots Linux.",
+        subcommands: [Run.self, Images.self],
+        defaultSubcommand: nil)
+}
+
+LoggingSystem.bootstrap { label in
+    var h = StreamLogHandler.standardError(label: label)
+    let level = ProcessInfo.processInfo.environment["MATRYOSHKA_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+    h.logLevel = level
+    return h
+}
+Matryoshka.main()

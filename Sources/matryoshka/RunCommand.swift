@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import Machine
+import VMM
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Parses QEMU-style sizes: "512M", "2G", "1048576K"; a bare number means MiB.
+func parseSize(_ s: String) -> UInt64? {
+    let t = s.trimmingCharacters(in: .whitespaces).uppercased()
+    guard let last = t.last else { return nil }
+    let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+    let (digits, unit): (Substring, UInt64) = units[last].map { (t.dropLast(), $0) } ?? (Substring(t), 1 << 20)
+    guard let n = UInt64(digits), n > 0, n <= (1 << 50) / unit else { return nil }
+    return n * unit
+}
+
+struct UsageError: Error, CustomStringConvertible { let description: String }
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Boot a guest. With no --kernel, boots the default Debian guest (see `matryoshka images fetch`).")
+
+    @Option(help: "Kernel: a RISC-V Linux Image (e.g. Debian's /boot/vmlinux-*) or an ELF file.")
+    var kernel: String?
+    @Option(help: "Initial ramdisk (cpio, optionally gzip-compressed).")
+    var initrd: String?
+    @Option(help: "Kernel command line.")
+    var append: String?
+    @Option(help: "Guest RAM, e.g. 512M or 2G.")
+    var memory: String = "512M"
+    @Option(help: "Number of harts (1-32).")
+    var cpus: Int = 1
+    @Option(help: "'builtin' (SBI implemented by Matryoshka) or the path of an OpenSBI fw_dynamic.bin.")
+    var firmware: String = "builtin"
+    @Flag(help: "Print execution statistics on exit.")
+    var stats = false
+
+    func run() throws {
+        let code = runMachine()
+        throw ExitCode(code)
+    }
+
+    func fail(_ message: String, status: Int32) -> Int32 {
+        FileHandle.standardError.write(Data("matryoshka: \(message)\n".utf8))
+        return status
+    }
+
+    func runMachine() -> Int32 {
+        var config = MachineConfig()
+        guard let mem = parseSize(memory) else { return fail("invalid --memory '\(memory)': use a size such as 512M or 2G", status: 2) }
+        config.memorySize = mem
+        config.harts = cpus
+        config.firmware = firmware == "builtin" ? .builtin : .file(firmware)
+        if let kernel {
+            config.kernelPath = kernel
+            config.initrdPath = initrd
+            config.bootargs = append ?? "console=ttyS0"
+        } else {
+            guard GuestImages.isFetched else {
+                return fail("no --kernel given and the default guest is not in \(GuestImages.cacheDirectory); run `matryoshka images fetch` first", status: 2)
+            }
+            config.kernelPath = GuestImages.kernelPath
+            config.initrdPath = initrd ?? GuestImages.initramfsPath
+            config.bootargs = append ?? "console=ttyS0 quiet"
+        }
+        let machine: Machine
+        do {
+            machine = try Machine(config: config)
+            try machine.boot()
+        } catch {
+            return fail("\(error)", status: 2)
+        }
+        let console = Console(machine: machine)
+        console.start()
+        let reason = machine.run()
+        console.stop()
+        if stats {
+            let s = machine.stats
+            let mips = s.hostSeconds > 0 ? Double(s.instructions) / s.hostSeconds / 1e6 : 0
+            FileHandle.standardError.write(Data(String(format: "matryoshka: %llu instructions in %.2f s (%.0f MIPS), %llu SBI calls\n", s.instructions, s.hostSeconds, mips, s.sbiCalls).utf8))
+        }
+        switch reason {
+        case .powerOff(code: 0): return 0
+        case .powerOff(let code): return fail("guest powered off reporting failure code \(code)", status: 1)
+        case .reset: return fail("guest reset itself (reboot is not supported yet; the machine stops)", status: 1)
+        case .stopped: return fail("stopped (Ctrl-A X)", status: 1)
+        case .error(let m): return fail("emulation stopped: \(m)", status: 1)
+        }
+    }
+}
+
+/// Connects the guest console to the terminal: raw mode on a TTY with Ctrl-A X to quit, plain pipes otherwise.
+final class Console: @unchecked Sendable {
+    let machine: Machine
+    let isTTY = isatty(0) != 0
+    var saved = termios()
+    var thread: Thread?
+
+    init(machine: Machine) {
+        self.machine = machine
+        machine.consoleSink = { bytes in
+            bytes.withUnsafeBufferPointer { p in
+                var off = 0
+                while off < p.count {
+                    let n = write(1, p.baseAddress! + off, p.count - off)
+                    if n <= 0 { if errno == EINTR { continue }; break }
+                    off += n
+                }
+            }
+        }
+    }
+
+    func start() {
+        if isTTY {
+            tcgetattr(0, &saved)
+            var raw = saved
+            cfmakeraw(&raw)
+            raw.c_oflag |= tcflag_t(OPOST | ONLCR)
+            tcsetattr(0, TCSANOW, &raw)
+        }
+        let uart = machine.uart!
+        let machine = self.machine
+        let tty = isTTY
+        let t = Thread {
+            var buf = [UInt8](repeating: 0, count: 256)
+            var escape = false
+            while true {
+                let n = read(0, &buf, buf.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }   // EOF: the guest keeps running without input
+                var out: [UInt8] = []
+                for b in buf[0..<n] {
+                    if tty && escape {
+                        escape = false
+                        if b == UInt8(ascii: "x") || b == UInt8(ascii: "X") { machine.requestStop(); return }
+                        if b == 0x01 { out.append(0x01) }
+                        continue
+                    }
+                    if tty && b == 0x01 { escape = true; continue }
+                    out.append(b)
+                }
+                if !out.isEmpty { uart.enqueueInput(out) }
+            }
+        }
+        t.start()
+        thread = t
+    }
+
+    func stop() {
+        if isTTY { tcsetattr(0, TCSANOW, &saved) }
+    }
+}
