@@ -31,21 +31,8 @@ public enum FPU {
 
     // MARK: - Format description
 
-    @usableFromInline
-    struct Fmt: Sendable {
-        let fb: Int  // fraction bits
-        let eb: Int  // exponent bits
-        @inline(__always) var bias: Int { (1 << (eb - 1)) - 1 }
-        @inline(__always) var expAllOnes: UInt64 { (1 << UInt64(eb)) - 1 }
-        @inline(__always) var fracMask: UInt64 { (1 << UInt64(fb)) - 1 }
-        @inline(__always) var signBit: UInt64 { 1 << UInt64(fb + eb) }
-        @inline(__always) var qnan: UInt64 { (expAllOnes << UInt64(fb)) | (1 << UInt64(fb - 1)) }
-        @inline(__always) var inf: UInt64 { expAllOnes << UInt64(fb) }
-        @inline(__always) var maxFinite: UInt64 { ((expAllOnes - 1) << UInt64(fb)) | fracMask }
-    }
-
-    @usableFromInline static let f64 = Fmt(fb: 52, eb: 11)
-    @usableFromInline static let f32 = Fmt(fb: 23, eb: 8)
+    static var f64: FPUDouble.Type { FPUDouble.self }
+    static var f32: FPUSingle.Type { FPUSingle.self }
 
     enum Cls { case zero, finite, inf, qnan, snan }
 
@@ -58,7 +45,7 @@ public enum FPU {
     }
 
     @inline(__always)
-    static func unpack(_ x: UInt64, _ f: Fmt) -> Unp {
+    static func unpack<F: FPUFormat>(_ x: UInt64, _ f: F.Type) -> Unp {
         let sign = (x & f.signBit) != 0
         let e = (x >> UInt64(f.fb)) & f.expAllOnes
         let fr = x & f.fracMask
@@ -75,14 +62,14 @@ public enum FPU {
     }
 
     @inline(__always)
-    static func isSNaN(_ x: UInt64, _ f: Fmt) -> Bool {
+    static func isSNaN<F: FPUFormat>(_ x: UInt64, _ f: F.Type) -> Bool {
         let e = (x >> UInt64(f.fb)) & f.expAllOnes
         let fr = x & f.fracMask
         return e == f.expAllOnes && fr != 0 && (fr & (1 << UInt64(f.fb - 1))) == 0
     }
 
     @inline(__always)
-    static func isNaN(_ x: UInt64, _ f: Fmt) -> Bool {
+    static func isNaN<F: FPUFormat>(_ x: UInt64, _ f: F.Type) -> Bool {
         return (x & ~f.signBit) > f.inf
     }
 
@@ -125,7 +112,7 @@ public enum FPU {
     }
 
     @inline(__always)
-    static func overflowResult(_ sign: Bool, _ f: Fmt, _ rm: UInt8) -> UInt64 {
+    static func overflowResult<F: FPUFormat>(_ sign: Bool, _ f: F.Type, _ rm: UInt8) -> UInt64 {
         let s = sign ? f.signBit : 0
         switch rm {
         case 1: return s | f.maxFinite
@@ -138,8 +125,8 @@ public enum FPU {
     /// Rounds the nonzero value `sig * 2^exp` (plus an infinitesimal if
     /// `sticky`) into format `f` and packs it. When `sticky` is set the
     /// significand must carry at least fb+3 bits.
-    static func roundPack(_ sign: Bool, _ sig: UInt128, _ exp: Int, _ sticky: Bool,
-                          _ f: Fmt, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+    static func roundPack<F: FPUFormat>(_ sign: Bool, _ sig: UInt128, _ exp: Int, _ sticky: Bool,
+                          _ f: F.Type, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
         let s: UInt64 = sign ? f.signBit : 0
         if sig == 0 {
             // Only reachable with sticky and a significand of zero; treat as tiny.
@@ -203,7 +190,7 @@ public enum FPU {
 
     // MARK: - Soft-float operations (all rounding modes, all inputs)
 
-    static func softAdd(_ a: UInt64, _ b: UInt64, _ f: Fmt, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+    static func softAdd<F: FPUFormat>(_ a: UInt64, _ b: UInt64, _ f: F.Type, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
         let x = unpack(a, f), y = unpack(b, f)
         if x.isNaN || y.isNaN {
             if x.cls == .snan || y.cls == .snan { flags |= NV }
@@ -227,7 +214,7 @@ public enum FPU {
         return roundPack(s, m, e, false, f, rm, &flags)
     }
 
-    static func softMul(_ a: UInt64, _ b: UInt64, _ f: Fmt, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+    static func softMul<F: FPUFormat>(_ a: UInt64, _ b: UInt64, _ f: F.Type, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
         let x = unpack(a, f), y = unpack(b, f)
         if x.isNaN || y.isNaN {
             if x.cls == .snan || y.cls == .snan { flags |= NV }
@@ -243,7 +230,7 @@ public enum FPU {
         return roundPack(sign, UInt128(x.sig) * UInt128(y.sig), x.exp + y.exp, false, f, rm, &flags)
     }
 
-    static func softDiv(_ a: UInt64, _ b: UInt64, _ f: Fmt, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+    static func softDiv<F: FPUFormat>(_ a: UInt64, _ b: UInt64, _ f: F.Type, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
         let x = unpack(a, f), y = unpack(b, f)
         if x.isNaN || y.isNaN {
             if x.cls == .snan || y.cls == .snan { flags |= NV }
@@ -271,7 +258,7 @@ public enum FPU {
         return roundPack(sign, q, (x.exp - lx) - 64 - (y.exp - ly), r != 0, f, rm, &flags)
     }
 
-    static func softSqrt(_ a: UInt64, _ f: Fmt, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+    static func softSqrt<F: FPUFormat>(_ a: UInt64, _ f: F.Type, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
         let x = unpack(a, f)
         switch x.cls {
         case .snan: flags |= NV; return f.qnan
@@ -304,7 +291,7 @@ public enum FPU {
         return roundPack(false, root, e / 2, sticky, f, rm, &flags)
     }
 
-    static func softFma(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ op: UInt8, _ f: Fmt,
+    static func softFma<F: FPUFormat>(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ op: UInt8, _ f: F.Type,
                         _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
         let x = unpack(a, f), y = unpack(b, f), z = unpack(c, f)
         let negProd = op == 2 || op == 3
@@ -523,7 +510,7 @@ public enum FPU {
     // MARK: - Min / max / compare / classify (generic on bits)
 
     @inline(__always)
-    static func minMax(_ a: UInt64, _ b: UInt64, _ f: Fmt, _ isMax: Bool, _ flags: inout UInt64) -> UInt64 {
+    static func minMax<F: FPUFormat>(_ a: UInt64, _ b: UInt64, _ f: F.Type, _ isMax: Bool, _ flags: inout UInt64) -> UInt64 {
         let an = isNaN(a, f), bn = isNaN(b, f)
         if an || bn {
             if isSNaN(a, f) || isSNaN(b, f) { flags |= NV }
@@ -537,7 +524,7 @@ public enum FPU {
 
     /// Total "less than" on non-NaN values where -0 < +0.
     @inline(__always)
-    static func lessBits(_ a: UInt64, _ b: UInt64, _ f: Fmt) -> Bool {
+    static func lessBits<F: FPUFormat>(_ a: UInt64, _ b: UInt64, _ f: F.Type) -> Bool {
         let sa = (a & f.signBit) != 0, sb = (b & f.signBit) != 0
         let ma = a & ~f.signBit, mb = b & ~f.signBit
         if sa != sb { return sa }  // negative (incl. -0) < positive (incl. +0)
@@ -546,10 +533,10 @@ public enum FPU {
     }
 
     @inline(__always)
-    static func isZeroBits(_ a: UInt64, _ f: Fmt) -> Bool { (a & ~f.signBit) == 0 }
+    static func isZeroBits<F: FPUFormat>(_ a: UInt64, _ f: F.Type) -> Bool { (a & ~f.signBit) == 0 }
 
     @inline(__always)
-    static func feq(_ a: UInt64, _ b: UInt64, _ f: Fmt, _ flags: inout UInt64) -> UInt64 {
+    static func feq<F: FPUFormat>(_ a: UInt64, _ b: UInt64, _ f: F.Type, _ flags: inout UInt64) -> UInt64 {
         if isNaN(a, f) || isNaN(b, f) {
             if isSNaN(a, f) || isSNaN(b, f) { flags |= NV }
             return 0
@@ -559,14 +546,14 @@ public enum FPU {
     }
 
     @inline(__always)
-    static func flt(_ a: UInt64, _ b: UInt64, _ f: Fmt, _ orEqual: Bool, _ flags: inout UInt64) -> UInt64 {
+    static func flt<F: FPUFormat>(_ a: UInt64, _ b: UInt64, _ f: F.Type, _ orEqual: Bool, _ flags: inout UInt64) -> UInt64 {
         if isNaN(a, f) || isNaN(b, f) { flags |= NV; return 0 }
         if isZeroBits(a, f) && isZeroBits(b, f) { return orEqual ? 1 : 0 }
         if a == b { return orEqual ? 1 : 0 }
         return lessBits(a, b, f) ? 1 : 0
     }
 
-    static func classify(_ a: UInt64, _ f: Fmt) -> UInt64 {
+    static func classify<F: FPUFormat>(_ a: UInt64, _ f: F.Type) -> UInt64 {
         let x = unpack(a, f)
         switch x.cls {
         case .inf: return x.sign ? 1 << 0 : 1 << 7
@@ -602,7 +589,7 @@ public enum FPU {
 
     /// Converts to an integer of `width` bits (32 or 64), signed or unsigned,
     /// saturating per RISC-V. 32-bit results are sign-extended to 64 bits.
-    static func toInt(_ a: UInt64, _ f: Fmt, _ rm: UInt8, _ signed: Bool, _ width: Int,
+    static func toInt<F: FPUFormat>(_ a: UInt64, _ f: F.Type, _ rm: UInt8, _ signed: Bool, _ width: Int,
                       _ flags: inout UInt64) -> UInt64 {
         let x = unpack(a, f)
         let maxPos: UInt128 = signed ? (UInt128(1) << UInt128(width - 1)) - 1 : (UInt128(1) << UInt128(width)) - 1
@@ -652,19 +639,74 @@ public enum FPU {
         return result
     }
 
-    public static func cvtW64(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 { toInt(a, f64, rm, true, 32, &flags) }
-    public static func cvtWU64(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 { toInt(a, f64, rm, false, 32, &flags) }
-    public static func cvtL64(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 { toInt(a, f64, rm, true, 64, &flags) }
-    public static func cvtLU64(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 { toInt(a, f64, rm, false, 64, &flags) }
-    public static func cvtW32(_ a: UInt32, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 { toInt(UInt64(a), f32, rm, true, 32, &flags) }
-    public static func cvtWU32(_ a: UInt32, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 { toInt(UInt64(a), f32, rm, false, 32, &flags) }
-    public static func cvtL32(_ a: UInt32, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 { toInt(UInt64(a), f32, rm, true, 64, &flags) }
-    public static func cvtLU32(_ a: UInt32, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 { toInt(UInt64(a), f32, rm, false, 64, &flags) }
+    /// Host fast path for float -> integer conversion of values with |x| < 2^31.
+    @inline(__always)
+    static func toIntFast(_ x: Double, _ rm: UInt8, _ signed: Bool, _ width: Int,
+                          _ flags: inout UInt64) -> UInt64? {
+        guard x.magnitude < 2147483648.0 else { return nil }  // also rejects NaN
+        let i: Int64
+        let exact: Bool
+        if rm == 1 {
+            i = Int64(x)
+            exact = Double(i) == x
+        } else {
+            let r: Double
+            switch rm {
+            case 0: r = x.rounded(.toNearestOrEven)
+            case 2: r = x.rounded(.down)
+            case 3: r = x.rounded(.up)
+            default: r = x.rounded(.toNearestOrAwayFromZero)
+            }
+            i = Int64(r)
+            exact = r == x
+        }
+        if signed {
+            if width == 32 && i > Int64(Int32.max) { return nil }
+        } else if i < 0 {
+            return nil
+        }
+        if !exact { flags |= NX }
+        if width == 32 { return UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: i))) }
+        return UInt64(bitPattern: i)
+    }
+
+    public static func cvtW64(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+        if let r = toIntFast(Double(bitPattern: a), rm, true, 32, &flags) { return r }
+        return toInt(a, f64, rm, true, 32, &flags)
+    }
+    public static func cvtWU64(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+        if let r = toIntFast(Double(bitPattern: a), rm, false, 32, &flags) { return r }
+        return toInt(a, f64, rm, false, 32, &flags)
+    }
+    public static func cvtL64(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+        if let r = toIntFast(Double(bitPattern: a), rm, true, 64, &flags) { return r }
+        return toInt(a, f64, rm, true, 64, &flags)
+    }
+    public static func cvtLU64(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+        if let r = toIntFast(Double(bitPattern: a), rm, false, 64, &flags) { return r }
+        return toInt(a, f64, rm, false, 64, &flags)
+    }
+    public static func cvtW32(_ a: UInt32, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+        if let r = toIntFast(Double(Float(bitPattern: a)), rm, true, 32, &flags) { return r }
+        return toInt(UInt64(a), f32, rm, true, 32, &flags)
+    }
+    public static func cvtWU32(_ a: UInt32, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+        if let r = toIntFast(Double(Float(bitPattern: a)), rm, false, 32, &flags) { return r }
+        return toInt(UInt64(a), f32, rm, false, 32, &flags)
+    }
+    public static func cvtL32(_ a: UInt32, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+        if let r = toIntFast(Double(Float(bitPattern: a)), rm, true, 64, &flags) { return r }
+        return toInt(UInt64(a), f32, rm, true, 64, &flags)
+    }
+    public static func cvtLU32(_ a: UInt32, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+        if let r = toIntFast(Double(Float(bitPattern: a)), rm, false, 64, &flags) { return r }
+        return toInt(UInt64(a), f32, rm, false, 64, &flags)
+    }
 
     // MARK: - Integer -> float conversions
 
     @inline(__always)
-    static func fromInt(_ sign: Bool, _ mag: UInt64, _ f: Fmt, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+    static func fromInt<F: FPUFormat>(_ sign: Bool, _ mag: UInt64, _ f: F.Type, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
         if mag == 0 { return 0 }
         return roundPack(sign, UInt128(mag), 0, false, f, rm, &flags)
     }
@@ -675,31 +717,40 @@ public enum FPU {
     }
 
     public static func cvt64FromW(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
-        let (s, m) = signedParts(Int64(Int32(truncatingIfNeeded: a)))
-        return fromInt(s, m, f64, rm, &flags)
+        return Double(Int32(truncatingIfNeeded: a)).bitPattern  // always exact
     }
     public static func cvt64FromWU(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
-        return fromInt(false, a & 0xffff_ffff, f64, rm, &flags)
+        return Double(UInt32(truncatingIfNeeded: a)).bitPattern  // always exact
     }
     public static func cvt64FromL(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
-        let (s, m) = signedParts(Int64(bitPattern: a))
+        let v = Int64(bitPattern: a)
+        if v > -(1 << 53) && v < (1 << 53) { return Double(v).bitPattern }
+        let (s, m) = signedParts(v)
         return fromInt(s, m, f64, rm, &flags)
     }
     public static func cvt64FromLU(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+        if a < (1 << 53) { return Double(a).bitPattern }
         return fromInt(false, a, f64, rm, &flags)
     }
     public static func cvt32FromW(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt32 {
-        let (s, m) = signedParts(Int64(Int32(truncatingIfNeeded: a)))
+        let v = Int64(Int32(truncatingIfNeeded: a))
+        if v > -(1 << 24) && v < (1 << 24) { return Float(v).bitPattern }
+        let (s, m) = signedParts(v)
         return UInt32(truncatingIfNeeded: fromInt(s, m, f32, rm, &flags))
     }
     public static func cvt32FromWU(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt32 {
-        return UInt32(truncatingIfNeeded: fromInt(false, a & 0xffff_ffff, f32, rm, &flags))
+        let v = a & 0xffff_ffff
+        if v < (1 << 24) { return Float(v).bitPattern }
+        return UInt32(truncatingIfNeeded: fromInt(false, v, f32, rm, &flags))
     }
     public static func cvt32FromL(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt32 {
-        let (s, m) = signedParts(Int64(bitPattern: a))
+        let v = Int64(bitPattern: a)
+        if v > -(1 << 24) && v < (1 << 24) { return Float(v).bitPattern }
+        let (s, m) = signedParts(v)
         return UInt32(truncatingIfNeeded: fromInt(s, m, f32, rm, &flags))
     }
     public static func cvt32FromLU(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt32 {
+        if a < (1 << 24) { return Float(a).bitPattern }
         return UInt32(truncatingIfNeeded: fromInt(false, a, f32, rm, &flags))
     }
 
@@ -730,4 +781,32 @@ public enum FPU {
             return roundPack(x.sign, UInt128(x.sig), x.exp, false, f64, 0, &flags)
         }
     }
+}
+
+// MARK: - Format descriptions (generic parameters so the soft-float core is
+// specialized per format with all constants folded).
+
+protocol FPUFormat {
+    static var fb: Int { get }  // fraction bits
+    static var eb: Int { get }  // exponent bits
+}
+
+extension FPUFormat {
+    @inline(__always) static var bias: Int { (1 << (eb - 1)) - 1 }
+    @inline(__always) static var expAllOnes: UInt64 { (1 << UInt64(eb)) - 1 }
+    @inline(__always) static var fracMask: UInt64 { (1 << UInt64(fb)) - 1 }
+    @inline(__always) static var signBit: UInt64 { 1 << UInt64(fb + eb) }
+    @inline(__always) static var qnan: UInt64 { (expAllOnes << UInt64(fb)) | (1 << UInt64(fb - 1)) }
+    @inline(__always) static var inf: UInt64 { expAllOnes << UInt64(fb) }
+    @inline(__always) static var maxFinite: UInt64 { ((expAllOnes - 1) << UInt64(fb)) | fracMask }
+}
+
+enum FPUDouble: FPUFormat {
+    @inline(__always) static var fb: Int { 52 }
+    @inline(__always) static var eb: Int { 11 }
+}
+
+enum FPUSingle: FPUFormat {
+    @inline(__always) static var fb: Int { 23 }
+    @inline(__always) static var eb: Int { 8 }
 }

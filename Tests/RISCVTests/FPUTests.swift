@@ -6,6 +6,8 @@ import Foundation
 // Expected values were derived by reasoning and cross-checked with an exact
 // rational-arithmetic reference model (Python fractions).
 
+nonisolated(unsafe) var dummyFlags: UInt64 = 0
+
 final class FPUTests: XCTestCase {
 
     // MARK: - Helpers
@@ -587,6 +589,39 @@ final class FPUTests: XCTestCase {
             _ = c
         }
         XCTAssertEqual(mismatches, 0)
+    }
+
+
+    /// Rough throughput numbers; run with FPU_BENCH=1 (ideally with -c release).
+    func testBenchmark() {
+        guard ProcessInfo.processInfo.environment["FPU_BENCH"] != nil else { return }
+        var rng = SplitMix(seed: 42)
+        var xs: [UInt64] = []
+        for _ in 0..<4096 { xs.append((0x3ff0_0000_0000_0000 | (rng.next() >> 12)) ^ (rng.next() & (1 << 63))) }
+        let xs32 = xs.map { UInt32(truncatingIfNeeded: FPU.cvt32From64($0, 0, &dummyFlags)) }
+        func time(_ name: String, _ body: (Int) -> UInt64) {
+            let n = 2_000_000
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            var acc: UInt64 = 0
+            for i in 0..<n { acc &+= body(i) }
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            print("\(name): \(Double(t1 - t0) / Double(n)) ns/op (\(acc & 1))")
+        }
+        var fl: UInt64 = 0
+        for rm: UInt8 in [0, 1, 4] {
+            time("add64 rm\(rm)") { i in FPU.add64(xs[i & 4095], xs[(i &+ 7) & 4095], rm, &fl) }
+            time("mul64 rm\(rm)") { i in FPU.mul64(xs[i & 4095], xs[(i &+ 7) & 4095], rm, &fl) }
+            time("div64 rm\(rm)") { i in FPU.div64(xs[i & 4095], xs[(i &+ 7) & 4095], rm, &fl) }
+            time("sqrt64 rm\(rm)") { i in FPU.sqrt64(xs[i & 4095] & ~(1 << 63), rm, &fl) }
+            time("fma64 rm\(rm)") { i in FPU.fma64(xs[i & 4095], xs[(i &+ 7) & 4095], xs[(i &+ 13) & 4095], 0, rm, &fl) }
+            time("add32 rm\(rm)") { i in UInt64(FPU.add32(xs32[i & 4095], xs32[(i &+ 7) & 4095], rm, &fl)) }
+            time("mul32 rm\(rm)") { i in UInt64(FPU.mul32(xs32[i & 4095], xs32[(i &+ 7) & 4095], rm, &fl)) }
+            time("fma32 rm\(rm)") { i in UInt64(FPU.fma32(xs32[i & 4095], xs32[(i &+ 7) & 4095], xs32[(i &+ 13) & 4095], 0, rm, &fl)) }
+            time("cvtL64 rm\(rm)") { i in FPU.cvtL64(xs[i & 4095], rm, &fl) }
+            time("cvt64FromL rm\(rm)") { i in FPU.cvt64FromL(xs[i & 4095], rm, &fl) }
+        }
+        time("softFma64") { i in FPU.softFma(xs[i & 4095], xs[(i &+ 7) & 4095], xs[(i &+ 13) & 4095], 0, FPU.f64, 0, &fl) }
+        time("softAdd64") { i in FPU.softAdd(xs[i & 4095], xs[(i &+ 7) & 4095], FPU.f64, 0, &fl) }
     }
 
     // MARK: - Known-answer corpus from an exact rational-arithmetic reference model
