@@ -128,10 +128,7 @@ public enum FPU {
     static func roundPack<F: FPUFormat>(_ sign: Bool, _ sig: UInt128, _ exp: Int, _ sticky: Bool,
                           _ f: F.Type, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
         let s: UInt64 = sign ? f.signBit : 0
-        if sig == 0 {
-            // Only reachable with sticky and a significand of zero; treat as tiny.
-            if !sticky { return s }
-        }
+        if sig == 0 { return s }  // callers never pass a zero significand
         let msb = 127 - sig.leadingZeroBitCount
         let E = exp + msb  // value in [2^E, 2^(E+1))
         let emin = 1 - f.bias
