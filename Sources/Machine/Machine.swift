@@ -43,6 +43,7 @@ public struct MachineStats {
     public var instructions: UInt64 = 0
     public var sbiCalls: UInt64 = 0
     public var hostSeconds: Double = 0
+    public var idleSeconds: Double = 0
 }
 
 /// The QEMU-`virt`-compatible board: harts, RAM, CLINT, PLIC, UART, RTC and sifive_test, a generated
@@ -71,6 +72,9 @@ public final class Machine {
     var exitReason: ExitReason? = nil
     /// Instructions each hart runs before the next hart and the devices get a turn.
     public var sliceLength = 20_000
+    /// Sample each hart's pc after every slice (MATRYOSHKA_PROFILE); a cheap guest profiler.
+    public var profile = false
+    public var pcSamples: [UInt64: Int] = [:]
 
     public static let isaExtensions = ["i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei", "zihintpause", "sstc"]
 
@@ -252,6 +256,7 @@ public final class Machine {
             var ran = 0
             for h in harts where h.running {
                 ran += h.run(sliceLength)
+                if profile { pcSamples[h.pc, default: 0] += 1 }
             }
             stats.instructions &+= UInt64(ran)
             clint.update()
@@ -276,8 +281,10 @@ public final class Machine {
         let maxSleep: UInt64 = 2_000_000   // 2 ms: also the latency for host input and stop requests
         let ns = Swift.min(time.nanosUntil(deadline), maxSleep)
         if ns > 0 && !uart.hasPendingInput {
+            let t0 = TimeBase.hostNanos()
             var ts = timespec(tv_sec: 0, tv_nsec: Int(ns))
             nanosleep(&ts, nil)
+            stats.idleSeconds += Double(TimeBase.hostNanos() - t0) / 1e9
         }
     }
 }

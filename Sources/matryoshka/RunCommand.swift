@@ -72,14 +72,21 @@ struct Run: ParsableCommand {
         } catch {
             return fail("\(error)", status: 2)
         }
+        let profilePath = ProcessInfo.processInfo.environment["MATRYOSHKA_PROFILE"]
+        machine.profile = profilePath != nil
         let console = Console(machine: machine)
         console.start()
         let reason = machine.run()
         console.stop()
+        if let profilePath {
+            let lines = machine.pcSamples.sorted { $0.value > $1.value }.map { String(format: "%016llx %d", $0.key, $0.value) }
+            try? lines.joined(separator: "\n").write(toFile: profilePath, atomically: true, encoding: .utf8)
+        }
         if stats {
             let s = machine.stats
-            let mips = s.hostSeconds > 0 ? Double(s.instructions) / s.hostSeconds / 1e6 : 0
-            FileHandle.standardError.write(Data(String(format: "matryoshka: %llu instructions in %.2f s (%.0f MIPS), %llu SBI calls\n", s.instructions, s.hostSeconds, mips, s.sbiCalls).utf8))
+            let busy = s.hostSeconds - s.idleSeconds
+            let mips = busy > 0 ? Double(s.instructions) / busy / 1e6 : 0
+            FileHandle.standardError.write(Data(String(format: "matryoshka: %llu instructions in %.2f s (%.2f s idle; %.0f MIPS while running), %llu SBI calls\n", s.instructions, s.hostSeconds, s.idleSeconds, mips, s.sbiCalls).utf8))
         }
         switch reason {
         case .powerOff(code: 0): return 0
