@@ -1,0 +1,52 @@
+// Snapshot of a hart's architectural state. TLBs and decoded ops are caches: they are flushed, not saved.
+
+extension Hart: Stateful {
+    public func saveState(_ w: inout StateWriter) {
+        w.section("hart", version: 1) { w in
+            w.u64(UInt64(id)); w.u64(pc); w.u8(prv)
+            for i in 0..<32 { w.u64(x[i]) }
+            for i in 0..<32 { w.u64(f[i]) }
+            let csrs: [UInt64] = [mstatus, medeleg, mideleg, mie, mipSoft, mipExt, mtvec, mscratch, mepc, mcause, mtval,
+                                  mcounteren, menvcfg, mcountinhibit, cycleOffset, instretOffset, stvec, sscratch, sepc,
+                                  scause, stval, satp, scounteren, senvcfg, stimecmp, fcsr, instret, reservation]
+            w.u64s(csrs)
+            w.blob(pmpcfg)
+            w.u64s(pmpaddr)
+            w.bool(waitingForInterrupt); w.bool(running)
+        }
+    }
+
+    public func loadState(_ r: inout StateReader) throws {
+        try r.section("hart", versions: 1...1) { r, _ in
+            let savedID = try r.u64()
+            guard savedID == UInt64(id) else { throw StateError("hart state is for hart \(savedID), not \(id)") }
+            let newPC = try r.u64()
+            let newPrv = try r.u8()
+            guard newPrv == Priv.user || newPrv == Priv.supervisor || newPrv == Priv.machine else {
+                throw StateError("corrupt hart state: privilege level \(newPrv)")
+            }
+            var regs = [UInt64](), fregs = [UInt64]()
+            for _ in 0..<32 { regs.append(try r.u64()) }
+            for _ in 0..<32 { fregs.append(try r.u64()) }
+            let c = try r.u64s(max: 64)
+            guard c.count == 28 else { throw StateError("corrupt hart state: \(c.count) CSR values, expected 28") }
+            let cfg = try r.blob(max: 16)
+            let addrs = try r.u64s(max: 16)
+            guard cfg.count == 16, addrs.count == 16 else { throw StateError("corrupt hart state: PMP tables") }
+            let waiting = try r.bool(), isRunning = try r.bool()
+            // Validated: commit.
+            pc = newPC; prv = newPrv
+            for i in 0..<32 { x[i] = regs[i]; f[i] = fregs[i] }
+            x[32] = 0
+            (mstatus, medeleg, mideleg, mie, mipSoft, mipExt, mtvec, mscratch, mepc, mcause, mtval) =
+                (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10])
+            (mcounteren, menvcfg, mcountinhibit, cycleOffset, instretOffset, stvec, sscratch, sepc) =
+                (c[11], c[12], c[13], c[14], c[15], c[16], c[17], c[18])
+            (scause, stval, satp, scounteren, senvcfg, stimecmp, fcsr, instret, reservation) =
+                (c[19], c[20], c[21], c[22], c[23], c[24], c[25], c[26], c[27])
+            pmpcfg = cfg; pmpaddr = addrs; rebuildPMP()
+            waitingForInterrupt = waiting; running = isRunning
+            flushTLB()
+        }
+    }
+}

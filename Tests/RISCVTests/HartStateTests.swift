@@ -1,0 +1,56 @@
+import XCTest
+import RISCV
+
+final class NullBus: PhysicalBus {
+    func load(_ addr: UInt64, size: Int) -> UInt64? { nil }
+    func store(_ addr: UInt64, size: Int, value: UInt64) -> Bool { false }
+}
+
+final class HartStateTests: XCTestCase {
+    func makeHart() -> Hart {
+        let ram = GuestRAM(base: 0x8000_0000, size: 1 << 20)
+        return Hart(id: 0, ram: ram, bus: NullBus(), time: TimeBase(), code: CodeCache(ram: ram))
+    }
+
+    func testRoundTrip() throws {
+        let a = makeHart()
+        a.reset(pc: 0x8000_0000)
+        for i in 1..<32 { a.x[i] = UInt64(i) &* 0x1234_5678_9abc }
+        a.f[3] = 0x4009_21fb_5444_2d18
+        a.pc = 0x8000_1234
+        XCTAssertTrue(a.csrWrite(CSR.mscratch, 0xdead_beef))
+        XCTAssertTrue(a.csrWrite(CSR.satp, (8 << 60) | 0x80123))
+        XCTAssertTrue(a.csrWrite(CSR.pmpaddr0, 0x2000_03ff))
+        XCTAssertTrue(a.csrWrite(CSR.pmpcfg0, 0x1b))
+        var w = StateWriter()
+        a.saveState(&w)
+
+        let b = makeHart()
+        var r = StateReader(w.bytes)
+        try b.loadState(&r)
+        XCTAssertTrue(r.atEnd)
+        XCTAssertEqual(b.pc, 0x8000_1234)
+        for i in 0..<32 { XCTAssertEqual(b.x[i], a.x[i], "x\(i)") }
+        XCTAssertEqual(b.f[3], a.f[3])
+        XCTAssertEqual(b.csrRead(CSR.mscratch), 0xdead_beef)
+        XCTAssertEqual(b.satp, a.satp)
+        XCTAssertEqual(b.csrRead(CSR.pmpaddr0), 0x2000_03ff)
+        XCTAssertEqual(b.csrRead(CSR.pmpcfg0), 0x1b)
+    }
+
+    func testTruncatedAndCorruptStateIsRejected() {
+        let a = makeHart()
+        a.reset(pc: 0x8000_0000)
+        var w = StateWriter()
+        a.saveState(&w)
+        for cut in stride(from: 0, to: w.bytes.count, by: 37) {
+            let b = makeHart()
+            var r = StateReader(Array(w.bytes.prefix(cut)))
+            XCTAssertThrowsError(try b.loadState(&r), "truncated at \(cut)")
+        }
+        var bad = w.bytes
+        bad[0] ^= 0xff  // section tag length
+        var r = StateReader(bad)
+        XCTAssertThrowsError(try makeHart().loadState(&r))
+    }
+}
