@@ -5,15 +5,6 @@
 /// slow path, which invalidates the page first (self-modifying code, module loading, DMA).
 public final class CodeCache {
     public static let opsPerPage = 2048  // one slot per 2-byte parcel of a 4 KiB page
-    /// `.pageEnd` ops after the last slot: running off the end of a page (or past an instruction that
-    /// straddles it) lands on one and makes the run loop look up the next page.
-    static let sentinels = 2
-    /// A page of nothing but `.pageEnd`: the run loop points at it to force a page lookup.
-    static let lookupPage: UnsafeMutablePointer<DOp> = {
-        let p = UnsafeMutablePointer<DOp>.allocate(capacity: opsPerPage + sentinels)
-        p.initialize(repeating: DOp(.pageEnd, len: 0), count: opsPerPage + sentinels)
-        return p
-    }()
     let ram: GuestRAM
     let pageCount: Int
     let pages: UnsafeMutablePointer<UnsafeMutablePointer<DOp>?>
@@ -37,9 +28,8 @@ public final class CodeCache {
     /// Ops for the RAM page containing physical address `pa` (must be in RAM).
     @inline(__always) func ops(forRAMPage index: Int) -> UnsafeMutablePointer<DOp> {
         if let p = pages[index] { return p }
-        let p = UnsafeMutablePointer<DOp>.allocate(capacity: CodeCache.opsPerPage + CodeCache.sentinels)
+        let p = UnsafeMutablePointer<DOp>.allocate(capacity: CodeCache.opsPerPage)
         p.initialize(repeating: .empty, count: CodeCache.opsPerPage)
-        (p + CodeCache.opsPerPage).initialize(repeating: DOp(.pageEnd, len: 0), count: CodeCache.sentinels)
         pages[index] = p
         return p
     }

@@ -24,8 +24,6 @@ public enum Op: UInt8, Sendable {
     case hlv, hlvx, hsv
     /// A 32-bit instruction whose halves lie on different pages: fetched and decoded on every execution.
     case crossPage
-    /// Sentinel after a page's last slot (never produced by the decoder): look up the page of pc.
-    case pageEnd
 }
 
 public enum AMOFunc: UInt8 { case swap, add, xor, and, or, min, max, minu, maxu }

@@ -8,26 +8,13 @@
 }
 
 extension Hart {
-    /// Host pointer for a TLB hit of an access of (alignMask + 1) bytes; nil on a miss or misalignment.
-    @inline(__always)
-    static func tlbHit(_ tlb: UnsafeMutablePointer<TLBEntry>, _ va: UInt64, _ alignMask: UInt64) -> UnsafeMutableRawPointer? {
-        let e = tlb[Int((va >> 12) & 255)]
-        return e.tag == va & ~(0xfff ^ alignMask) ? hostPtr(va &+ e.addend) : nil
-    }
-
     /// Runs up to `budget` instructions. Returns the number executed. Stops early when the hart
     /// waits for an interrupt (WFI), is stopped, or `stopRequested` is set.
-    ///
-    /// Ops are read from the current page's op array at (pc - pageBase) / 2. Falling off the end of a
-    /// page reaches a `.pageEnd` sentinel; control transfers leaving the page (or running out of budget)
-    /// point `ops` at `CodeCache.lookupPage`, whose every slot is `.pageEnd`. So only `.pageEnd` looks up
-    /// pages and checks the budget, and straight-line code pays for neither.
     @inline(never)
     public func run(_ budget: Int) -> Int {
         var executed = 0
         let x = self.x
-        let lookupPage = CodeCache.lookupPage
-        let scratch = self.scratchOps
+        var dummyOps = DOp.empty
         outer: while executed < budget {
             if !running || stopRequested { break }
             checkInterrupts()
@@ -36,199 +23,171 @@ extension Hart {
             let tlbL = tlbLoad + dataSlot * Hart.tlbSize
             let tlbS = tlbStore + dataSlot * Hart.tlbSize
             let tlbF = tlbFetch + fetchSlot * Hart.tlbSize
-            var pageBase = pc & ~0xfff
-            var ops = lookupPage
+            var pageTag: UInt64 = .max
+            var ops = withUnsafeMutablePointer(to: &dummyOps) { $0 }
+            var page = FetchEntry()
             let limit = budget - executed
             var n = 0
-            inner: while true {
-                let dp = ops + Int(truncatingIfNeeded: (pc &- pageBase) >> 1)
-                n &+= 1
-                switch dp.pointee.op {
-                case .pageEnd:
-                    n &-= 1
-                    if n >= limit { break inner }
-                    pageBase = pc & ~0xfff
+            inner: while n < limit {
+                let tag = pc & ~0xfff
+                if tag != pageTag {
                     let e = tlbF[Int((pc >> 12) & 255)]
-                    if e.tag == pageBase {
-                        currentFetch = e
+                    if e.tag == tag {
+                        page = e
                     } else {
                         self.pc = pc
                         guard let f = fetchFill(pc) else { pc = self.pc; break inner }
-                        currentFetch = f
+                        page = f
                     }
-                    ops = UnsafeMutablePointer<DOp>(bitPattern: currentFetch.ops).unsafelyUnwrapped
-                case .undecoded:
-                    n &-= 1
+                    pageTag = tag
+                    ops = UnsafeMutablePointer<DOp>(bitPattern: page.ops).unsafelyUnwrapped
+                }
+                var d = ops[Int((pc & 0xfff) >> 1)]
+                if d.op == .undecoded {
                     self.pc = pc
-                    guard let d = decodeAt(pc, currentFetch) else { pc = self.pc; break inner }
-                    if d.op == .undecoded || dp.pointee.op == .undecoded {
-                        // Not cached (it straddles two pages): run it from the scratch slots.
-                        scratch.pointee = d
-                        ops = scratch
-                        pageBase = pc
-                    }
-                case .crossPage, .illegal:
-                    let d = dp.pointee
+                    guard let dd = decodeAt(pc, page) else { pc = self.pc; break inner }
+                    d = dd
+                }
+                n &+= 1
+                let rd = Int(d.rd), rs1 = Int(d.rs1), rs2 = Int(d.rs2)
+                let next = pc &+ UInt64(d.len)
+                switch d.op {
+                case .undecoded, .crossPage, .illegal:
                     self.pc = pc; trap(cause: Cause.illegal, tval: UInt64(UInt32(bitPattern: d.imm))); pc = self.pc; n &-= 1; break inner
+                case .lui: x[rd] = simm(d); pc = next
+                case .auipc: x[rd] = pc &+ simm(d); pc = next
+                case .jal: x[rd] = next; pc = pc &+ simm(d)
+                case .jalr: let t = (x[rs1] &+ simm(d)) & ~1; x[rd] = next; pc = t
+                case .beq: pc = x[rs1] == x[rs2] ? pc &+ simm(d) : next
+                case .bne: pc = x[rs1] != x[rs2] ? pc &+ simm(d) : next
+                case .blt: pc = Int64(bitPattern: x[rs1]) < Int64(bitPattern: x[rs2]) ? pc &+ simm(d) : next
+                case .bge: pc = Int64(bitPattern: x[rs1]) >= Int64(bitPattern: x[rs2]) ? pc &+ simm(d) : next
+                case .bltu: pc = x[rs1] < x[rs2] ? pc &+ simm(d) : next
+                case .bgeu: pc = x[rs1] >= x[rs2] ? pc &+ simm(d) : next
 
-                case .lui: let d = dp.pointee; x[Int(d.rd)] = simm(d); pc &+= UInt64(d.len)
-                case .auipc: let d = dp.pointee; x[Int(d.rd)] = pc &+ simm(d); pc &+= UInt64(d.len)
-                case .jal:
-                    let d = dp.pointee
-                    x[Int(d.rd)] = pc &+ UInt64(d.len)
-                    pc = pc &+ simm(d)
-                    if pc & ~0xfff != pageBase || n >= limit { ops = lookupPage; pageBase = pc & ~0xfff }
-                case .jalr:
-                    let d = dp.pointee
-                    let t = (x[Int(d.rs1)] &+ simm(d)) & ~1
-                    x[Int(d.rd)] = pc &+ UInt64(d.len)
-                    pc = t
-                    if pc & ~0xfff != pageBase || n >= limit { ops = lookupPage; pageBase = pc & ~0xfff }
-                case .beq, .bne, .blt, .bge, .bltu, .bgeu:
-                    let d = dp.pointee
-                    let a = x[Int(d.rs1)], b = x[Int(d.rs2)]
-                    let taken: Bool
-                    switch d.op {
-                    case .beq: taken = a == b
-                    case .bne: taken = a != b
-                    case .blt: taken = Int64(bitPattern: a) < Int64(bitPattern: b)
-                    case .bge: taken = Int64(bitPattern: a) >= Int64(bitPattern: b)
-                    case .bltu: taken = a < b
-                    default: taken = a >= b
+                case .lb, .lh, .lw, .ld, .lbu, .lhu, .lwu:
+                    let va = x[rs1] &+ simm(d)
+                    let size: UInt64
+                    switch d.op { case .lb, .lbu: size = 1; case .lh, .lhu: size = 2; case .lw, .lwu: size = 4; default: size = 8 }
+                    let e = tlbL[Int((va >> 12) & 255)]
+                    var v: UInt64
+                    if e.tag == va & ~(0xfff ^ (size &- 1)) {
+                        let p = hostPtr(va &+ e.addend)
+                        switch size {
+                        case 1: v = UInt64(p.load(as: UInt8.self))
+                        case 2: v = UInt64(p.load(as: UInt16.self))
+                        case 4: v = UInt64(p.load(as: UInt32.self))
+                        default: v = p.load(as: UInt64.self)
+                        }
+                    } else {
+                        self.pc = pc
+                        guard let s = loadSlow(va, Int(size)) else { pc = self.pc; n &-= 1; break inner }
+                        v = s
                     }
-                    pc = taken ? pc &+ simm(d) : pc &+ UInt64(d.len)
-                    if pc & ~0xfff != pageBase || n >= limit { ops = lookupPage; pageBase = pc & ~0xfff }
+                    switch d.op {
+                    case .lb: v = UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: v)))
+                    case .lh: v = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: v)))
+                    case .lw: v = sx32(v)
+                    default: break
+                    }
+                    x[rd] = v
+                    pc = next
 
-                case .lb:
-                    let d = dp.pointee; let va = x[Int(d.rs1)] &+ simm(d)
-                    if let p = Hart.tlbHit(tlbL, va, 0) { x[Int(d.rd)] = UInt64(bitPattern: Int64(p.load(as: Int8.self))) }
-                    else { self.pc = pc; guard let v = loadSlow(va, 1) else { pc = self.pc; n &-= 1; break inner }; x[Int(d.rd)] = UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: v))) }
-                    pc &+= UInt64(d.len)
-                case .lh:
-                    let d = dp.pointee; let va = x[Int(d.rs1)] &+ simm(d)
-                    if let p = Hart.tlbHit(tlbL, va, 1) { x[Int(d.rd)] = UInt64(bitPattern: Int64(p.load(as: Int16.self))) }
-                    else { self.pc = pc; guard let v = loadSlow(va, 2) else { pc = self.pc; n &-= 1; break inner }; x[Int(d.rd)] = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: v))) }
-                    pc &+= UInt64(d.len)
-                case .lw:
-                    let d = dp.pointee; let va = x[Int(d.rs1)] &+ simm(d)
-                    if let p = Hart.tlbHit(tlbL, va, 3) { x[Int(d.rd)] = UInt64(bitPattern: Int64(p.load(as: Int32.self))) }
-                    else { self.pc = pc; guard let v = loadSlow(va, 4) else { pc = self.pc; n &-= 1; break inner }; x[Int(d.rd)] = sx32(v) }
-                    pc &+= UInt64(d.len)
-                case .ld:
-                    let d = dp.pointee; let va = x[Int(d.rs1)] &+ simm(d)
-                    if let p = Hart.tlbHit(tlbL, va, 7) { x[Int(d.rd)] = p.load(as: UInt64.self) }
-                    else { self.pc = pc; guard let v = loadSlow(va, 8) else { pc = self.pc; n &-= 1; break inner }; x[Int(d.rd)] = v }
-                    pc &+= UInt64(d.len)
-                case .lbu:
-                    let d = dp.pointee; let va = x[Int(d.rs1)] &+ simm(d)
-                    if let p = Hart.tlbHit(tlbL, va, 0) { x[Int(d.rd)] = UInt64(p.load(as: UInt8.self)) }
-                    else { self.pc = pc; guard let v = loadSlow(va, 1) else { pc = self.pc; n &-= 1; break inner }; x[Int(d.rd)] = v }
-                    pc &+= UInt64(d.len)
-                case .lhu:
-                    let d = dp.pointee; let va = x[Int(d.rs1)] &+ simm(d)
-                    if let p = Hart.tlbHit(tlbL, va, 1) { x[Int(d.rd)] = UInt64(p.load(as: UInt16.self)) }
-                    else { self.pc = pc; guard let v = loadSlow(va, 2) else { pc = self.pc; n &-= 1; break inner }; x[Int(d.rd)] = v }
-                    pc &+= UInt64(d.len)
-                case .lwu:
-                    let d = dp.pointee; let va = x[Int(d.rs1)] &+ simm(d)
-                    if let p = Hart.tlbHit(tlbL, va, 3) { x[Int(d.rd)] = UInt64(p.load(as: UInt32.self)) }
-                    else { self.pc = pc; guard let v = loadSlow(va, 4) else { pc = self.pc; n &-= 1; break inner }; x[Int(d.rd)] = v }
-                    pc &+= UInt64(d.len)
-                case .sb:
-                    let d = dp.pointee; let va = x[Int(d.rs1)] &+ simm(d); let v = x[Int(d.rs2)]
-                    if let p = Hart.tlbHit(tlbS, va, 0) { p.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self) }
-                    else { self.pc = pc; guard storeSlow(va, 1, v) else { pc = self.pc; n &-= 1; break inner } }
-                    pc &+= UInt64(d.len)
-                case .sh:
-                    let d = dp.pointee; let va = x[Int(d.rs1)] &+ simm(d); let v = x[Int(d.rs2)]
-                    if let p = Hart.tlbHit(tlbS, va, 1) { p.storeBytes(of: UInt16(truncatingIfNeeded: v), as: UInt16.self) }
-                    else { self.pc = pc; guard storeSlow(va, 2, v) else { pc = self.pc; n &-= 1; break inner } }
-                    pc &+= UInt64(d.len)
-                case .sw:
-                    let d = dp.pointee; let va = x[Int(d.rs1)] &+ simm(d); let v = x[Int(d.rs2)]
-                    if let p = Hart.tlbHit(tlbS, va, 3) { p.storeBytes(of: UInt32(truncatingIfNeeded: v), as: UInt32.self) }
-                    else { self.pc = pc; guard storeSlow(va, 4, v) else { pc = self.pc; n &-= 1; break inner } }
-                    pc &+= UInt64(d.len)
-                case .sd:
-                    let d = dp.pointee; let va = x[Int(d.rs1)] &+ simm(d); let v = x[Int(d.rs2)]
-                    if let p = Hart.tlbHit(tlbS, va, 7) { p.storeBytes(of: v, as: UInt64.self) }
-                    else { self.pc = pc; guard storeSlow(va, 8, v) else { pc = self.pc; n &-= 1; break inner } }
-                    pc &+= UInt64(d.len)
-                case .addi: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] &+ simm(d); pc &+= UInt64(d.len)
-                case .slti: let d = dp.pointee; x[Int(d.rd)] = Int64(bitPattern: x[Int(d.rs1)]) < Int64(d.imm) ? 1 : 0; pc &+= UInt64(d.len)
-                case .sltiu: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] < simm(d) ? 1 : 0; pc &+= UInt64(d.len)
-                case .xori: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] ^ simm(d); pc &+= UInt64(d.len)
-                case .ori: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] | simm(d); pc &+= UInt64(d.len)
-                case .andi: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] & simm(d); pc &+= UInt64(d.len)
-                case .slli: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] &<< UInt64(d.imm); pc &+= UInt64(d.len)
-                case .srli: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] &>> UInt64(d.imm); pc &+= UInt64(d.len)
-                case .srai: let d = dp.pointee; x[Int(d.rd)] = UInt64(bitPattern: Int64(bitPattern: x[Int(d.rs1)]) &>> Int64(d.imm)); pc &+= UInt64(d.len)
-                case .add: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] &+ x[Int(d.rs2)]; pc &+= UInt64(d.len)
-                case .sub: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] &- x[Int(d.rs2)]; pc &+= UInt64(d.len)
-                case .sll: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] &<< x[Int(d.rs2)]; pc &+= UInt64(d.len)
-                case .slt: let d = dp.pointee; x[Int(d.rd)] = Int64(bitPattern: x[Int(d.rs1)]) < Int64(bitPattern: x[Int(d.rs2)]) ? 1 : 0; pc &+= UInt64(d.len)
-                case .sltu: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] < x[Int(d.rs2)] ? 1 : 0; pc &+= UInt64(d.len)
-                case .xor: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] ^ x[Int(d.rs2)]; pc &+= UInt64(d.len)
-                case .srl: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] &>> x[Int(d.rs2)]; pc &+= UInt64(d.len)
-                case .sra: let d = dp.pointee; x[Int(d.rd)] = UInt64(bitPattern: Int64(bitPattern: x[Int(d.rs1)]) &>> Int64(bitPattern: x[Int(d.rs2)])); pc &+= UInt64(d.len)
-                case .or: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] | x[Int(d.rs2)]; pc &+= UInt64(d.len)
-                case .and: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] & x[Int(d.rs2)]; pc &+= UInt64(d.len)
-                case .addiw: let d = dp.pointee; x[Int(d.rd)] = sx32(x[Int(d.rs1)] &+ simm(d)); pc &+= UInt64(d.len)
-                case .slliw: let d = dp.pointee; x[Int(d.rd)] = sx32(x[Int(d.rs1)] &<< UInt64(d.imm)); pc &+= UInt64(d.len)
-                case .srliw: let d = dp.pointee; x[Int(d.rd)] = sx32(UInt64(UInt32(truncatingIfNeeded: x[Int(d.rs1)]) &>> UInt32(d.imm))); pc &+= UInt64(d.len)
-                case .sraiw: let d = dp.pointee; x[Int(d.rd)] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: x[Int(d.rs1)]) &>> Int32(d.imm))); pc &+= UInt64(d.len)
-                case .addw: let d = dp.pointee; x[Int(d.rd)] = sx32(x[Int(d.rs1)] &+ x[Int(d.rs2)]); pc &+= UInt64(d.len)
-                case .subw: let d = dp.pointee; x[Int(d.rd)] = sx32(x[Int(d.rs1)] &- x[Int(d.rs2)]); pc &+= UInt64(d.len)
-                case .sllw: let d = dp.pointee; x[Int(d.rd)] = sx32(UInt64(UInt32(truncatingIfNeeded: x[Int(d.rs1)]) &<< UInt32(truncatingIfNeeded: x[Int(d.rs2)]))); pc &+= UInt64(d.len)
-                case .srlw: let d = dp.pointee; x[Int(d.rd)] = sx32(UInt64(UInt32(truncatingIfNeeded: x[Int(d.rs1)]) &>> UInt32(truncatingIfNeeded: x[Int(d.rs2)]))); pc &+= UInt64(d.len)
-                case .sraw: let d = dp.pointee; x[Int(d.rd)] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: x[Int(d.rs1)]) &>> Int32(truncatingIfNeeded: x[Int(d.rs2)] & 31))); pc &+= UInt64(d.len)
-                case .mul: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)] &* x[Int(d.rs2)]; pc &+= UInt64(d.len)
-                case .mulh: let d = dp.pointee; x[Int(d.rd)] = UInt64(bitPattern: Int64(bitPattern: x[Int(d.rs1)]).multipliedFullWidth(by: Int64(bitPattern: x[Int(d.rs2)])).high); pc &+= UInt64(d.len)
-                case .mulhu: let d = dp.pointee; x[Int(d.rd)] = x[Int(d.rs1)].multipliedFullWidth(by: x[Int(d.rs2)]).high; pc &+= UInt64(d.len)
-                case .mulhsu: let d = dp.pointee
-                    let a = x[Int(d.rs1)], b = x[Int(d.rs2)]
+                case .sb, .sh, .sw, .sd:
+                    let va = x[rs1] &+ simm(d)
+                    let v = x[rs2]
+                    let size: UInt64
+                    switch d.op { case .sb: size = 1; case .sh: size = 2; case .sw: size = 4; default: size = 8 }
+                    let e = tlbS[Int((va >> 12) & 255)]
+                    if e.tag == va & ~(0xfff ^ (size &- 1)) {
+                        let p = hostPtr(va &+ e.addend)
+                        switch size {
+                        case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self)
+                        case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: v), as: UInt16.self)
+                        case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: v), as: UInt32.self)
+                        default: p.storeBytes(of: v, as: UInt64.self)
+                        }
+                    } else {
+                        self.pc = pc
+                        guard storeSlow(va, Int(size), v) else { pc = self.pc; n &-= 1; break inner }
+                        // The store may have invalidated the page we are executing from: ops stay valid (zeroed).
+                    }
+                    pc = next
+
+                case .addi: x[rd] = x[rs1] &+ simm(d); pc = next
+                case .slti: x[rd] = Int64(bitPattern: x[rs1]) < Int64(d.imm) ? 1 : 0; pc = next
+                case .sltiu: x[rd] = x[rs1] < simm(d) ? 1 : 0; pc = next
+                case .xori: x[rd] = x[rs1] ^ simm(d); pc = next
+                case .ori: x[rd] = x[rs1] | simm(d); pc = next
+                case .andi: x[rd] = x[rs1] & simm(d); pc = next
+                case .slli: x[rd] = x[rs1] &<< UInt64(d.imm); pc = next
+                case .srli: x[rd] = x[rs1] &>> UInt64(d.imm); pc = next
+                case .srai: x[rd] = UInt64(bitPattern: Int64(bitPattern: x[rs1]) &>> Int64(d.imm)); pc = next
+                case .add: x[rd] = x[rs1] &+ x[rs2]; pc = next
+                case .sub: x[rd] = x[rs1] &- x[rs2]; pc = next
+                case .sll: x[rd] = x[rs1] &<< x[rs2]; pc = next
+                case .slt: x[rd] = Int64(bitPattern: x[rs1]) < Int64(bitPattern: x[rs2]) ? 1 : 0; pc = next
+                case .sltu: x[rd] = x[rs1] < x[rs2] ? 1 : 0; pc = next
+                case .xor: x[rd] = x[rs1] ^ x[rs2]; pc = next
+                case .srl: x[rd] = x[rs1] &>> x[rs2]; pc = next
+                case .sra: x[rd] = UInt64(bitPattern: Int64(bitPattern: x[rs1]) &>> Int64(bitPattern: x[rs2])); pc = next
+                case .or: x[rd] = x[rs1] | x[rs2]; pc = next
+                case .and: x[rd] = x[rs1] & x[rs2]; pc = next
+                case .addiw: x[rd] = sx32(x[rs1] &+ simm(d)); pc = next
+                case .slliw: x[rd] = sx32(x[rs1] &<< UInt64(d.imm)); pc = next
+                case .srliw: x[rd] = sx32(UInt64(UInt32(truncatingIfNeeded: x[rs1]) &>> UInt32(d.imm))); pc = next
+                case .sraiw: x[rd] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: x[rs1]) &>> Int32(d.imm))); pc = next
+                case .addw: x[rd] = sx32(x[rs1] &+ x[rs2]); pc = next
+                case .subw: x[rd] = sx32(x[rs1] &- x[rs2]); pc = next
+                case .sllw: x[rd] = sx32(UInt64(UInt32(truncatingIfNeeded: x[rs1]) &<< UInt32(truncatingIfNeeded: x[rs2]))); pc = next
+                case .srlw: x[rd] = sx32(UInt64(UInt32(truncatingIfNeeded: x[rs1]) &>> UInt32(truncatingIfNeeded: x[rs2]))); pc = next
+                case .sraw: x[rd] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: x[rs1]) &>> Int32(truncatingIfNeeded: x[rs2] & 31))); pc = next
+                case .mul: x[rd] = x[rs1] &* x[rs2]; pc = next
+                case .mulh: x[rd] = UInt64(bitPattern: Int64(bitPattern: x[rs1]).multipliedFullWidth(by: Int64(bitPattern: x[rs2])).high); pc = next
+                case .mulhu: x[rd] = x[rs1].multipliedFullWidth(by: x[rs2]).high; pc = next
+                case .mulhsu:
+                    let a = x[rs1], b = x[rs2]
                     var hi = a.multipliedFullWidth(by: b).high
                     if Int64(bitPattern: a) < 0 { hi = hi &- b }
-                    x[Int(d.rd)] = hi; pc &+= UInt64(d.len)
-                case .div: let d = dp.pointee
-                    let a = Int64(bitPattern: x[Int(d.rs1)]), b = Int64(bitPattern: x[Int(d.rs2)])
-                    x[Int(d.rd)] = b == 0 ? .max : (a == .min && b == -1 ? UInt64(bitPattern: a) : UInt64(bitPattern: a / b)); pc &+= UInt64(d.len)
-                case .divu: let d = dp.pointee; let b = x[Int(d.rs2)]; x[Int(d.rd)] = b == 0 ? .max : x[Int(d.rs1)] / b; pc &+= UInt64(d.len)
-                case .rem: let d = dp.pointee
-                    let a = Int64(bitPattern: x[Int(d.rs1)]), b = Int64(bitPattern: x[Int(d.rs2)])
-                    x[Int(d.rd)] = b == 0 ? UInt64(bitPattern: a) : (a == .min && b == -1 ? 0 : UInt64(bitPattern: a % b)); pc &+= UInt64(d.len)
-                case .remu: let d = dp.pointee; let b = x[Int(d.rs2)]; x[Int(d.rd)] = b == 0 ? x[Int(d.rs1)] : x[Int(d.rs1)] % b; pc &+= UInt64(d.len)
-                case .mulw: let d = dp.pointee; x[Int(d.rd)] = sx32(x[Int(d.rs1)] &* x[Int(d.rs2)]); pc &+= UInt64(d.len)
-                case .divw: let d = dp.pointee
-                    let a = Int32(truncatingIfNeeded: x[Int(d.rs1)]), b = Int32(truncatingIfNeeded: x[Int(d.rs2)])
+                    x[rd] = hi; pc = next
+                case .div:
+                    let a = Int64(bitPattern: x[rs1]), b = Int64(bitPattern: x[rs2])
+                    x[rd] = b == 0 ? .max : (a == .min && b == -1 ? UInt64(bitPattern: a) : UInt64(bitPattern: a / b)); pc = next
+                case .divu: let b = x[rs2]; x[rd] = b == 0 ? .max : x[rs1] / b; pc = next
+                case .rem:
+                    let a = Int64(bitPattern: x[rs1]), b = Int64(bitPattern: x[rs2])
+                    x[rd] = b == 0 ? UInt64(bitPattern: a) : (a == .min && b == -1 ? 0 : UInt64(bitPattern: a % b)); pc = next
+                case .remu: let b = x[rs2]; x[rd] = b == 0 ? x[rs1] : x[rs1] % b; pc = next
+                case .mulw: x[rd] = sx32(x[rs1] &* x[rs2]); pc = next
+                case .divw:
+                    let a = Int32(truncatingIfNeeded: x[rs1]), b = Int32(truncatingIfNeeded: x[rs2])
                     let q: Int32 = b == 0 ? -1 : (a == .min && b == -1 ? a : a / b)
-                    x[Int(d.rd)] = UInt64(bitPattern: Int64(q)); pc &+= UInt64(d.len)
-                case .divuw: let d = dp.pointee
-                    let a = UInt32(truncatingIfNeeded: x[Int(d.rs1)]), b = UInt32(truncatingIfNeeded: x[Int(d.rs2)])
-                    x[Int(d.rd)] = sx32(UInt64(b == 0 ? .max : a / b)); pc &+= UInt64(d.len)
-                case .remw: let d = dp.pointee
-                    let a = Int32(truncatingIfNeeded: x[Int(d.rs1)]), b = Int32(truncatingIfNeeded: x[Int(d.rs2)])
+                    x[rd] = UInt64(bitPattern: Int64(q)); pc = next
+                case .divuw:
+                    let a = UInt32(truncatingIfNeeded: x[rs1]), b = UInt32(truncatingIfNeeded: x[rs2])
+                    x[rd] = sx32(UInt64(b == 0 ? .max : a / b)); pc = next
+                case .remw:
+                    let a = Int32(truncatingIfNeeded: x[rs1]), b = Int32(truncatingIfNeeded: x[rs2])
                     let r: Int32 = b == 0 ? a : (a == .min && b == -1 ? 0 : a % b)
-                    x[Int(d.rd)] = UInt64(bitPattern: Int64(r)); pc &+= UInt64(d.len)
-                case .remuw: let d = dp.pointee
-                    let a = UInt32(truncatingIfNeeded: x[Int(d.rs1)]), b = UInt32(truncatingIfNeeded: x[Int(d.rs2)])
-                    x[Int(d.rd)] = sx32(UInt64(b == 0 ? a : a % b)); pc &+= UInt64(d.len)
+                    x[rd] = UInt64(bitPattern: Int64(r)); pc = next
+                case .remuw:
+                    let a = UInt32(truncatingIfNeeded: x[rs1]), b = UInt32(truncatingIfNeeded: x[rs2])
+                    x[rd] = sx32(UInt64(b == 0 ? a : a % b)); pc = next
 
-                case .fence: pc &+= UInt64(dp.pointee.len)
+                case .fence: pc = next
                 case .fenceI:
                     // Stores to code pages already invalidated their decoded ops; nothing is stale.
-                    pc &+= UInt64(dp.pointee.len)
+                    pc = next
 
                 case .lrW, .lrD, .scW, .scD, .amoW, .amoD:
-                    let d = dp.pointee
                     self.pc = pc
                     guard executeAtomic(d) else { pc = self.pc; n &-= 1; break inner }
-                    pc &+= UInt64(d.len)
+                    pc = next
 
                 case .ecall, .ebreak, .mret, .sret, .wfi, .sfenceVMA, .hfenceVVMA, .hfenceGVMA,
                      .csrrw, .csrrs, .csrrc, .csrrwi, .csrrsi, .csrrci, .hlv, .hlvx, .hsv:
                     self.pc = pc
-                    executeSystem(dp.pointee)
+                    executeSystem(d)
                     pc = self.pc
                     break inner
 
@@ -239,10 +198,9 @@ extension Hart {
                      .faddD, .fsubD, .fmulD, .fdivD, .fsqrtD, .fsgnjD, .fsgnjnD, .fsgnjxD, .fminD, .fmaxD,
                      .fcvtWD, .fcvtWUD, .fcvtLD, .fcvtLUD, .fmvXD, .fclassD, .feqD, .fltD, .fleD,
                      .fcvtDW, .fcvtDWU, .fcvtDL, .fcvtDLU, .fmvDX, .fcvtSD, .fcvtDS:
-                    let d = dp.pointee
                     self.pc = pc
                     guard executeFP(d) else { pc = self.pc; n &-= 1; break inner }
-                    pc &+= UInt64(d.len)
+                    pc = next
                 }
             }
             executed &+= n

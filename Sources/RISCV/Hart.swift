@@ -62,10 +62,6 @@ public final class Hart: InterruptTarget {
     var pmpRanges: [(lo: UInt64, hi: UInt64, perm: UInt8, locked: Bool)] = []
 
     public var reservation: UInt64 = .max
-    /// The fetch page the run loop is executing from (needed only to decode into it).
-    var currentFetch = FetchEntry()
-    /// Slot 0 holds an instruction that straddles two pages while it executes; the rest are `.pageEnd`.
-    let scratchOps: UnsafeMutablePointer<DOp>
     /// Set by WFI; cleared when an enabled interrupt becomes pending.
     public var waitingForInterrupt = false
     /// Harts not yet started (SBI HSM) do not run.
@@ -85,11 +81,10 @@ public final class Hart: InterruptTarget {
         tlbLoad = .allocate(capacity: n); tlbLoad.initialize(repeating: TLBEntry(), count: n)
         tlbStore = .allocate(capacity: n); tlbStore.initialize(repeating: TLBEntry(), count: n)
         tlbFetch = .allocate(capacity: n); tlbFetch.initialize(repeating: FetchEntry(), count: n)
-        scratchOps = .allocate(capacity: 4); scratchOps.initialize(repeating: DOp(.pageEnd, len: 0), count: 4)
         code.harts.append(self)
     }
     deinit {
-        x.deallocate(); f.deallocate(); scratchOps.deallocate(); tlbLoad.deallocate(); tlbStore.deallocate(); tlbFetch.deallocate()
+        x.deallocate(); f.deallocate(); tlbLoad.deallocate(); tlbStore.deallocate(); tlbFetch.deallocate()
     }
 
     static func isaBits(_ letters: String) -> UInt64 {
