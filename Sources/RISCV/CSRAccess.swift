@@ -143,11 +143,11 @@ extension Hart {
                 if c & 3 == 2 { c &= ~2 }  // W without R is reserved: clear W
                 pmpcfg[idx] = c
             }
-            rebuildPMP(); flushTLB()
+            rebuildPMP(); flushAllTLB()
         case 0x3b0...0x3bf:
             let i = Int(n - 0x3b0)
             let locked = pmpcfg[i] & 0x80 != 0 || (i < 15 && pmpcfg[i + 1] & 0x98 == 0x88)  // next is locked TOR
-            if !locked { pmpaddr[i] = v & ((1 << 54) - 1); rebuildPMP(); flushTLB() }
+            if !locked { pmpaddr[i] = v & ((1 << 54) - 1); rebuildPMP(); flushAllTLB() }
         case 0x3c0...0x3ef: break
         case CSR.mcycle: cycleOffset = v &- instret
         case CSR.minstret: instretOffset = v &- instret

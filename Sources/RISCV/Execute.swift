@@ -283,6 +283,7 @@ extension Hart {
             if mip & mie == 0 { waitingForInterrupt = true }
         case .sfenceVMA:
             if prv == Priv.user || (prv == Priv.supervisor && mstatus & MStatus.tvm != 0) { return illegal() }
+            // Whole flush even for one address: an entry may come from a superpage covering it.
             flushTLB()
             pc = next
         case .csrrw, .csrrs, .csrrc, .csrrwi, .csrrsi, .csrrci:

@@ -200,6 +200,18 @@ public final class Hart: InterruptTarget {
     // MARK: TLB
 
     public func flushTLB() {
+        // Slot 3 (M-mode, bare) never depends on satp or page tables; slots 4-7 are unused until the
+        // H extension fills them. Clearing only slots 0-2 keeps SFENCE.VMA cheap.
+        for slot in 0...2 {
+            let base = slot * Hart.tlbSize
+            (tlbLoad + base).update(repeating: TLBEntry(), count: Hart.tlbSize)
+            (tlbStore + base).update(repeating: TLBEntry(), count: Hart.tlbSize)
+            (tlbFetch + base).update(repeating: FetchEntry(), count: Hart.tlbSize)
+        }
+    }
+
+    /// Flushes everything, M-mode slot included (PMP changes).
+    public func flushAllTLB() {
         let n = Hart.tlbSize * Hart.tlbSlots
         tlbLoad.update(repeating: TLBEntry(), count: n)
         tlbStore.update(repeating: TLBEntry(), count: n)
