@@ -32,7 +32,7 @@ struct Run: ParsableCommand {
     var memory: String = "512M"
     @Option(help: "Number of harts (1-32).")
     var cpus: Int = 1
-    @Option(help: "'builtin' (SBI implemented by Matryoshka) or the path of an OpenSBI fw_dynamic.bin.")
+    @Option(help: "'builtin' (SBI implemented by Matryoshka), the path of an OpenSBI fw_dynamic.bin, or 'none' (bare metal: the kernel ELF starts in M-mode).")
     var firmware: String = "builtin"
     @Flag(help: "Print execution statistics on exit.")
     var stats = false
@@ -52,7 +52,7 @@ struct Run: ParsableCommand {
         guard let mem = parseSize(memory) else { return fail("invalid --memory '\(memory)': use a size such as 512M or 2G", status: 2) }
         config.memorySize = mem
         config.harts = cpus
-        config.firmware = firmware == "builtin" ? .builtin : .file(firmware)
+        config.firmware = firmware == "builtin" ? .builtin : (firmware == "none" ? .none : .file(firmware))
         if let kernel {
             config.kernelPath = kernel
             config.initrdPath = initrd
