@@ -10,6 +10,12 @@ public final class CodeCache {
     let pages: UnsafeMutablePointer<UnsafeMutablePointer<DOp>?>
     let hasCode: UnsafeMutablePointer<Bool>
     var harts: [Hart] = []  // weakly meaningful: harts live as long as the machine
+    /// Translated blocks (nil when disabled or unavailable on this host).
+    public internal(set) var jit: JIT?
+    public var jitEnabled: Bool {
+        get { jit != nil }
+        set { if newValue { if jit == nil { jit = JIT() } } else { if jit != nil { invalidateAll(); jit = nil } } }
+    }
 
     public init(ram: GuestRAM) {
         self.ram = ram
@@ -19,6 +25,7 @@ public final class CodeCache {
         hasCode = .allocate(capacity: pageCount)
         hasCode.initialize(repeating: false, count: pageCount)
         ram.codeWriteHook = { [unowned self] ppn in self.invalidate(physicalPage: ppn) }
+        jit = JIT()
     }
     deinit {
         for i in 0..<pageCount { pages[i]?.deallocate() }

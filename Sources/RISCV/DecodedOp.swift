@@ -24,6 +24,8 @@ public enum Op: UInt8, Sendable {
     case hlv, hlvx, hsv
     /// A 32-bit instruction whose halves lie on different pages: fetched and decoded on every execution.
     case crossPage
+    /// The first slot of a JIT-compiled block (imm = block index; never produced by the decoder).
+    case jit
 }
 
 public enum AMOFunc: UInt8 { case swap, add, xor, and, or, min, max, minu, maxu }

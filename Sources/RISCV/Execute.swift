@@ -27,6 +27,10 @@ extension Hart {
             var ops = withUnsafeMutablePointer(to: &dummyOps) { $0 }
             var page = FetchEntry()
             let limit = budget - executed
+            let jitBlocks = code.jit?.blocks
+            let ctx = jitContext
+            ctx.pointee.tlbLoad = tlbL
+            ctx.pointee.tlbStore = tlbS
             var n = 0
             inner: while n < limit {
                 let tag = pc & ~0xfff
@@ -56,14 +60,38 @@ extension Hart {
                     self.pc = pc; trap(cause: Cause.illegal, tval: UInt64(UInt32(bitPattern: d.imm))); pc = self.pc; n &-= 1; break inner
                 case .lui: x[rd] = simm(d); pc = next
                 case .auipc: x[rd] = pc &+ simm(d); pc = next
-                case .jal: x[rd] = next; pc = pc &+ simm(d)
-                case .jalr: let t = (x[rs1] &+ simm(d)) & ~1; x[rd] = next; pc = t
-                case .beq: pc = x[rs1] == x[rs2] ? pc &+ simm(d) : next
-                case .bne: pc = x[rs1] != x[rs2] ? pc &+ simm(d) : next
-                case .blt: pc = Int64(bitPattern: x[rs1]) < Int64(bitPattern: x[rs2]) ? pc &+ simm(d) : next
-                case .bge: pc = Int64(bitPattern: x[rs1]) >= Int64(bitPattern: x[rs2]) ? pc &+ simm(d) : next
-                case .bltu: pc = x[rs1] < x[rs2] ? pc &+ simm(d) : next
-                case .bgeu: pc = x[rs1] >= x[rs2] ? pc &+ simm(d) : next
+                case .jal: x[rd] = next; pc = pc &+ simm(d); if jitBlocks != nil { noteJumpTarget(pc) }
+                case .jalr: let t = (x[rs1] &+ simm(d)) & ~1; x[rd] = next; pc = t; if jitBlocks != nil { noteJumpTarget(pc) }
+                case .beq, .bne, .blt, .bge, .bltu, .bgeu:
+                    let a = x[rs1], b = x[rs2]
+                    let taken: Bool
+                    switch d.op {
+                    case .beq: taken = a == b
+                    case .bne: taken = a != b
+                    case .blt: taken = Int64(bitPattern: a) < Int64(bitPattern: b)
+                    case .bge: taken = Int64(bitPattern: a) >= Int64(bitPattern: b)
+                    case .bltu: taken = a < b
+                    default: taken = a >= b
+                    }
+                    if taken {
+                        pc = pc &+ simm(d)
+                        if jitBlocks != nil { noteJumpTarget(pc) }
+                    } else {
+                        pc = next
+                    }
+                case .jit:
+                    let block = jitBlocks.unsafelyUnwrapped[Int(d.imm)]
+                    block.code(x, UnsafeMutableRawPointer(ctx))
+                    let done = Int(truncatingIfNeeded: ctx.pointee.executed)
+                    if done == 0 {
+                        // The first instruction (a load or store) missed the TLB: take the slow path.
+                        self.pc = pc
+                        guard executeMemoryOp(block.original) else { pc = self.pc; n &-= 1; break inner }
+                        pc = next
+                    } else {
+                        n &+= done &- 1
+                        pc = ctx.pointee.exitPC
+                    }
 
                 case .lb, .lh, .lw, .ld, .lbu, .lhu, .lwu:
                     let va = x[rs1] &+ simm(d)
@@ -208,6 +236,45 @@ extension Hart {
         }
         instret &+= UInt64(executed)
         return executed
+    }
+
+    /// A taken control transfer in interpreted code: counts the target and compiles it once hot.
+    @inline(never)
+    func noteJumpTarget(_ va: UInt64) {
+        guard let jit = code.jit else { return }
+        let e = tlbFetch[fetchSlot * Hart.tlbSize + Int((va >> 12) & 255)]
+        guard e.tag == va & ~0xfff else { return }
+        let ops = UnsafeMutablePointer<DOp>(bitPattern: e.ops).unsafelyUnwrapped
+        let slot = Int(va & 0xfff) >> 1
+        guard ops[slot].op != .jit, jit.noteTarget(ramPage: e.ramPage, slot: slot) else { return }
+        _ = jit.compile(va: va, ops: ops, host: UnsafeRawPointer(bitPattern: e.host).unsafelyUnwrapped, cache: code, ramPage: e.ramPage)
+    }
+
+    /// Interprets a load or store through the slow path (a JIT block's first instruction missed the TLB).
+    @inline(never)
+    func executeMemoryOp(_ d: DOp) -> Bool {
+        let va = x[Int(d.rs1)] &+ simm(d)
+        switch d.op {
+        case .lb, .lh, .lw, .ld, .lbu, .lhu, .lwu:
+            let size: Int
+            switch d.op { case .lb, .lbu: size = 1; case .lh, .lhu: size = 2; case .lw, .lwu: size = 4; default: size = 8 }
+            guard var v = loadSlow(va, size) else { return false }
+            switch d.op {
+            case .lb: v = UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: v)))
+            case .lh: v = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: v)))
+            case .lw: v = sx32(v)
+            default: break
+            }
+            x[Int(d.rd)] = v
+            return true
+        case .sb: return storeSlow(va, 1, x[Int(d.rs2)])
+        case .sh: return storeSlow(va, 2, x[Int(d.rs2)])
+        case .sw: return storeSlow(va, 4, x[Int(d.rs2)])
+        case .sd: return storeSlow(va, 8, x[Int(d.rs2)])
+        default:
+            trap(cause: Cause.illegal, tval: 0)
+            return false
+        }
     }
 
     /// LR/SC and AMOs (A extension). Returns false after taking a trap.

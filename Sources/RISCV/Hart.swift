@@ -62,6 +62,7 @@ public final class Hart: InterruptTarget {
     var pmpRanges: [(lo: UInt64, hi: UInt64, perm: UInt8, locked: Bool)] = []
 
     public var reservation: UInt64 = .max
+    let jitContext: UnsafeMutablePointer<JITContext>
     /// Set by WFI; cleared when an enabled interrupt becomes pending.
     public var waitingForInterrupt = false
     /// Harts not yet started (SBI HSM) do not run.
@@ -81,10 +82,12 @@ public final class Hart: InterruptTarget {
         tlbLoad = .allocate(capacity: n); tlbLoad.initialize(repeating: TLBEntry(), count: n)
         tlbStore = .allocate(capacity: n); tlbStore.initialize(repeating: TLBEntry(), count: n)
         tlbFetch = .allocate(capacity: n); tlbFetch.initialize(repeating: FetchEntry(), count: n)
+        jitContext = .allocate(capacity: 1)
+        jitContext.initialize(to: JITContext(tlbLoad: tlbLoad, tlbStore: tlbStore))
         code.harts.append(self)
     }
     deinit {
-        x.deallocate(); f.deallocate(); tlbLoad.deallocate(); tlbStore.deallocate(); tlbFetch.deallocate()
+        x.deallocate(); f.deallocate(); jitContext.deallocate(); tlbLoad.deallocate(); tlbStore.deallocate(); tlbFetch.deallocate()
     }
 
     static func isaBits(_ letters: String) -> UInt64 {

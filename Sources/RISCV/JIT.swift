@@ -1,0 +1,304 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// A template JIT for hot straight-line integer code: a block of RV64I/M ops (up to a control transfer,
+// an op it does not translate, or the end of the page) becomes x86-64 code that works directly on the
+// hart's register array and does loads/stores through the same software TLB as the interpreter.
+// Guest registers stay in memory, so a block can stop before any instruction and the interpreter picks
+// up exactly there: a TLB miss simply ends the block ("precise exits"); traps, CSRs, FP, atomics and
+// division are always interpreted.
+//
+// Calling convention (System V): rdi = register array (x0..x32), rsi = JITContext. Only caller-saved
+// registers are used and nothing is called, so blocks need no prologue.
+
+/// Shared with generated code; offsets are baked into it.
+struct JITContext {
+    var tlbLoad: UnsafeMutablePointer<TLBEntry>    // +0
+    var tlbStore: UnsafeMutablePointer<TLBEntry>   // +8
+    var exitPC: UInt64 = 0                         // +16: where the interpreter continues
+    var executed: UInt64 = 0                       // +24: instructions the block completed
+}
+
+typealias JITBlockFunction = @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer) -> Void
+
+struct JITBlock {
+    var code: JITBlockFunction
+    /// The op the block's first slot held; run by the interpreter when the block exits at once.
+    var original: DOp
+}
+
+/// x86-64 machine-code emitter for the few instruction forms the templates need.
+struct X86Emitter {
+    var bytes: [UInt8] = []
+    enum R: UInt8 { case rax = 0, rcx = 1, rdx = 2, rsi = 6, rdi = 7 }
+
+    mutating func emit(_ b: UInt8...) { bytes.append(contentsOf: b) }
+    mutating func imm32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func imm64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    static func disp(_ reg: UInt8) -> Int32 { Int32(reg) * 8 }
+
+    /// mov r64, [rdi + 8*reg]
+    mutating func loadX(_ r: R, _ reg: UInt8) { emit(0x48, 0x8B, 0x87 | (r.rawValue << 3)); imm32(X86Emitter.disp(reg)) }
+    /// mov [rdi + 8*reg], r64
+    mutating func storeX(_ reg: UInt8, _ r: R) { emit(0x48, 0x89, 0x87 | (r.rawValue << 3)); imm32(X86Emitter.disp(reg)) }
+    /// <op> rax, [rdi + 8*reg]  (64-bit, or 32-bit when wide == false)
+    mutating func aluMem(_ opcode: UInt8, _ reg: UInt8, wide: Bool = true) {
+        if wide { emit(0x48) }
+        emit(opcode, 0x87); imm32(X86Emitter.disp(reg))
+    }
+    mutating func imulMem(_ reg: UInt8, wide: Bool = true) {
+        if wide { emit(0x48) }
+        emit(0x0F, 0xAF, 0x87); imm32(X86Emitter.disp(reg))
+    }
+    mutating func movsxdRaxEax() { emit(0x48, 0x63, 0xC0) }
+    mutating func movRaxImm64(_ v: UInt64) { emit(0x48, 0xB8); imm64(v) }
+    /// Writes exitPC/executed and returns.
+    mutating func exit(pc: UInt64, executed: Int) {
+        movRaxImm64(pc)
+        emit(0x48, 0x89, 0x46, 0x10)                  // mov [rsi+16], rax
+        exitCount(executed)
+    }
+    mutating func exitCount(_ executed: Int) {
+        emit(0x48, 0xC7, 0x46, 0x18); imm32(Int32(executed))   // mov qword [rsi+24], imm32
+        emit(0xC3)                                     // ret
+    }
+    /// Emits `jcc rel32` (cc = 0x80...0x8F) and returns the offset of the rel32 to patch.
+    mutating func jcc(_ cc: UInt8) -> Int { emit(0x0F, cc); let at = bytes.count; imm32(0); return at }
+    mutating func patch(_ at: Int, to target: Int) {
+        let rel = Int32(target - (at + 4))
+        withUnsafeBytes(of: rel.littleEndian) { for i in 0..<4 { bytes[at + i] = $0[i] } }
+    }
+}
+
+public final class JIT {
+    static let codeSize = 64 << 20
+    static let maxBlockOps = 64
+    static let hotThreshold: UInt8 = 2
+
+    let code: UnsafeMutableRawPointer
+    var used = 0
+    var blocks: UnsafeMutablePointer<JITBlock>
+    var blockCount = 0
+    var blockCapacity = 1 << 16
+    /// Times each slot was reached by a taken branch (per RAM page, lazily allocated).
+    var hotness: [Int: UnsafeMutablePointer<UInt8>] = [:]
+    public private(set) var compiledBlocks = 0
+    public private(set) var flushes = 0
+
+    public static var isAvailable: Bool {
+        #if arch(x86_64)
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    init?() {
+        guard JIT.isAvailable else { return nil }
+        let p = mmap(nil, JIT.codeSize, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let p, p != MAP_FAILED else { return nil }
+        code = p
+        blocks = .allocate(capacity: blockCapacity)
+    }
+    deinit {
+        munmap(code, JIT.codeSize)
+        blocks.deinitialize(count: blockCount)
+        blocks.deallocate()
+        for (_, p) in hotness { p.deallocate() }
+    }
+
+    /// Counts a taken branch to `ops[slot]`; returns true when the block there should be compiled now.
+    func noteTarget(ramPage: Int, slot: Int) -> Bool {
+        let h: UnsafeMutablePointer<UInt8>
+        if let e = hotness[ramPage] { h = e } else {
+            h = .allocate(capacity: CodeCache.opsPerPage)
+            h.initialize(repeating: 0, count: CodeCache.opsPerPage)
+            hotness[ramPage] = h
+        }
+        if h[slot] == 255 { return false }
+        h[slot] &+= 1
+        return h[slot] == JIT.hotThreshold
+    }
+
+    /// Forgets every block (code buffer or block table full). The code cache is invalidated so no
+    /// `.jit` op survives.
+    func flush(_ cache: CodeCache) {
+        cache.invalidateAll()
+        blocks.deinitialize(count: blockCount)
+        blockCount = 0
+        used = 0
+        for (_, p) in hotness { p.update(repeating: 0, count: CodeCache.opsPerPage) }
+        flushes += 1
+    }
+
+    /// Whether the op can be part of a block (control transfers end it, but are included).
+    static func translatable(_ op: Op) -> Bool {
+        switch op {
+        case .lui, .auipc, .jal, .jalr, .beq, .bne, .blt, .bge, .bltu, .bgeu,
+             .lb, .lh, .lw, .ld, .lbu, .lhu, .lwu, .sb, .sh, .sw, .sd,
+             .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai,
+             .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
+             .addiw, .slliw, .srliw, .sraiw, .addw, .subw, .sllw, .srlw, .sraw, .mul, .mulw, .fence:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Compiles the block starting at `va` whose page's host memory and ops are given, and installs a
+    /// `.jit` op in its first slot. Returns false when nothing worth compiling was found.
+    func compile(va: UInt64, ops: UnsafeMutablePointer<DOp>, host: UnsafeRawPointer, cache: CodeCache, ramPage: Int) -> Bool {
+        var offset = Int(va & 0xfff)
+        var pc = va
+        var a = X86Emitter()
+        var stubs: [(at: Int, pc: UInt64, executed: Int)] = []
+        var count = 0
+        var ended = false
+        cache.markHasCode(ramPage: ramPage)
+        while count < JIT.maxBlockOps && offset < 4096 {
+            let lo = host.load(fromByteOffset: offset, as: UInt16.self)
+            let d: DOp
+            if Decoder.isLong(lo) {
+                if offset > 4092 { break }   // straddles the page end
+                d = Decoder.decode(host.loadUnaligned(fromByteOffset: offset, as: UInt32.self), hypervisor: false)
+            } else {
+                d = Decoder.decodeCompressed(lo)
+            }
+            if !JIT.translatable(d.op) { break }
+            // Cache the decoded op too, so an exit into the middle of the block interprets without decoding.
+            if ops[offset >> 1].op == .undecoded { ops[offset >> 1] = d }
+            let next = pc &+ UInt64(d.len)
+            let imm = d.imm
+            switch d.op {
+            case .lui:
+                a.emit(0x48, 0xC7, 0xC0); a.imm32(imm); a.storeX(d.rd, .rax)
+            case .auipc:
+                a.movRaxImm64(pc &+ UInt64(bitPattern: Int64(imm))); a.storeX(d.rd, .rax)
+            case .addi: a.loadX(.rax, d.rs1); a.emit(0x48, 0x05); a.imm32(imm); a.storeX(d.rd, .rax)
+            case .xori: a.loadX(.rax, d.rs1); a.emit(0x48, 0x35); a.imm32(imm); a.storeX(d.rd, .rax)
+            case .ori: a.loadX(.rax, d.rs1); a.emit(0x48, 0x0D); a.imm32(imm); a.storeX(d.rd, .rax)
+            case .andi: a.loadX(.rax, d.rs1); a.emit(0x48, 0x25); a.imm32(imm); a.storeX(d.rd, .rax)
+            case .slli: a.loadX(.rax, d.rs1); a.emit(0x48, 0xC1, 0xE0, UInt8(imm & 63)); a.storeX(d.rd, .rax)
+            case .srli: a.loadX(.rax, d.rs1); a.emit(0x48, 0xC1, 0xE8, UInt8(imm & 63)); a.storeX(d.rd, .rax)
+            case .srai: a.loadX(.rax, d.rs1); a.emit(0x48, 0xC1, 0xF8, UInt8(imm & 63)); a.storeX(d.rd, .rax)
+            case .slti, .sltiu:
+                a.loadX(.rax, d.rs1); a.emit(0x48, 0x3D); a.imm32(imm)          // cmp rax, imm32
+                a.emit(0x0F, d.op == .slti ? 0x9C : 0x92, 0xC0)                  // setl / setb al
+                a.emit(0x0F, 0xB6, 0xC0); a.storeX(d.rd, .rax)                   // movzx eax, al
+            case .addiw: a.loadX(.rax, d.rs1); a.emit(0x05); a.imm32(imm); a.movsxdRaxEax(); a.storeX(d.rd, .rax)
+            case .slliw: a.loadX(.rax, d.rs1); a.emit(0xC1, 0xE0, UInt8(imm & 31)); a.movsxdRaxEax(); a.storeX(d.rd, .rax)
+            case .srliw: a.loadX(.rax, d.rs1); a.emit(0xC1, 0xE8, UInt8(imm & 31)); a.movsxdRaxEax(); a.storeX(d.rd, .rax)
+            case .sraiw: a.loadX(.rax, d.rs1); a.emit(0xC1, 0xF8, UInt8(imm & 31)); a.movsxdRaxEax(); a.storeX(d.rd, .rax)
+            case .add: a.loadX(.rax, d.rs1); a.aluMem(0x03, d.rs2); a.storeX(d.rd, .rax)
+            case .sub: a.loadX(.rax, d.rs1); a.aluMem(0x2B, d.rs2); a.storeX(d.rd, .rax)
+            case .and: a.loadX(.rax, d.rs1); a.aluMem(0x23, d.rs2); a.storeX(d.rd, .rax)
+            case .or: a.loadX(.rax, d.rs1); a.aluMem(0x0B, d.rs2); a.storeX(d.rd, .rax)
+            case .xor: a.loadX(.rax, d.rs1); a.aluMem(0x33, d.rs2); a.storeX(d.rd, .rax)
+            case .mul: a.loadX(.rax, d.rs1); a.imulMem(d.rs2); a.storeX(d.rd, .rax)
+            case .addw: a.loadX(.rax, d.rs1); a.aluMem(0x03, d.rs2, wide: false); a.movsxdRaxEax(); a.storeX(d.rd, .rax)
+            case .subw: a.loadX(.rax, d.rs1); a.aluMem(0x2B, d.rs2, wide: false); a.movsxdRaxEax(); a.storeX(d.rd, .rax)
+            case .mulw: a.loadX(.rax, d.rs1); a.imulMem(d.rs2, wide: false); a.movsxdRaxEax(); a.storeX(d.rd, .rax)
+            case .sll, .srl, .sra, .sllw, .srlw, .sraw:
+                a.loadX(.rcx, d.rs2); a.loadX(.rax, d.rs1)
+                let wide = d.op == .sll || d.op == .srl || d.op == .sra
+                let ext: UInt8 = (d.op == .sll || d.op == .sllw) ? 0xE0 : ((d.op == .srl || d.op == .srlw) ? 0xE8 : 0xF8)
+                if wide { a.emit(0x48) }
+                a.emit(0xD3, ext)                                                // shift rax/eax by cl
+                if !wide { a.movsxdRaxEax() }
+                a.storeX(d.rd, .rax)
+            case .slt, .sltu:
+                a.loadX(.rax, d.rs1); a.aluMem(0x3B, d.rs2)                       // cmp rax, [x+rs2]
+                a.emit(0x0F, d.op == .slt ? 0x9C : 0x92, 0xC0); a.emit(0x0F, 0xB6, 0xC0); a.storeX(d.rd, .rax)
+            case .fence:
+                break
+            case .lb, .lh, .lw, .ld, .lbu, .lhu, .lwu, .sb, .sh, .sw, .sd:
+                let isStore = d.op == .sb || d.op == .sh || d.op == .sw || d.op == .sd
+                let size: Int32
+                switch d.op { case .lb, .lbu, .sb: size = 1; case .lh, .lhu, .sh: size = 2; case .lw, .lwu, .sw: size = 4; default: size = 8 }
+                a.loadX(.rax, d.rs1); a.emit(0x48, 0x05); a.imm32(imm)           // rax = va
+                a.emit(0x48, 0x89, 0xC2)                                         // mov rdx, rax
+                a.emit(0x48, 0xC1, 0xEA, 0x0C)                                   // shr rdx, 12
+                a.emit(0x81, 0xE2); a.imm32(0xff)                                // and edx, 255
+                a.emit(0x48, 0xC1, 0xE2, 0x04)                                   // shl rdx, 4
+                if isStore { a.emit(0x48, 0x03, 0x56, 0x08) } else { a.emit(0x48, 0x03, 0x16) }  // add rdx, [rsi+8] / [rsi]
+                a.emit(0x48, 0x89, 0xC1)                                         // mov rcx, rax
+                a.emit(0x48, 0x81, 0xE1); a.imm32(~(0xfff ^ (size - 1)))         // and rcx, tag mask
+                a.emit(0x48, 0x3B, 0x0A)                                         // cmp rcx, [rdx]
+                stubs.append((a.jcc(0x85), pc, count))                           // jne miss
+                a.emit(0x48, 0x03, 0x42, 0x08)                                   // add rax, [rdx+8]
+                switch d.op {
+                case .lb: a.emit(0x48, 0x0F, 0xBE, 0x00)
+                case .lbu: a.emit(0x0F, 0xB6, 0x00)
+                case .lh: a.emit(0x48, 0x0F, 0xBF, 0x00)
+                case .lhu: a.emit(0x0F, 0xB7, 0x00)
+                case .lw: a.emit(0x48, 0x63, 0x00)
+                case .lwu: a.emit(0x8B, 0x00)
+                case .ld: a.emit(0x48, 0x8B, 0x00)
+                default:
+                    a.loadX(.rcx, d.rs2)
+                    switch d.op {
+                    case .sb: a.emit(0x88, 0x08)
+                    case .sh: a.emit(0x66, 0x89, 0x08)
+                    case .sw: a.emit(0x89, 0x08)
+                    default: a.emit(0x48, 0x89, 0x08)
+                    }
+                }
+                if !isStore { a.storeX(d.rd, .rax) }
+            case .jal:
+                count += 1
+                a.movRaxImm64(next); a.storeX(d.rd, .rax)
+                a.exit(pc: pc &+ UInt64(bitPattern: Int64(imm)), executed: count)
+                ended = true
+            case .jalr:
+                count += 1
+                a.loadX(.rax, d.rs1); a.emit(0x48, 0x05); a.imm32(imm)
+                a.emit(0x48, 0x83, 0xE0, 0xFE)                                   // and rax, -2
+                a.emit(0x48, 0x89, 0x46, 0x10)                                   // mov [rsi+16], rax
+                a.movRaxImm64(next); a.storeX(d.rd, .rax)
+                a.exitCount(count)
+                ended = true
+            case .beq, .bne, .blt, .bge, .bltu, .bgeu:
+                count += 1
+                a.loadX(.rax, d.rs1); a.aluMem(0x3B, d.rs2)                       // cmp rax, [x+rs2]
+                let cc: UInt8
+                switch d.op { case .beq: cc = 0x84; case .bne: cc = 0x85; case .blt: cc = 0x8C; case .bge: cc = 0x8D; case .bltu: cc = 0x82; default: cc = 0x83 }
+                let taken = a.jcc(cc)
+                a.exit(pc: next, executed: count)
+                a.patch(taken, to: a.bytes.count)
+                a.exit(pc: pc &+ UInt64(bitPattern: Int64(imm)), executed: count)
+                ended = true
+            default:
+                break
+            }
+            if ended { break }
+            count += 1
+            pc = next
+            offset += Int(d.len)
+        }
+        guard count >= 1 else { return false }
+        if !ended { a.exit(pc: pc, executed: count) }
+        for s in stubs {
+            a.patch(s.at, to: a.bytes.count)
+            a.exit(pc: s.pc, executed: s.executed)
+        }
+        if used + a.bytes.count > JIT.codeSize || blockCount == blockCapacity {
+            flush(cache)
+            return false
+        }
+        let dst = code + used
+        a.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        used += (a.bytes.count + 15) & ~15
+        let slot = Int(va & 0xfff) >> 1
+        let original = ops[slot]
+        guard original.op != .undecoded else { return false }
+        blocks.advanced(by: blockCount).initialize(to: JITBlock(code: unsafeBitCast(dst, to: JITBlockFunction.self), original: original))
+        var j = original
+        j.op = .jit
+        j.imm = Int32(blockCount)
+        ops[slot] = j
+        blockCount += 1
+        compiledBlocks += 1
+        return true
+    }
+}
