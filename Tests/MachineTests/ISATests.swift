@@ -60,6 +60,14 @@ final class ISATests: XCTestCase {
         var console: [UInt8] = []
         m.consoleSink = { console.append(contentsOf: $0) }
         try m.boot()
+        if let n = ProcessInfo.processInfo.environment["ISA_TRACE"].flatMap({ Int($0) }) {
+            // Debug aid: print the pc and privilege of the first n instructions.
+            let h = m.harts[0]
+            for _ in 0..<n {
+                print("pc 0x\(String(h.pc, radix: 16)) prv \(h.prv) mcause \(h.mcause)")
+                _ = h.run(1)
+            }
+        }
         let r = m.run(maxInstructions: budget)
         let text = String(decoding: console, as: UTF8.self)
         switch r {
@@ -68,7 +76,10 @@ final class ISATests: XCTestCase {
         case .powerOff(code: let c):
             XCTFail("\(name): check \(c) failed. UART output:\n\(text)", file: file, line: line)
         default:
-            XCTFail("\(name): did not finish (\(r)). UART output:\n\(text)", file: file, line: line)
+            let h = m.harts[0]
+            func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+            XCTFail("\(name): did not finish (\(r)); last check \(h.x[3]), pc \(hex(h.pc)), mcause \(hex(h.mcause)), "
+                    + "mepc \(hex(h.mepc)), mtval \(hex(h.mtval)), priv \(h.prv). UART output:\n\(text)", file: file, line: line)
         }
     }
 
