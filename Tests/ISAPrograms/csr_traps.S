@@ -330,6 +330,56 @@ u_mode5:
     ecall
     CLEAR_TRAP
 
+    /* mstatus.TVM / TSR / TW trap the corresponding S-mode operations */
+    NEXT
+    li a0, (1 << 20) | (1 << 21) | (1 << 22)
+    csrs mstatus, a0
+    GOTO_MODE 1, s_mode4
+s_mode4:
+    csrr a0, satp
+    EXPECT_TRAP 2
+    sfence.vma
+    EXPECT_TRAP 2
+    sret
+    EXPECT_TRAP 2
+    EXPECTV trap_tval, 0x10200073
+    wfi
+    EXPECT_TRAP 2
+    ecall
+    CLEAR_TRAP
+    li a0, (1 << 20) | (1 << 21) | (1 << 22)
+    csrc mstatus, a0
+    NEXT
+    GOTO_MODE 1, s_mode5
+s_mode5:
+    csrr a0, satp
+    sfence.vma
+    EXPECT_NO_TRAP
+    ecall
+    CLEAR_TRAP
+    /* mip.SSIP is writable by M; csrrs/csrrc update it */
+    NEXT
+    csrsi mip, 2
+    csrr a0, mip
+    andi a0, a0, 2
+    EXPECT a0, 2
+    csrci mip, 2
+    csrr a0, mip
+    andi a0, a0, 2
+    EXPECT a0, 0
+    /* sip.SSIP writable only when delegated */
+    csrsi sip, 2
+    csrr a0, mip
+    andi a0, a0, 2
+    EXPECT a0, 0
+    li a0, 2
+    csrw mideleg, a0
+    csrsi sip, 2
+    csrr a0, sip
+    EXPECT a0, 2
+    csrci sip, 2
+    csrw mideleg, zero
+
     /* Misaligned loads and stores are emulated (no trap), also across a page boundary */
     NEXT
     la s0, mbuf

@@ -237,8 +237,56 @@ test_main:
     fence.i
     EXPECT_NO_TRAP
 
+    /* Self-modifying code: rewrite an executed instruction, FENCE.I, run it again */
+    NEXT
+    la s0, smc
+    li a1, 0x02a00513              /* addi a0, zero, 42 */
+    sw a1, 0(s0)
+    li a1, 0x00008067              /* ret */
+    sw a1, 4(s0)
+    fence.i
+    mv s2, ra
+    jalr s0
+    EXPECT a0, 42
+    NEXT
+    li a1, 0x02b00513              /* addi a0, zero, 43 */
+    sw a1, 0(s0)
+    fence.i
+    jalr s0
+    EXPECT a0, 43
+    /* A 32-bit instruction straddling a page boundary, then its upper half rewritten */
+    NEXT
+    li a2, 4094
+    add s1, s0, a2
+    li a1, 0x04d00513              /* addi a0, zero, 77 */
+    sh a1, 0(s1)
+    srli a1, a1, 16
+    sh a1, 2(s1)
+    li a1, 0x00008067
+    sw a1, 4(s1)
+    fence.i
+    jalr s1
+    EXPECT a0, 77
+    NEXT
+    li a1, 0x04e00513              /* addi a0, zero, 78: only the upper half changes */
+    srli a1, a1, 16
+    sh a1, 2(s1)
+    fence.i
+    jalr s1
+    EXPECT a0, 78
+    NEXT
+    li a1, 0x04f00513              /* 79: lower half is in the first page (same for 77/78/79) */
+    srli a1, a1, 16
+    sh a1, 2(s1)
+    fence.i
+    jalr s1
+    EXPECT a0, 79
+    mv ra, s2
+
     j pass
 
     .data
     .align 3
 buf: .space 64
+    .align 12
+smc: .space 8192

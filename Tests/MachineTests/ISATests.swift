@@ -88,6 +88,7 @@ final class ISATests: XCTestCase {
     func testRV64A() throws { try runProgram("rv64a") }
     func testRVC() throws { try runProgram("rvc") }
     func testCSRAndTraps() throws { try runProgram("csr_traps") }
+    func testCounters() throws { try runProgram("counters") }
     func testInterrupts() throws { try runProgram("interrupts") }
     func testMMU() throws { try runProgram("mmu") }
     func testPMP() throws { try runProgram("pmp") }
