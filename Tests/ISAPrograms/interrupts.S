@@ -187,6 +187,43 @@ test_main:
     li a0, PLIC_BASE + 0x2000
     sw zero, 0(a0)
 
+    /* CSRRS/CSRRC on mip use only the software-writable SEIP bit: an external SEIP level must
+       not be latched into it (privileged spec, mip.SEIP) */
+    NEXT
+    csrw mie, zero
+    li a0, PLIC_BASE
+    li a1, 1
+    sw a1, 4*UART_IRQ(a0)
+    li a1, 1 << UART_IRQ
+    li a2, PLIC_BASE + 0x2080          /* context 1: hart 0 S-mode */
+    sw a1, 0(a2)
+    li a2, PLIC_BASE + 0x201000
+    sw zero, 0(a2)
+    li a2, UART_BASE
+    li a1, 2
+    sb a1, 1(a2)
+    li a5, SPIN
+13: csrr a1, mip
+    andi a1, a1, 1 << 9
+    bnez a1, 14f
+    addi a5, a5, -1
+    bnez a5, 13b
+    j fail
+14: NEXT
+    csrsi mip, 2
+    csrci mip, 2
+    li a2, UART_BASE
+    sb zero, 1(a2)                     /* drop the external level */
+    li a5, SPIN
+15: csrr a1, mip
+    andi a1, a1, 1 << 9
+    beqz a1, 16f
+    addi a5, a5, -1
+    bnez a5, 15b
+    j fail
+16: li a2, PLIC_BASE + 0x2080
+    sw zero, 0(a2)
+
     /* Delegated SSI: not taken in M (even with MIE=1), not in S with SIE=0, taken in U into S */
     NEXT
     CLEAR_TRAP
