@@ -377,6 +377,65 @@ s57:
     ecall
     CLEAR_TRAP
     csrw satp, zero
+
+    /* ---------------- page-crossing fetches and accesses (Sv39) ---------------- */
+    NEXT
+    SET_SATP SATP_SV39, root39
+    la a0, page3
+    li a1, 0xffc
+    add a0, a0, a1
+    li a1, 0x05130001              /* c.nop, then the low half of addi a0, zero, 0 (upper half on the invalid page) */
+    sw a1, 0(a0)
+    fence.i
+    SET_RESUME cross_back1
+    GOTO_MODE 1, cross_s1
+cross_s1:
+    li a0, VBASE + 0x3ffc
+    jr a0
+cross_back1:
+    EXPECT_TRAP 12                  /* fetch page fault on the second half */
+    EXPECTV trap_epc, VBASE + 0x3ffe
+    la a0, trap_tval
+    ld a0, 0(a0)
+    li a1, VBASE + 0x3ffe
+    beq a0, a1, 1f
+    li a1, VBASE + 0x4000
+    beq a0, a1, 1f
+    j fail
+1:  NEXT
+    /* misaligned load whose second half is on an invalid page */
+    GOTO_MODE 1, cross_s2
+cross_s2:
+    li a0, VBASE + 0x4000 - 2       /* page3 is execute-only: use MXR for the first half */
+    li a1, MSTATUS_MXR
+    csrs sstatus, a1
+    lw a2, 0(a0)
+    EXPECT_TRAP 13
+    csrc sstatus, a1
+    /* S-mode may not execute from a U page, even with SUM */
+    li a1, MSTATUS_SUM
+    csrs sstatus, a1
+    ecall
+    CLEAR_TRAP
+    SET_RESUME cross_back3
+    li t0, MSTATUS_MPP
+    csrc mstatus, t0
+    li t0, 1 << 11
+    csrs mstatus, t0
+    la t0, cross_s3
+    li t1, 0x40000000
+    add t0, t0, t1                  /* U=1 alias */
+    csrw mepc, t0
+    mret
+cross_s3:
+    nop
+    j fail
+cross_back3:
+    EXPECT_TRAP 12
+    li a1, MSTATUS_SUM
+    csrc mstatus, a1
+    csrw satp, zero
+
     /* unsupported mode: satp write ignored (WARL) */
     NEXT
     li a0, (5 << 60) | 1
