@@ -35,13 +35,25 @@ test_main:
     FS_OFF
     CLEAR_TRAP
     fadd.s fa0, fa1, fa2
+    EXPECTV trap_tval, 0x00c5f553       /* mtval = the instruction */
     EXPECT_TRAP 2
     csrr a0, fflags
     EXPECT_TRAP 2
     fmv.x.d a0, fa0
+    EXPECTV trap_tval, 0xe2050553
     EXPECT_TRAP 2
     la a1, fbuf
-    fld fa0, 0(a1)
+    .option push
+    .option norvc
+    fld fa0, 8(a1)
+    EXPECTV trap_tval, 0x0085b507
+    EXPECT_TRAP 2
+    fsw fa1, -20(a1)
+    EXPECTV trap_tval, 0xfeb5a627
+    EXPECT_TRAP 2
+    .option pop
+    fmadd.d fa0, fa1, fa2, fa3
+    EXPECTV trap_tval, 0x6ac5f543
     EXPECT_TRAP 2
     NEXT
     /* FS = Initial: an FP write makes it Dirty (and SD = 1) */
@@ -190,6 +202,7 @@ test_main:
     CLEAR_TRAP
     csrwi frm, 5
     fadd.s fa2, fa0, fa1, dyn
+    EXPECTV trap_tval, 0x00b57653
     EXPECT_TRAP 2
     csrwi frm, 7
     fadd.d fa2, fa0, fa1, dyn
@@ -348,6 +361,46 @@ test_main:
     fmv.x.w a0, fa5
     EXPECT a0, 0xffffffffc0400000
     EXPECT_FLAGS 0
+    /* more arithmetic and conversions */
+    NEXT
+    LDD fa0, 0x4010000000000000     /* 4.0 */
+    fsqrt.d fa1, fa0
+    fmv.x.d a0, fa1
+    EXPECT a0, 0x4000000000000000
+    EXPECT_FLAGS 0
+    LDD fa0, 0x3fb999999999999a     /* 0.1 */
+    LDD fa1, 0x3fc999999999999a     /* 0.2 */
+    fadd.d fa2, fa0, fa1
+    fmv.x.d a0, fa2
+    EXPECT a0, 0x3fd3333333333334
+    EXPECT_FLAGS 1
+    NEXT
+    li a0, -1
+    fcvt.s.lu fa0, a0
+    fmv.x.w a1, fa0
+    EXPECT a1, 0x5f800000
+    EXPECT_FLAGS 1
+    li a0, 0x8000000000000000
+    fcvt.d.lu fa0, a0
+    fmv.x.d a1, fa0
+    EXPECT a1, 0x43e0000000000000
+    fcvt.d.l fa0, a0
+    fmv.x.d a1, fa0
+    EXPECT a1, 0xc3e0000000000000
+    fcvt.l.d a1, fa0, rtz
+    EXPECT a1, 0x8000000000000000
+    EXPECT_FLAGS 0
+    NEXT
+    LDS fa0, 0x00800000             /* smallest normal single */
+    fmul.s fa1, fa0, fa0
+    fmv.x.w a0, fa1
+    EXPECT a0, 0
+    EXPECT_FLAGS 3                  /* UF | NX */
+    LDS fa0, 0x7f7fffff
+    fadd.s fa1, fa0, fa0, rtz       /* overflow with RTZ: largest finite */
+    fmv.x.w a0, fa1
+    EXPECT a0, 0x7f7fffff
+    EXPECT_FLAGS 5
     j pass
 
     .data
