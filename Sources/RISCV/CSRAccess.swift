@@ -192,11 +192,15 @@ extension Hart {
             return false
         }
         if writes {
+            // For mip, only the software-writable SEIP bit takes part in the read-modify-write
+            // (privileged spec §3.1.9): the external SEIP level must not be latched into it.
+            var base = old
+            if n == CSR.mip { base = (old & ~IRQ.seip) | (mipSoft & IRQ.seip) }
             let newValue: UInt64
             switch d.op {
             case .csrrw, .csrrwi: newValue = src
-            case .csrrs, .csrrsi: newValue = old | src
-            default: newValue = old & ~src
+            case .csrrs, .csrrsi: newValue = base | src
+            default: newValue = base & ~src
             }
             guard csrWrite(n, newValue) else { return false }
         }

@@ -133,7 +133,10 @@ public enum Decoder {
             return DOp(fmt == 0 ? .fmaS : .fmaD, rd: UInt8(rd), rs1: r1, rs2: r2, imm: Int32(bitPattern: inst),
                        rs3: UInt8(bits(inst, 31, 27)), rm: UInt8(f3), aux: UInt8((opcode - 0x43) >> 2))
         case 0x53:
-            return decodeOpFP(inst, rd: rd, rs1: rs1, rs2: rs2, f3: f3, f7: f7) ?? illegal
+            // OP-FP ops carry the raw instruction in imm (unused otherwise) for mtval on illegal-instruction traps.
+            guard var d = decodeOpFP(inst, rd: rd, rs1: rs1, rs2: rs2, f3: f3, f7: f7) else { return illegal }
+            d.imm = Int32(bitPattern: inst)
+            return d
         default:
             return illegal
         }

@@ -5,10 +5,26 @@
 @inline(__always) func box32(_ v: UInt32) -> UInt64 { 0xffff_ffff_0000_0000 | UInt64(v) }
 
 extension Hart {
+    /// The encoding of an F/D instruction for mtval/stval on an illegal-instruction trap
+    /// (0 for compressed loads/stores, whose encoding is not kept).
+    static func fpInstructionBits(_ d: DOp) -> UInt64 {
+        if d.len == 2 { return 0 }
+        let imm = UInt32(bitPattern: d.imm) & 0xfff
+        let rs1 = UInt32(d.rs1) << 15
+        switch d.op {
+        case .flw, .fld:
+            return UInt64(imm << 20 | rs1 | (d.op == .flw ? 2 : 3) << 12 | UInt32(d.rd) << 7 | 0x07)
+        case .fsw, .fsd:
+            return UInt64((imm >> 5) << 25 | UInt32(d.rs2) << 20 | rs1 | (d.op == .fsw ? 2 : 3) << 12 | (imm & 0x1f) << 7 | 0x27)
+        default:
+            return UInt64(UInt32(bitPattern: d.imm))
+        }
+    }
+
     /// Executes one F/D instruction. Returns false after taking a trap.
     @inline(never)
     func executeFP(_ d: DOp) -> Bool {
-        let illegal = { () -> Bool in self.trap(cause: Cause.illegal, tval: 0); return false }
+        let illegal = { () -> Bool in self.trap(cause: Cause.illegal, tval: Hart.fpInstructionBits(d)); return false }
         guard fpEnabled else { return illegal() }
         let rd = Int(d.rd), rs1 = Int(d.rs1), rs2 = Int(d.rs2), rs3 = Int(d.rs3)
         var rm = d.rm

@@ -1,0 +1,96 @@
+import XCTest
+import Foundation
+import Machine
+
+/// Runs the bare-metal programs in Tests/ISAPrograms on the emulator. Each program writes
+/// 0x5555 to the sifive_test device on success or (check << 16) | 0x3333 on failure.
+final class ISATests: XCTestCase {
+    static let programsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("ISAPrograms")
+    static let compilerNames = ["riscv64-unknown-elf-gcc", "riscv64-linux-gnu-gcc"]
+
+    static func findCompiler() -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for name in compilerNames {
+            for dir in path.split(separator: ":") + ["/usr/bin", "/usr/local/bin"] {
+                let p = "\(dir)/\(name)"
+                if FileManager.default.isExecutableFile(atPath: p) { return p }
+            }
+        }
+        return nil
+    }
+
+    func compile(_ name: String) throws -> String {
+        guard let cc = ISATests.findCompiler() else {
+            let msg = "riscv64-unknown-elf-gcc not found: apt-get install gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf to run the ISA tests"
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(msg) }
+            throw XCTSkip(msg)
+        }
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("matryoshka-isa-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("\(name).elf").path
+        let src = ISATests.programsDir.appendingPathComponent("\(name).S").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: cc)
+        p.arguments = ["-march=rv64gc_zicsr_zifencei", "-mabi=lp64d", "-mcmodel=medany", "-nostdlib", "-nostartfiles",
+                       "-static", "-I", ISATests.programsDir.path,
+                       "-T", ISATests.programsDir.appendingPathComponent("link.ld").path, "-o", out, src]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = err
+        try p.run()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            XCTFail("compiling \(name).S failed:\n\(String(decoding: e, as: UTF8.self))")
+            throw XCTSkip("compile failed")
+        }
+        return out
+    }
+
+    func runProgram(_ name: String, budget: UInt64 = 50_000_000, file: StaticString = #filePath, line: UInt = #line) throws {
+        let elf = try compile(name)
+        var config = MachineConfig()
+        config.memorySize = 64 << 20
+        config.firmware = .none
+        config.kernelPath = elf
+        let m = try Machine(config: config)
+        var console: [UInt8] = []
+        m.consoleSink = { console.append(contentsOf: $0) }
+        try m.boot()
+        if let n = ProcessInfo.processInfo.environment["ISA_TRACE"].flatMap({ Int($0) }) {
+            // Debug aid: print the pc and privilege of the first n instructions.
+            let h = m.harts[0]
+            for _ in 0..<n {
+                print("pc 0x\(String(h.pc, radix: 16)) prv \(h.prv) mcause \(h.mcause)")
+                _ = h.run(1)
+            }
+        }
+        let r = m.run(maxInstructions: budget)
+        let text = String(decoding: console, as: UTF8.self)
+        switch r {
+        case .powerOff(code: 0):
+            break
+        case .powerOff(code: let c):
+            XCTFail("\(name): check \(c) failed. UART output:\n\(text)", file: file, line: line)
+        default:
+            let h = m.harts[0]
+            func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+            XCTFail("\(name): did not finish (\(r)); last check \(h.x[3]), pc \(hex(h.pc)), mcause \(hex(h.mcause)), "
+                    + "mepc \(hex(h.mepc)), mtval \(hex(h.mtval)), priv \(h.prv). UART output:\n\(text)", file: file, line: line)
+        }
+    }
+
+    func testRV64I() throws { try runProgram("rv64i") }
+    func testRV64M() throws { try runProgram("rv64m") }
+    func testRV64A() throws { try runProgram("rv64a") }
+    func testRVC() throws { try runProgram("rvc") }
+    func testCSRAndTraps() throws { try runProgram("csr_traps") }
+    func testCounters() throws { try runProgram("counters") }
+    func testInterrupts() throws { try runProgram("interrupts") }
+    func testMMU() throws { try runProgram("mmu") }
+    func testPMP() throws { try runProgram("pmp") }
+    func testFloatingPoint() throws { try runProgram("fpu") }
+}
