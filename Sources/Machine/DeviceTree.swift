@@ -195,7 +195,7 @@ private let singleLetterOrder = Array("iemafdqlcbkjtpvnh")
 
 /// "rv64" + single letters in canonical order + "_"-joined multi-letter extensions
 /// (Z* first, then S*, then X*, each group in the given order).
-func riscvISAString(_ extensions: [String]) -> String {
+public func riscvISAString(_ extensions: [String]) -> String {
     let lower = extensions.map { $0.lowercased() }
     let singles = lower.filter { $0.count == 1 }.map { Character($0) }
     let sortedSingles = singles.sorted {

@@ -13,6 +13,7 @@ extension Hart {
     @inline(never)
     public func run(_ budget: Int) -> Int {
         var executed = 0
+        let baseInstret = instret
         let x = self.x
         var dummyOps = DOp.empty
         outer: while executed < budget {
@@ -81,6 +82,11 @@ extension Hart {
                     }
                 case .jit:
                     let block = jitBlocks.unsafelyUnwrapped[Int(d.imm)]
+                    if block.va != pc {
+                        code.jit?.unlink(ops: ops, slot: Int((pc & 0xfff) >> 1), ramPage: page.ramPage, original: block.original)
+                        n &-= 1
+                        continue inner
+                    }
                     block.code(x, UnsafeMutableRawPointer(ctx))
                     let done = Int(truncatingIfNeeded: ctx.pointee.executed)
                     if done == 0 {
@@ -215,6 +221,7 @@ extension Hart {
                 case .ecall, .ebreak, .mret, .sret, .wfi, .sfenceVMA, .hfenceVVMA, .hfenceGVMA,
                      .csrrw, .csrrs, .csrrc, .csrrwi, .csrrsi, .csrrci, .hlv, .hlvx, .hsv:
                     self.pc = pc
+                    instret = baseInstret &+ UInt64(executed &+ n &- 1)  // counters read by CSR ops are exact
                     executeSystem(d)
                     pc = self.pc
                     break inner
@@ -234,7 +241,7 @@ extension Hart {
             executed &+= n
             self.pc = pc
         }
-        instret &+= UInt64(executed)
+        instret = baseInstret &+ UInt64(executed)
         return executed
     }
 

@@ -807,3 +807,24 @@ enum FPUSingle: FPUFormat {
     @inline(__always) static var fb: Int { 23 }
     @inline(__always) static var eb: Int { 8 }
 }
+
+extension FPU {
+    /// The exact soft-float paths, public so tests can cross-check the host fast paths against them.
+    public enum Reference {
+        public static func add(_ a: UInt64, _ b: UInt64, single: Bool, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+            single ? FPU.softAdd(a, b, FPU.f32, rm, &flags) : FPU.softAdd(a, b, FPU.f64, rm, &flags)
+        }
+        public static func mul(_ a: UInt64, _ b: UInt64, single: Bool, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+            single ? FPU.softMul(a, b, FPU.f32, rm, &flags) : FPU.softMul(a, b, FPU.f64, rm, &flags)
+        }
+        public static func div(_ a: UInt64, _ b: UInt64, single: Bool, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+            single ? FPU.softDiv(a, b, FPU.f32, rm, &flags) : FPU.softDiv(a, b, FPU.f64, rm, &flags)
+        }
+        public static func sqrt(_ a: UInt64, single: Bool, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+            single ? FPU.softSqrt(a, FPU.f32, rm, &flags) : FPU.softSqrt(a, FPU.f64, rm, &flags)
+        }
+        public static func fma(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ op: UInt8, single: Bool, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+            single ? FPU.softFma(a, b, c, op, FPU.f32, rm, &flags) : FPU.softFma(a, b, c, op, FPU.f64, rm, &flags)
+        }
+    }
+}

@@ -24,6 +24,9 @@ typealias JITBlockFunction = @convention(c) (UnsafeMutablePointer<UInt64>, Unsaf
 
 struct JITBlock {
     var code: JITBlockFunction
+    /// The virtual address the block was translated at: its code holds absolute pcs, so it only runs there
+    /// (a physical page can be mapped at several addresses, e.g. Linux's early identity map).
+    var va: UInt64
     /// The op the block's first slot held; run by the interpreter when the block exits at once.
     var original: DOp
 }
@@ -74,7 +77,7 @@ struct X86Emitter {
 public final class JIT {
     static let codeSize = 64 << 20
     static let maxBlockOps = 64
-    static let hotThreshold: UInt8 = 2
+    static let hotThreshold: UInt8 = 1
 
     let code: UnsafeMutableRawPointer
     var used = 0
@@ -121,6 +124,13 @@ public final class JIT {
         return h[slot] == JIT.hotThreshold
     }
 
+    /// The block at `ops[slot]` was reached at another virtual address: put the original op back and let
+    /// the slot become hot again so it is translated for the new address.
+    func unlink(ops: UnsafeMutablePointer<DOp>, slot: Int, ramPage: Int, original: DOp) {
+        ops[slot] = original
+        hotness[ramPage]?[slot] = 0
+    }
+
     /// Forgets every block (code buffer or block table full). The code cache is invalidated so no
     /// `.jit` op survives.
     func flush(_ cache: CodeCache) {
@@ -133,7 +143,9 @@ public final class JIT {
     }
 
     /// Whether the op can be part of a block (control transfers end it, but are included).
+    static let excluded: Set<String> = Set((getenv("MATRYOSHKA_JIT_EXCLUDE").map { String(cString: $0) } ?? "").split(separator: ",").map(String.init))
     static func translatable(_ op: Op) -> Bool {
+        if !excluded.isEmpty && excluded.contains("\(op)") { return false }
         switch op {
         case .lui, .auipc, .jal, .jalr, .beq, .bne, .blt, .bge, .bltu, .bgeu,
              .lb, .lh, .lw, .ld, .lbu, .lhu, .lwu, .sb, .sh, .sw, .sd,
@@ -292,7 +304,7 @@ public final class JIT {
         let slot = Int(va & 0xfff) >> 1
         let original = ops[slot]
         guard original.op != .undecoded else { return false }
-        blocks.advanced(by: blockCount).initialize(to: JITBlock(code: unsafeBitCast(dst, to: JITBlockFunction.self), original: original))
+        blocks.advanced(by: blockCount).initialize(to: JITBlock(code: unsafeBitCast(dst, to: JITBlockFunction.self), va: va, original: original))
         var j = original
         j.op = .jit
         j.imm = Int32(blockCount)

@@ -36,6 +36,10 @@ struct Run: ParsableCommand {
     var firmware: String = "builtin"
     @Flag(help: "Print execution statistics on exit.")
     var stats = false
+    @Option(help: .hidden)
+    var maxInstructions: UInt64?
+    @Flag(help: "Disable the JIT (interpret everything).")
+    var noJit = false
 
     func run() throws {
         let code = runMachine()
@@ -76,7 +80,8 @@ struct Run: ParsableCommand {
         machine.profile = profilePath != nil
         let console = Console(machine: machine)
         console.start()
-        let reason = machine.run()
+        machine.code.jitEnabled = !noJit
+        let reason = machine.run(maxInstructions: maxInstructions ?? .max)
         console.stop()
         if let profilePath {
             let lines = machine.pcSamples.sorted { $0.value > $1.value }.map { String(format: "%016llx %d", $0.key, $0.value) }
@@ -87,6 +92,9 @@ struct Run: ParsableCommand {
             let busy = s.hostSeconds - s.idleSeconds
             let mips = busy > 0 ? Double(s.instructions) / busy / 1e6 : 0
             FileHandle.standardError.write(Data(String(format: "matryoshka: %llu instructions in %.2f s (%.2f s idle; %.0f MIPS while running), %llu SBI calls\n", s.instructions, s.hostSeconds, s.idleSeconds, mips, s.sbiCalls).utf8))
+            if let jit = machine.code.jit {
+                FileHandle.standardError.write(Data("matryoshka: JIT: \(jit.compiledBlocks) blocks compiled, \(jit.flushes) flushes\n".utf8))
+            }
         }
         switch reason {
         case .powerOff(code: 0): return 0

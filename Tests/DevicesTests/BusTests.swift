@@ -1,6 +1,6 @@
 import XCTest
 import RISCV
-@testable import Devices
+import Devices
 
 final class BusTests: XCTestCase {
     func testMapLoadStore() {

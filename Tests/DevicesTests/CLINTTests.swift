@@ -1,7 +1,7 @@
 import XCTest
 import Foundation
 import RISCV
-@testable import Devices
+import Devices
 
 final class CLINTTests: XCTestCase {
     func make(_ n: Int = 2) -> (CLINT, [MockHart], TimeBase) {

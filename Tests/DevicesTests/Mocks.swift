@@ -1,6 +1,6 @@
 import XCTest
 import RISCV
-@testable import Devices
+import Devices
 
 final class MockHart: InterruptTarget {
     var mip: UInt64 = 0

@@ -1,6 +1,6 @@
 import XCTest
 import RISCV
-@testable import Devices
+import Devices
 
 final class PLICTests: XCTestCase {
     func make(_ n: Int = 2) -> (PLIC, [MockHart]) {

@@ -1,6 +1,6 @@
 import XCTest
 import RISCV
-@testable import Devices
+import Devices
 
 final class RTCTests: XCTestCase {
     final class Clock { var ns: UInt64 = 1_700_000_000_123_456_789 }

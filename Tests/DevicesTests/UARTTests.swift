@@ -1,7 +1,7 @@
 import XCTest
 import Foundation
 import RISCV
-@testable import Devices
+import Devices
 
 final class UARTTests: XCTestCase {
     final class Wires {

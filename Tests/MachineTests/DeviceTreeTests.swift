@@ -1,6 +1,6 @@
 import XCTest
 import Foundation
-@testable import Machine
+import Machine
 
 final class DeviceTreeTests: XCTestCase {
     static let dtcPath = "/usr/bin/dtc"

@@ -1,6 +1,6 @@
 import XCTest
 import Foundation
-@testable import RISCV
+import RISCV
 
 // Unit tests for the F/D floating-point unit (FPU.swift).
 // Expected values were derived by reasoning and cross-checked with an exact
@@ -565,10 +565,10 @@ final class FPUTests: XCTestCase {
                 var f1: UInt64 = 0, f2: UInt64 = 0
                 let r1: UInt64, r2: UInt64
                 switch op {
-                case 0: r1 = FPU.add64(a, b, rm, &f1); r2 = FPU.softAdd(a, b, FPU.f64, rm, &f2)
-                case 1: r1 = FPU.mul64(a, b, rm, &f1); r2 = FPU.softMul(a, b, FPU.f64, rm, &f2)
-                case 2: r1 = FPU.div64(a, b, rm, &f1); r2 = FPU.softDiv(a, b, FPU.f64, rm, &f2)
-                default: r1 = FPU.sqrt64(a & ~(1 << 63), rm, &f1); r2 = FPU.softSqrt(a & ~(1 << 63), FPU.f64, rm, &f2)
+                case 0: r1 = FPU.add64(a, b, rm, &f1); r2 = FPU.Reference.add(a, b, single: false, rm, &f2)
+                case 1: r1 = FPU.mul64(a, b, rm, &f1); r2 = FPU.Reference.mul(a, b, single: false, rm, &f2)
+                case 2: r1 = FPU.div64(a, b, rm, &f1); r2 = FPU.Reference.div(a, b, single: false, rm, &f2)
+                default: r1 = FPU.sqrt64(a & ~(1 << 63), rm, &f1); r2 = FPU.Reference.sqrt(a & ~(1 << 63), single: false, rm, &f2)
                 }
                 if r1 != r2 || f1 != f2 { mismatches += 1 }
             }
@@ -578,11 +578,11 @@ final class FPUTests: XCTestCase {
                 var f1: UInt64 = 0, f2: UInt64 = 0
                 let r1: UInt32, r2: UInt64
                 switch op {
-                case 0: r1 = FPU.add32(a32, b32, rm, &f1); r2 = FPU.softAdd(UInt64(a32), UInt64(b32), FPU.f32, rm, &f2)
-                case 1: r1 = FPU.mul32(a32, b32, rm, &f1); r2 = FPU.softMul(UInt64(a32), UInt64(b32), FPU.f32, rm, &f2)
-                case 2: r1 = FPU.div32(a32, b32, rm, &f1); r2 = FPU.softDiv(UInt64(a32), UInt64(b32), FPU.f32, rm, &f2)
-                case 3: r1 = FPU.sqrt32(a32 & 0x7fff_ffff, rm, &f1); r2 = FPU.softSqrt(UInt64(a32 & 0x7fff_ffff), FPU.f32, rm, &f2)
-                default: r1 = FPU.fma32(a32, b32, c32, UInt8(i & 3), rm, &f1); r2 = FPU.softFma(UInt64(a32), UInt64(b32), UInt64(c32), UInt8(i & 3), FPU.f32, rm, &f2)
+                case 0: r1 = FPU.add32(a32, b32, rm, &f1); r2 = FPU.Reference.add(UInt64(a32), UInt64(b32), single: true, rm, &f2)
+                case 1: r1 = FPU.mul32(a32, b32, rm, &f1); r2 = FPU.Reference.mul(UInt64(a32), UInt64(b32), single: true, rm, &f2)
+                case 2: r1 = FPU.div32(a32, b32, rm, &f1); r2 = FPU.Reference.div(UInt64(a32), UInt64(b32), single: true, rm, &f2)
+                case 3: r1 = FPU.sqrt32(a32 & 0x7fff_ffff, rm, &f1); r2 = FPU.Reference.sqrt(UInt64(a32 & 0x7fff_ffff), single: true, rm, &f2)
+                default: r1 = FPU.fma32(a32, b32, c32, UInt8(i & 3), rm, &f1); r2 = FPU.Reference.fma(UInt64(a32), UInt64(b32), UInt64(c32), UInt8(i & 3), single: true, rm, &f2)
                 }
                 if UInt64(r1) != r2 || f1 != f2 { mismatches += 1 }
             }
@@ -620,8 +620,8 @@ final class FPUTests: XCTestCase {
             time("cvtL64 rm\(rm)") { i in FPU.cvtL64(xs[i & 4095], rm, &fl) }
             time("cvt64FromL rm\(rm)") { i in FPU.cvt64FromL(xs[i & 4095], rm, &fl) }
         }
-        time("softFma64") { i in FPU.softFma(xs[i & 4095], xs[(i &+ 7) & 4095], xs[(i &+ 13) & 4095], 0, FPU.f64, 0, &fl) }
-        time("softAdd64") { i in FPU.softAdd(xs[i & 4095], xs[(i &+ 7) & 4095], FPU.f64, 0, &fl) }
+        time("softFma64") { i in FPU.Reference.fma(xs[i & 4095], xs[(i &+ 7) & 4095], xs[(i &+ 13) & 4095], 0, single: false, 0, &fl) }
+        time("softAdd64") { i in FPU.Reference.add(xs[i & 4095], xs[(i &+ 7) & 4095], single: false, 0, &fl) }
     }
 
     // MARK: - Known-answer corpus from an exact rational-arithmetic reference model
