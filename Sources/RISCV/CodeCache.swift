@@ -59,6 +59,7 @@ public final class CodeCache {
         guard hasCode[index], let p = pages[index] else { return }
         hasCode[index] = false
         p.update(repeating: .empty, count: CodeCache.opsPerPage)
+        jit?.pageInvalidated(index)
     }
     public func invalidateAll() {
         for i in 0..<pageCount { invalidate(ramPage: i) }

@@ -87,6 +87,8 @@ extension Hart {
                         n &-= 1
                         continue inner
                     }
+                    ctx.pointee.executed = 0
+                    ctx.pointee.budget = Int64(limit &- n)
                     block.code(x, UnsafeMutableRawPointer(ctx))
                     let done = Int(truncatingIfNeeded: ctx.pointee.executed)
                     if done == 0 {

@@ -17,7 +17,8 @@ struct JITContext {
     var tlbLoad: UnsafeMutablePointer<TLBEntry>    // +0
     var tlbStore: UnsafeMutablePointer<TLBEntry>   // +8
     var exitPC: UInt64 = 0                         // +16: where the interpreter continues
-    var executed: UInt64 = 0                       // +24: instructions the block completed
+    var executed: UInt64 = 0                       // +24: instructions completed (blocks add to it)
+    var budget: Int64 = 0                          // +32: chained blocks run while this stays positive
 }
 
 typealias JITBlockFunction = @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer) -> Void
@@ -63,8 +64,25 @@ struct X86Emitter {
         exitCount(executed)
     }
     mutating func exitCount(_ executed: Int) {
-        emit(0x48, 0xC7, 0x46, 0x18); imm32(Int32(executed))   // mov qword [rsi+24], imm32
+        addExecuted(executed)
         emit(0xC3)                                     // ret
+    }
+    mutating func addExecuted(_ n: Int) { emit(0x48, 0x81, 0x46, 0x18); imm32(Int32(n)) }   // add qword [rsi+24], imm32
+    mutating func jmp() -> Int { emit(0xE9); let at = bytes.count; imm32(0); return at }
+    /// Leaves the block for the constant `pc`. When `pc` is on the same page, the exit can later be
+    /// patched into a direct jump to the block translated there (while the chain budget lasts): the
+    /// returned offset is the `jmp rel32` to patch, initially aimed at the plain exit.
+    mutating func chainableExit(pc: UInt64, executed: Int) -> Int {
+        addExecuted(executed)
+        emit(0x48, 0x81, 0x6E, 0x20); imm32(Int32(executed))   // sub qword [rsi+32], imm32
+        let toPlain = jcc(0x8E)                                  // jle plain
+        let site = jmp()
+        patch(toPlain, to: bytes.count)
+        patch(site, to: bytes.count)
+        movRaxImm64(pc)
+        emit(0x48, 0x89, 0x46, 0x10)                            // mov [rsi+16], rax
+        emit(0xC3)
+        return site
     }
     /// Emits `jcc rel32` (cc = 0x80...0x8F) and returns the offset of the rel32 to patch.
     mutating func jcc(_ cc: UInt8) -> Int { emit(0x0F, cc); let at = bytes.count; imm32(0); return at }
@@ -86,6 +104,9 @@ public final class JIT {
     var blockCapacity = 1 << 16
     /// Times each slot was reached by a taken branch (per RAM page, lazily allocated).
     var hotness: [Int: UnsafeMutablePointer<UInt8>] = [:]
+    /// Unpatched chain jumps per RAM page: (absolute address of the rel32, target virtual address).
+    var pendingChains: [Int: [(site: UnsafeMutableRawPointer, target: UInt64)]] = [:]
+    public private(set) var chainedExits = 0
     public private(set) var compiledBlocks = 0
     public private(set) var flushes = 0
 
@@ -131,6 +152,17 @@ public final class JIT {
         hotness[ramPage]?[slot] = 0
     }
 
+    /// The page's ops were discarded (code written): its blocks are unreachable, forget their chain sites.
+    func pageInvalidated(_ ramPage: Int) {
+        pendingChains[ramPage] = nil
+        hotness[ramPage]?.update(repeating: 0, count: CodeCache.opsPerPage)
+    }
+
+    static func patch(site: UnsafeMutableRawPointer, to target: UnsafeRawPointer) {
+        let rel = Int32(truncatingIfNeeded: Int(bitPattern: target) - (Int(bitPattern: site) + 4))
+        site.storeBytes(of: rel.littleEndian, as: Int32.self)
+    }
+
     /// Forgets every block (code buffer or block table full). The code cache is invalidated so no
     /// `.jit` op survives.
     func flush(_ cache: CodeCache) {
@@ -139,6 +171,7 @@ public final class JIT {
         blockCount = 0
         used = 0
         for (_, p) in hotness { p.update(repeating: 0, count: CodeCache.opsPerPage) }
+        pendingChains.removeAll()
         flushes += 1
     }
 
@@ -165,6 +198,12 @@ public final class JIT {
         var pc = va
         var a = X86Emitter()
         var stubs: [(at: Int, pc: UInt64, executed: Int)] = []
+        var chainSites: [(at: Int, target: UInt64)] = []
+        let pageVA = va & ~0xfff
+        func exitTo(_ target: UInt64, _ executed: Int) {
+            if target & ~0xfff == pageVA { chainSites.append((a.chainableExit(pc: target, executed: executed), target)) }
+            else { a.exit(pc: target, executed: executed) }
+        }
         var count = 0
         var ended = false
         cache.markHasCode(ramPage: ramPage)
@@ -260,7 +299,7 @@ public final class JIT {
             case .jal:
                 count += 1
                 a.movRaxImm64(next); a.storeX(d.rd, .rax)
-                a.exit(pc: pc &+ UInt64(bitPattern: Int64(imm)), executed: count)
+                exitTo(pc &+ UInt64(bitPattern: Int64(imm)), count)
                 ended = true
             case .jalr:
                 count += 1
@@ -276,9 +315,9 @@ public final class JIT {
                 let cc: UInt8
                 switch d.op { case .beq: cc = 0x84; case .bne: cc = 0x85; case .blt: cc = 0x8C; case .bge: cc = 0x8D; case .bltu: cc = 0x82; default: cc = 0x83 }
                 let taken = a.jcc(cc)
-                a.exit(pc: next, executed: count)
+                exitTo(next, count)
                 a.patch(taken, to: a.bytes.count)
-                a.exit(pc: pc &+ UInt64(bitPattern: Int64(imm)), executed: count)
+                exitTo(pc &+ UInt64(bitPattern: Int64(imm)), count)
                 ended = true
             default:
                 break
@@ -289,7 +328,7 @@ public final class JIT {
             offset += Int(d.len)
         }
         guard count >= 1 else { return false }
-        if !ended { a.exit(pc: pc, executed: count) }
+        if !ended { exitTo(pc, count) }
         for s in stubs {
             a.patch(s.at, to: a.bytes.count)
             a.exit(pc: s.pc, executed: s.executed)
@@ -304,6 +343,27 @@ public final class JIT {
         let slot = Int(va & 0xfff) >> 1
         let original = ops[slot]
         guard original.op != .undecoded else { return false }
+        // Chain: jumps to this block itself, to blocks already on this page, and older jumps waiting for it.
+        for c in chainSites {
+            let site = dst + c.at
+            if c.target == va {
+                JIT.patch(site: site, to: dst); chainedExits += 1
+            } else if ops[Int(c.target & 0xfff) >> 1].op == .jit,
+                      blocks[Int(ops[Int(c.target & 0xfff) >> 1].imm)].va == c.target {
+                JIT.patch(site: site, to: unsafeBitCast(blocks[Int(ops[Int(c.target & 0xfff) >> 1].imm)].code, to: UnsafeRawPointer.self))
+                chainedExits += 1
+            } else {
+                pendingChains[ramPage, default: []].append((site, c.target))
+            }
+        }
+        if var waiting = pendingChains[ramPage] {
+            waiting.removeAll { w in
+                guard w.target == va else { return false }
+                JIT.patch(site: w.site, to: dst); chainedExits += 1
+                return true
+            }
+            pendingChains[ramPage] = waiting
+        }
         blocks.advanced(by: blockCount).initialize(to: JITBlock(code: unsafeBitCast(dst, to: JITBlockFunction.self), va: va, original: original))
         var j = original
         j.op = .jit

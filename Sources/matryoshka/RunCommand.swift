@@ -93,7 +93,7 @@ struct Run: ParsableCommand {
             let mips = busy > 0 ? Double(s.instructions) / busy / 1e6 : 0
             FileHandle.standardError.write(Data(String(format: "matryoshka: %llu instructions in %.2f s (%.2f s idle; %.0f MIPS while running), %llu SBI calls\n", s.instructions, s.hostSeconds, s.idleSeconds, mips, s.sbiCalls).utf8))
             if let jit = machine.code.jit {
-                FileHandle.standardError.write(Data("matryoshka: JIT: \(jit.compiledBlocks) blocks compiled, \(jit.flushes) flushes\n".utf8))
+                FileHandle.standardError.write(Data("matryoshka: JIT: \(jit.compiledBlocks) blocks compiled, \(jit.chainedExits) exits chained, \(jit.flushes) flushes\n".utf8))
             }
         }
         switch reason {
