@@ -45,6 +45,8 @@ public final class VirtioBlock: VirtioDevice {
     /// Completed requests (statistics, tests).
     public private(set) var requests: UInt64 = 0
 
+    private var writeThrough = false
+
     public init(backend: BlockBackend) { self.backend = backend }
 
     public func configSpace() -> [UInt8] {
@@ -68,6 +70,8 @@ public final class VirtioBlock: VirtioDevice {
 
     public func process(queue index: Int, transport t: VirtioMMIOTransport) {
         guard index == 0 else { return }
+        // Without VIRTIO_BLK_F_FLUSH the driver cannot ask for durability: write through.
+        writeThrough = !t.negotiated(Feature.flush)
         while let chain = t.pop(0) {
             let written = handle(chain, ram: t.ram)
             requests &+= 1
@@ -117,6 +121,7 @@ public final class VirtioBlock: VirtioDevice {
                 pos += UInt64(n)
                 return true
             }
+            if !failed && writeThrough { failed = (try? backend.flush()) == nil }
             return finish(failed ? Status.ioErr : Status.ok)
         case RequestType.flush:
             do { try backend.flush(); return finish(Status.ok) } catch { return finish(Status.ioErr) }

@@ -111,7 +111,9 @@ public final class VirtioMMIOTransport: MMIODevice, Stateful {
     }
 
     public var offeredFeatures: UInt64 { device.features | VirtioMMIOTransport.transportFeatures }
-    public var driverOK: Bool { status & VirtioStatus.driverOK != 0 && status & VirtioStatus.needsReset == 0 }
+    public var driverOK: Bool {
+        status & VirtioStatus.driverOK != 0 && status & (VirtioStatus.needsReset | VirtioStatus.failed) == 0
+    }
     public func negotiated(_ bit: UInt64) -> Bool { driverFeatures & bit != 0 }
 
     /// Device reset: everything back to its initial state, interrupt lowered.

@@ -104,6 +104,7 @@ public final class Virtqueue {
     /// Number of chains the driver has made available and the device has not taken yet.
     public func pending(_ ram: GuestRAM) throws -> Int {
         guard ready else { return 0 }
+        guard Virtqueue.isValidSize(UInt64(size), max: maxSize) else { throw VirtqueueError("queue size \(size) invalid") }
         let idx = try read16(ram, availAddr + 2)
         let n = idx &- lastAvail
         guard n <= size else {
@@ -129,6 +130,7 @@ public final class Virtqueue {
 
     /// Walks the chain starting at `head` (public for the fuzz tests).
     public func parseChain(_ ram: GuestRAM, head: UInt16) throws -> VirtqChain {
+        guard Virtqueue.isValidSize(UInt64(size), max: maxSize) else { throw VirtqueueError("queue size \(size) invalid") }
         guard head < size else { throw VirtqueueError("head descriptor \(head) beyond queue size \(size)") }
         var chain = VirtqChain(head: head)
         var total: UInt64 = 0
@@ -203,6 +205,7 @@ public final class Virtqueue {
     /// Puts a finished chain in the used ring. `written` is the number of bytes the device wrote.
     public func push(_ ram: GuestRAM, head: UInt16, written: UInt32) throws {
         guard ready else { return }
+        guard Virtqueue.isValidSize(UInt64(size), max: maxSize) else { throw VirtqueueError("queue size \(size) invalid") }
         let slot = UInt64(usedIdx % size)
         let e = usedAddr + 4 + 8 * slot
         guard ram.write(e, UInt32(head)), ram.write(e + 4, written) else {

@@ -1,4 +1,5 @@
 import Foundation
+import Machine
 import VMM
 import XCTest
 
@@ -143,6 +144,36 @@ final class VirtioBootTests: XCTestCase {
         vm.send("ping-42\n")
         XCTAssertTrue(vm.waitFor("HVC-GOT=ping-42", timeout: 60), "input did not reach hvc0:\n\(tail(vm.output))")
         XCTAssertEqual(vm.wait(timeout: 60), 0, tail(vm.output))
+    }
+
+    /// Board wiring, no guest needed: devices occupy consecutive virtio-mmio slots.
+    func testMachineMapsVirtioSlots() throws {
+        let dir = try BootTests.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let disk = dir + "/wiring.img"
+        try Data(count: 1 << 20).write(to: URL(fileURLWithPath: disk))
+        var config = MachineConfig()
+        config.disks = [try DiskSpec.parse(disk + ",readonly=on")]
+        config.rng = true
+        config.virtioConsole = true
+        let m = try Machine(config: config)
+        XCTAssertEqual(m.virtio.count, 3)
+        XCTAssertNotNil(m.virtioConsole)
+        for (slot, id) in [2, 4, 3].enumerated() {
+            let base = 0x1000_1000 + 0x1000 * UInt64(slot)
+            XCTAssertEqual(m.bus.load(base, size: 4), 0x7472_6976, "magic in slot \(slot)")
+            XCTAssertEqual(m.bus.load(base + 8, size: 4), UInt64(id), "device id in slot \(slot)")
+        }
+        XCTAssertEqual(m.bus.load(0x1000_1000 + 0x3000 + 8, size: 4), nil, "slot 3 is empty")
+
+        // A writable image held by another user cannot be attached.
+        let disk2 = dir + "/wiring2.img"
+        try Data(count: 1 << 20).write(to: URL(fileURLWithPath: disk2))
+        var locked = MachineConfig()
+        locked.disks = [DiskSpec(path: disk2)]
+        let holder = try Machine(config: locked)
+        XCTAssertThrowsError(try Machine(config: locked)) { XCTAssertTrue("\($0)".contains(disk2), "\($0)") }
+        withExtendedLifetime(holder) {}
     }
 
     // MARK: Helpers

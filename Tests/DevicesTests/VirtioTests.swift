@@ -365,6 +365,7 @@ final class VirtioBlockTests: XCTestCase {
         XCTAssertEqual(st, VirtioBlock.Status.ok)
         XCTAssertEqual(len, 1, "only the status byte is written")
         XCTAssertEqual(Array(backend.bytes[1536..<2560]), data)
+        XCTAssertEqual(backend.flushes, 1, "FLUSH not negotiated: writes go through")
         XCTAssertTrue(d.irqLevel)
         XCTAssertEqual(d.r(VirtioMMIOReg.interruptStatus), 1)
         d.ack()
@@ -422,7 +423,9 @@ final class VirtioBlockTests: XCTestCase {
     }
 
     func testFlushGetIDDiscardWriteZeroes() {
-        let (d, backend) = makeDriver()
+        let (d, backend) = makeDriver(features: VirtioFeature.version1 | VirtioBlock.Feature.flush)
+        _ = d.blk(VirtioBlock.RequestType.out, sector: 0, out: [UInt8](repeating: 1, count: 512))
+        XCTAssertEqual(backend.flushes, 0, "FLUSH negotiated: no implicit flush")
         XCTAssertEqual(d.blk(VirtioBlock.RequestType.flush, sector: 0).0, VirtioBlock.Status.ok)
         XCTAssertEqual(backend.flushes, 1)
         let (st, len, addr) = d.blk(VirtioBlock.RequestType.getID, sector: 0, inLen: 20)
