@@ -17,6 +17,12 @@ public final class VirtioConsole: VirtioDevice {
 
     private let lock = HostLock()
     private var hostQueue: [UInt8] = []
+    private var driverActive = false
+
+    /// True once a guest driver has brought the device up (DRIVER_OK) and until the device is
+    /// reset. Thread-safe: the host input path uses it to fall back to the UART before the
+    /// guest has loaded virtio_mmio.
+    public var isActive: Bool { lock.withLock { driverActive } }
 
     public init(output: @escaping ([UInt8]) -> Void) { self.output = output }
 
@@ -34,6 +40,7 @@ public final class VirtioConsole: VirtioDevice {
     public func configSpace() -> [UInt8] { [UInt8](repeating: 0, count: 12) }   // cols, rows, max_nr_ports, emerg_wr
 
     public func process(queue index: Int, transport t: VirtioMMIOTransport) {
+        if !driverActive { lock.withLock { driverActive = true } }
         switch index {
         case VirtioConsole.transmitQueue:
             while let chain = t.pop(index) {
@@ -69,7 +76,7 @@ public final class VirtioConsole: VirtioDevice {
         t.signal(q)
     }
 
-    public func reset() {}
+    public func reset() { lock.withLock { driverActive = false } }
     public func saveState(_ w: inout StateWriter) {
         w.blob(lock.withLock { hostQueue })
     }

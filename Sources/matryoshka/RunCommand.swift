@@ -165,7 +165,8 @@ final class Console: @unchecked Sendable {
                     out.append(b)
                 }
                 if !out.isEmpty {
-                    if let virtioConsole { virtioConsole.enqueueInput(out) } else { uart.enqueueInput(out) }
+                    // Until the guest's virtio console driver is up, input still reaches the UART.
+                    if let virtioConsole, virtioConsole.isActive { virtioConsole.enqueueInput(out) } else { uart.enqueueInput(out) }
                 }
             }
         }

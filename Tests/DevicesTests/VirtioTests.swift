@@ -470,7 +470,9 @@ final class VirtioRNGConsoleTests: XCTestCase {
         var out: [UInt8] = []
         let con = VirtioConsole(output: { out += $0 })
         let d = FakeVirtioDriver(device: con)
+        XCTAssertFalse(con.isActive)
         d.start(queueSizes: [16, 16])
+        XCTAssertTrue(con.isActive, "DRIVER_OK with live queues")
         // Transmit.
         let msg = Array("hello hvc0\n".utf8)
         d.add(1, [(d.alloc(msg), UInt32(msg.count), false)]); d.notify(1)
@@ -489,5 +491,7 @@ final class VirtioRNGConsoleTests: XCTestCase {
         XCTAssertEqual(d.takeUsed(0).first?.1, 2)
         XCTAssertEqual(d.ram.copyOut(rx2, 2), Array("ed".utf8))
         XCTAssertFalse(con.hasPendingInput)
+        d.w(VirtioMMIOReg.status, 0)
+        XCTAssertFalse(con.isActive, "reset")
     }
 }
