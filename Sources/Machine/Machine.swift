@@ -14,6 +14,9 @@ public enum Firmware: Equatable, Sendable {
     case none
 }
 
+/// `--disk` specification (re-exported for the CLI, which does not import Devices).
+public typealias DiskSpec = Devices.DiskSpec
+
 public struct MachineConfig: Sendable {
     public var memorySize: UInt64 = 512 << 20
     public var harts: Int = 1
@@ -21,6 +24,12 @@ public struct MachineConfig: Sendable {
     public var kernelPath: String? = nil
     public var initrdPath: String? = nil
     public var bootargs: String = "console=ttyS0"
+    /// virtio-blk disks, in slot order (the first is /dev/vda).
+    public var disks: [DiskSpec] = []
+    /// Attach a virtio-rng device.
+    public var rng = false
+    /// Attach a virtio-console device (hvc0) and send host input to it instead of the UART.
+    public var virtioConsole = false
     public init() {}
 }
 
@@ -60,6 +69,9 @@ public final class Machine {
     public private(set) var uart: UART16550!
     public private(set) var rtc: GoldfishRTC!
     public private(set) var test: SiFiveTest!
+    /// virtio-mmio slots in use (slot i is at VirtMap.virtioAddress(i)).
+    public private(set) var virtio: [VirtioMMIOTransport] = []
+    public private(set) var virtioConsole: VirtioConsole?
     public private(set) var dtb: [UInt8] = []
     public private(set) var dtbAddress: UInt64 = 0
     public var stats = MachineStats()
@@ -103,6 +115,29 @@ public final class Machine {
         bus.map(base: VirtMap.clintBase, size: VirtMap.clintSize, name: "clint", device: clint)
         bus.map(base: VirtMap.plicBase, size: VirtMap.plicSize, name: "plic", device: plic)
         bus.map(base: VirtMap.uartBase, size: VirtMap.uartSize, name: "uart", device: uart)
+        try attachVirtioDevices()
+    }
+
+    private func attachVirtioDevices() throws {
+        var devices: [VirtioDevice] = []
+        for disk in config.disks {
+            do { devices.append(VirtioBlock(backend: try disk.open())) } catch { throw LoadError("\(error)") }
+        }
+        if config.rng { devices.append(VirtioRNG()) }
+        if config.virtioConsole {
+            let c = VirtioConsole(output: { [unowned self] bytes in self.consoleBuffer.append(contentsOf: bytes) })
+            virtioConsole = c
+            devices.append(c)
+        }
+        guard devices.count <= VirtMap.virtioMaxSlots else {
+            throw LoadError("too many virtio devices (\(devices.count)); the board has \(VirtMap.virtioMaxSlots) virtio-mmio slots")
+        }
+        for (slot, d) in devices.enumerated() {
+            let irq = VirtMap.virtioIRQ(slot)
+            let t = VirtioMMIOTransport(device: d, ram: ram, irq: { [unowned self] level in self.plic.setLevel(irq, level) })
+            bus.map(base: VirtMap.virtioAddress(slot), size: VirtMap.virtioSize, name: "virtio\(slot)", device: t)
+            virtio.append(t)
+        }
     }
 
     // MARK: Boot
@@ -149,7 +184,8 @@ public final class Machine {
         }
         dtb = buildVirtDeviceTree(DeviceTreeConfig(harts: config.harts, isaExtensions: Machine.isaExtensions,
                                                    mmuType: "riscv,sv57", memoryBase: ram.base, memorySize: ram.size,
-                                                   bootargs: config.bootargs, initrd: initrd))
+                                                   bootargs: config.bootargs, initrd: initrd,
+                                                   virtioSlots: virtio.count))
         guard dtb.count <= 0x10000 else { throw LoadError("device tree too large (\(dtb.count) bytes)") }
         ram.copyIn(dtbAddress, dtb)
 
@@ -262,6 +298,7 @@ public final class Machine {
             clint.update()
             uart.service()
             rtc.update()
+            for v in virtio { v.service() }
             flushConsole()
             rounds &+= 1
             if rounds & 63 == 0, stopFlag.withLock({ $0 }) { exitReason = .stopped; break }
@@ -280,7 +317,7 @@ public final class Machine {
         for h in harts where h.running && h.menvcfg >> 63 != 0 { deadline = Swift.min(deadline, h.stimecmp) }
         let maxSleep: UInt64 = 2_000_000   // 2 ms: also the latency for host input and stop requests
         let ns = Swift.min(time.nanosUntil(deadline), maxSleep)
-        if ns > 0 && !uart.hasPendingInput {
+        if ns > 0 && !uart.hasPendingInput && !(virtioConsole?.hasPendingInput ?? false) {
             let t0 = TimeBase.hostNanos()
             var ts = timespec(tv_sec: 0, tv_nsec: Int(ns))
             nanosleep(&ts, nil)

@@ -34,6 +34,12 @@ struct Run: ParsableCommand {
     var cpus: Int = 1
     @Option(help: "'builtin' (SBI implemented by Matryoshka), the path of an OpenSBI fw_dynamic.bin, or 'none' (bare metal: the kernel ELF starts in M-mode).")
     var firmware: String = "builtin"
+    @Option(help: ArgumentHelp("virtio-blk disk: PATH[,format=raw][,readonly=on]; repeatable (the first is /dev/vda).", valueName: "spec"))
+    var disk: [String] = []
+    @Flag(help: "Attach a virtio-rng device fed by the host's getrandom (guest: /dev/hwrng).")
+    var rng = false
+    @Option(help: "Guest console: 'uart' (ttyS0, the default) or 'virtio' (a virtio-console, hvc0; host input goes to it).")
+    var console: String = "uart"
     @Flag(help: "Print execution statistics on exit.")
     var stats = false
     @Option(help: .hidden)
@@ -56,18 +62,27 @@ struct Run: ParsableCommand {
         guard let mem = parseSize(memory) else { return fail("invalid --memory '\(memory)': use a size such as 512M or 2G", status: 2) }
         config.memorySize = mem
         config.harts = cpus
+        for d in disk {
+            do { config.disks.append(try DiskSpec.parse(d)) } catch { return fail("\(error)", status: 2) }
+        }
+        config.rng = rng
+        switch console {
+        case "uart": break
+        case "virtio": config.virtioConsole = true
+        default: return fail("invalid --console '\(console)': use uart or virtio", status: 2)
+        }
         config.firmware = firmware == "builtin" ? .builtin : (firmware == "none" ? .none : .file(firmware))
         if let kernel {
             config.kernelPath = kernel
             config.initrdPath = initrd
-            config.bootargs = append ?? "console=ttyS0"
+            config.bootargs = append ?? (config.virtioConsole ? "console=ttyS0 console=hvc0" : "console=ttyS0")
         } else {
             guard GuestImages.isFetched else {
                 return fail("no --kernel given and the default guest is not in \(GuestImages.cacheDirectory); run `matryoshka images fetch` first", status: 2)
             }
             config.kernelPath = GuestImages.kernelPath
             config.initrdPath = initrd ?? GuestImages.initramfsPath
-            config.bootargs = append ?? "console=ttyS0 quiet"
+            config.bootargs = append ?? (config.virtioConsole ? "console=ttyS0 console=hvc0 quiet" : "console=ttyS0 quiet")
         }
         let machine: Machine
         do {
@@ -136,6 +151,7 @@ final class Console: @unchecked Sendable {
             tcsetattr(0, TCSANOW, &raw)
         }
         let uart = machine.uart!
+        let virtioConsole = machine.virtioConsole
         let machine = self.machine
         let tty = isTTY
         let t = Thread {
@@ -156,7 +172,10 @@ final class Console: @unchecked Sendable {
                     if tty && b == 0x01 { escape = true; continue }
                     out.append(b)
                 }
-                if !out.isEmpty { uart.enqueueInput(out) }
+                if !out.isEmpty {
+                    // Until the guest's virtio console driver is up, input still reaches the UART.
+                    if let virtioConsole, virtioConsole.isActive { virtioConsole.enqueueInput(out) } else { uart.enqueueInput(out) }
+                }
             }
         }
         t.start()
