@@ -9,6 +9,8 @@ public final class CodeCache {
     let pageCount: Int
     let pages: UnsafeMutablePointer<UnsafeMutablePointer<DOp>?>
     let hasCode: UnsafeMutablePointer<Bool>
+    /// Per RAM page, how often each slot was reached by an interpreted taken branch (JIT hotness).
+    let hot: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
     var harts: [Hart] = []  // weakly meaningful: harts live as long as the machine
     /// Translated blocks (nil when disabled or unavailable on this host).
     public internal(set) var jit: JIT?
@@ -24,12 +26,15 @@ public final class CodeCache {
         pages.initialize(repeating: nil, count: pageCount)
         hasCode = .allocate(capacity: pageCount)
         hasCode.initialize(repeating: false, count: pageCount)
+        hot = .allocate(capacity: pageCount)
+        hot.initialize(repeating: nil, count: pageCount)
         ram.codeWriteHook = { [unowned self] ppn in self.invalidate(physicalPage: ppn) }
         jit = JIT()
     }
     deinit {
         for i in 0..<pageCount { pages[i]?.deallocate() }
-        pages.deallocate(); hasCode.deallocate()
+        for i in 0..<pageCount { hot[i]?.deallocate() }
+        pages.deallocate(); hasCode.deallocate(); hot.deallocate()
     }
 
     /// Ops for the RAM page containing physical address `pa` (must be in RAM).
@@ -40,6 +45,16 @@ public final class CodeCache {
         pages[index] = p
         return p
     }
+
+    @inline(__always) func hotness(ramPage index: Int) -> UnsafeMutablePointer<UInt8> {
+        if let h = hot[index] { return h }
+        let h = UnsafeMutablePointer<UInt8>.allocate(capacity: CodeCache.opsPerPage)
+        h.initialize(repeating: 0, count: CodeCache.opsPerPage)
+        hot[index] = h
+        return h
+    }
+    func resetHotness(ramPage index: Int) { hot[index]?.update(repeating: 0, count: CodeCache.opsPerPage) }
+    func resetAllHotness() { for i in 0..<pageCount { resetHotness(ramPage: i) } }
 
     /// Called before the first op of a page is decoded: from now on stores to it must take the slow path.
     func markHasCode(ramPage index: Int) {
@@ -59,6 +74,7 @@ public final class CodeCache {
         guard hasCode[index], let p = pages[index] else { return }
         hasCode[index] = false
         p.update(repeating: .empty, count: CodeCache.opsPerPage)
+        resetHotness(ramPage: index)
         jit?.pageInvalidated(index)
     }
     public func invalidateAll() {

@@ -61,8 +61,8 @@ extension Hart {
                     self.pc = pc; trap(cause: Cause.illegal, tval: UInt64(UInt32(bitPattern: d.imm))); pc = self.pc; n &-= 1; break inner
                 case .lui: x[rd] = simm(d); pc = next
                 case .auipc: x[rd] = pc &+ simm(d); pc = next
-                case .jal: x[rd] = next; pc = pc &+ simm(d); if jitBlocks != nil { noteJumpTarget(pc) }
-                case .jalr: let t = (x[rs1] &+ simm(d)) & ~1; x[rd] = next; pc = t; if jitBlocks != nil { noteJumpTarget(pc) }
+                case .jal: x[rd] = next; pc = pc &+ simm(d); if jitBlocks != nil { noteJumpTarget(pc, tlbF) }
+                case .jalr: let t = (x[rs1] &+ simm(d)) & ~1; x[rd] = next; pc = t; if jitBlocks != nil { noteJumpTarget(pc, tlbF) }
                 case .beq, .bne, .blt, .bge, .bltu, .bgeu:
                     let a = x[rs1], b = x[rs2]
                     let taken: Bool
@@ -76,14 +76,14 @@ extension Hart {
                     }
                     if taken {
                         pc = pc &+ simm(d)
-                        if jitBlocks != nil { noteJumpTarget(pc) }
+                        if jitBlocks != nil { noteJumpTarget(pc, tlbF) }
                     } else {
                         pc = next
                     }
                 case .jit:
                     let block = jitBlocks.unsafelyUnwrapped[Int(d.imm)]
                     if block.va != pc {
-                        code.jit?.unlink(ops: ops, slot: Int((pc & 0xfff) >> 1), ramPage: page.ramPage, original: block.original)
+                        code.jit?.unlink(ops: ops, slot: Int((pc & 0xfff) >> 1), ramPage: page.ramPage, original: block.original, cache: code)
                         n &-= 1
                         continue inner
                     }
@@ -249,13 +249,17 @@ extension Hart {
 
     /// A taken control transfer in interpreted code: counts the target and compiles it once hot.
     @inline(never)
-    func noteJumpTarget(_ va: UInt64) {
-        guard let jit = code.jit else { return }
-        let e = tlbFetch[fetchSlot * Hart.tlbSize + Int((va >> 12) & 255)]
+    func noteJumpTarget(_ va: UInt64, _ tlbF: UnsafeMutablePointer<FetchEntry>) {
+        let e = tlbF[Int((va >> 12) & 255)]
         guard e.tag == va & ~0xfff else { return }
         let ops = UnsafeMutablePointer<DOp>(bitPattern: e.ops).unsafelyUnwrapped
         let slot = Int(va & 0xfff) >> 1
-        guard ops[slot].op != .jit, jit.noteTarget(ramPage: e.ramPage, slot: slot) else { return }
+        guard ops[slot].op != .jit else { return }
+        let hot = code.hotness(ramPage: e.ramPage)
+        let h = hot[slot]
+        guard h < JIT.hotThreshold else { return }
+        hot[slot] = h &+ 1
+        guard h &+ 1 == JIT.hotThreshold, let jit = code.jit else { return }
         _ = jit.compile(va: va, ops: ops, host: UnsafeRawPointer(bitPattern: e.host).unsafelyUnwrapped, cache: code, ramPage: e.ramPage)
     }
 
@@ -335,7 +339,6 @@ extension Hart {
     @inline(never)
     func executeSystem(_ d: DOp) {
         let next = pc &+ UInt64(d.len)
-        let illegal = { self.trap(cause: Cause.illegal, tval: UInt64(UInt32(bitPattern: d.imm))) }
         switch d.op {
         case .ecall:
             if prv == Priv.supervisor, let sbi {
@@ -358,7 +361,7 @@ extension Hart {
             pc = next
             if mip & mie == 0 { waitingForInterrupt = true }
         case .sfenceVMA:
-            if prv == Priv.user || (prv == Priv.supervisor && mstatus & MStatus.tvm != 0) { return illegal() }
+            if prv == Priv.user || (prv == Priv.supervisor && mstatus & MStatus.tvm != 0) { return trapIllegalRaw(UInt32(bitPattern: d.imm)) }
             // Whole flush even for one address: an entry may come from a superpage covering it.
             flushTLB()
             pc = next
@@ -368,7 +371,7 @@ extension Hart {
             let raw = (UInt32(bitPattern: d.imm) << 20) | (UInt32(d.rs1) << 15) | (f3 << 12) | (UInt32(d.rd == 32 ? 0 : d.rd) << 7) | 0x73
             if csrInstruction(d) { pc = next } else { trapIllegalRaw(raw) }
         default:
-            illegal()
+            trapIllegalRaw(UInt32(bitPattern: d.imm))
         }
     }
 

@@ -5,6 +5,11 @@
 @inline(__always) func box32(_ v: UInt32) -> UInt64 { 0xffff_ffff_0000_0000 | UInt64(v) }
 
 extension Hart {
+    func fpIllegal(_ d: DOp) -> Bool {
+        trap(cause: Cause.illegal, tval: Hart.fpInstructionBits(d))
+        return false
+    }
+
     /// The encoding of an F/D instruction for mtval/stval on an illegal-instruction trap
     /// (0 for compressed loads/stores, whose encoding is not kept).
     static func fpInstructionBits(_ d: DOp) -> UInt64 {
@@ -24,8 +29,7 @@ extension Hart {
     /// Executes one F/D instruction. Returns false after taking a trap.
     @inline(never)
     func executeFP(_ d: DOp) -> Bool {
-        let illegal = { () -> Bool in self.trap(cause: Cause.illegal, tval: Hart.fpInstructionBits(d)); return false }
-        guard fpEnabled else { return illegal() }
+        guard fpEnabled else { return fpIllegal(d) }
         let rd = Int(d.rd), rs1 = Int(d.rs1), rs2 = Int(d.rs2), rs3 = Int(d.rs3)
         var rm = d.rm
         if rm == 7 { rm = UInt8((fcsr >> 5) & 7) }
@@ -36,7 +40,7 @@ extension Hart {
              .fclassS, .fclassD, .fmvXW, .fmvXD, .fmvWX, .fmvDX, .fcvtDS:
             break
         default:
-            if rm > 4 { return illegal() }
+            if rm > 4 { return fpIllegal(d) }
         }
         let a64 = f[rs1], b64 = f[rs2]
         let a32 = unbox32(a64), b32 = unbox32(b64)
@@ -106,7 +110,7 @@ extension Hart {
         case .fmvDX: f[rd] = x[rs1]
         case .fcvtSD: f[rd] = box32(FPU.cvt32From64(a64, rm, &flags))
         case .fcvtDS: f[rd] = FPU.cvt64From32(a32, &flags)
-        default: return illegal()
+        default: return fpIllegal(d)
         }
         if flags != 0 { fcsr |= flags & 0x1f }
         if writesF || flags != 0 { markFPDirty() }

@@ -95,15 +95,13 @@ struct X86Emitter {
 public final class JIT {
     static let codeSize = 64 << 20
     static let maxBlockOps = 64
-    static let hotThreshold: UInt8 = 1
+    static let hotThreshold: UInt8 = 4
 
     let code: UnsafeMutableRawPointer
     var used = 0
     var blocks: UnsafeMutablePointer<JITBlock>
     var blockCount = 0
     var blockCapacity = 1 << 16
-    /// Times each slot was reached by a taken branch (per RAM page, lazily allocated).
-    var hotness: [Int: UnsafeMutablePointer<UInt8>] = [:]
     /// Unpatched chain jumps per RAM page: (absolute address of the rel32, target virtual address).
     var pendingChains: [Int: [(site: UnsafeMutableRawPointer, target: UInt64)]] = [:]
     public private(set) var chainedExits = 0
@@ -129,33 +127,18 @@ public final class JIT {
         munmap(code, JIT.codeSize)
         blocks.deinitialize(count: blockCount)
         blocks.deallocate()
-        for (_, p) in hotness { p.deallocate() }
-    }
-
-    /// Counts a taken branch to `ops[slot]`; returns true when the block there should be compiled now.
-    func noteTarget(ramPage: Int, slot: Int) -> Bool {
-        let h: UnsafeMutablePointer<UInt8>
-        if let e = hotness[ramPage] { h = e } else {
-            h = .allocate(capacity: CodeCache.opsPerPage)
-            h.initialize(repeating: 0, count: CodeCache.opsPerPage)
-            hotness[ramPage] = h
-        }
-        if h[slot] == 255 { return false }
-        h[slot] &+= 1
-        return h[slot] == JIT.hotThreshold
     }
 
     /// The block at `ops[slot]` was reached at another virtual address: put the original op back and let
     /// the slot become hot again so it is translated for the new address.
-    func unlink(ops: UnsafeMutablePointer<DOp>, slot: Int, ramPage: Int, original: DOp) {
+    func unlink(ops: UnsafeMutablePointer<DOp>, slot: Int, ramPage: Int, original: DOp, cache: CodeCache) {
         ops[slot] = original
-        hotness[ramPage]?[slot] = 0
+        cache.hotness(ramPage: ramPage)[slot] = 0
     }
 
     /// The page's ops were discarded (code written): its blocks are unreachable, forget their chain sites.
     func pageInvalidated(_ ramPage: Int) {
         pendingChains[ramPage] = nil
-        hotness[ramPage]?.update(repeating: 0, count: CodeCache.opsPerPage)
     }
 
     static func patch(site: UnsafeMutableRawPointer, to target: UnsafeRawPointer) {
@@ -170,7 +153,7 @@ public final class JIT {
         blocks.deinitialize(count: blockCount)
         blockCount = 0
         used = 0
-        for (_, p) in hotness { p.update(repeating: 0, count: CodeCache.opsPerPage) }
+        cache.resetAllHotness()
         pendingChains.removeAll()
         flushes += 1
     }
