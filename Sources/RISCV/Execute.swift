@@ -32,6 +32,7 @@ extension Hart {
             let ctx = jitContext
             ctx.pointee.tlbLoad = tlbL
             ctx.pointee.tlbStore = tlbS
+            if jitBlocks != nil { noteJumpTarget(pc, tlbF) }   // after a trap, CSR op, xRET: an entry point
             var n = 0
             inner: while n < limit {
                 let tag = pc & ~0xfff
@@ -99,6 +100,8 @@ extension Hart {
                     } else {
                         n &+= done &- 1
                         pc = ctx.pointee.exitPC
+                        // Where a block hands back to the interpreter is an entry point worth translating.
+                        noteJumpTarget(pc, tlbF)
                     }
 
                 case .lb, .lh, .lw, .ld, .lbu, .lhu, .lwu:
@@ -219,6 +222,7 @@ extension Hart {
                     self.pc = pc
                     guard executeAtomic(d) else { pc = self.pc; n &-= 1; break inner }
                     pc = next
+                    if jitBlocks != nil { noteJumpTarget(pc, tlbF) }
 
                 case .ecall, .ebreak, .mret, .sret, .wfi, .sfenceVMA, .hfenceVVMA, .hfenceGVMA,
                      .csrrw, .csrrs, .csrrc, .csrrwi, .csrrsi, .csrrci, .hlv, .hlvx, .hsv:
@@ -238,6 +242,7 @@ extension Hart {
                     self.pc = pc
                     guard executeFP(d) else { pc = self.pc; n &-= 1; break inner }
                     pc = next
+                    if jitBlocks != nil { noteJumpTarget(pc, tlbF) }
                 }
             }
             executed &+= n

@@ -167,7 +167,8 @@ public final class JIT {
              .lb, .lh, .lw, .ld, .lbu, .lhu, .lwu, .sb, .sh, .sw, .sd,
              .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai,
              .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
-             .addiw, .slliw, .srliw, .sraiw, .addw, .subw, .sllw, .srlw, .sraw, .mul, .mulw, .fence:
+             .addiw, .slliw, .srliw, .sraiw, .addw, .subw, .sllw, .srlw, .sraw, .mul, .mulw, .fence,
+             .mulh, .mulhu, .mulhsu, .div, .divu, .rem, .remu, .divw, .divuw, .remw, .remuw:
             return true
         default:
             return false
@@ -246,6 +247,56 @@ public final class JIT {
                 a.emit(0x0F, d.op == .slt ? 0x9C : 0x92, 0xC0); a.emit(0x0F, 0xB6, 0xC0); a.storeX(d.rd, .rax)
             case .fence:
                 break
+            case .mulhu, .mulh, .mulhsu:
+                a.loadX(.rax, d.rs1)
+                a.emit(0x48, 0xF7, d.op == .mulh ? 0xAF : 0xA7); a.imm32(X86Emitter.disp(d.rs2))  // (i)mul qword [x+rs2]
+                if d.op == .mulhsu {
+                    // signed x unsigned: the unsigned high half, minus rs2 when rs1 is negative
+                    a.loadX(.rax, d.rs1)
+                    a.emit(0x48, 0x85, 0xC0)                                      // test rax, rax
+                    let positive = a.jcc(0x89)                                    // jns
+                    a.emit(0x48, 0x2B, 0x97); a.imm32(X86Emitter.disp(d.rs2))     // sub rdx, [x+rs2]
+                    a.patch(positive, to: a.bytes.count)
+                }
+                a.storeX(d.rd, .rdx)
+            case .div, .divu, .rem, .remu, .divw, .divuw, .remw, .remuw:
+                // RISC-V never traps on division: x/0 = all ones, x%0 = x, MIN/-1 = MIN, MIN%-1 = 0.
+                let wide = d.op == .div || d.op == .divu || d.op == .rem || d.op == .remu
+                let signed = d.op == .div || d.op == .rem || d.op == .divw || d.op == .remw
+                let isRem = d.op == .rem || d.op == .remu || d.op == .remw || d.op == .remuw
+                let w: [UInt8] = wide ? [0x48] : []
+                a.loadX(.rcx, d.rs2); a.loadX(.rax, d.rs1)
+                a.bytes += w; a.emit(0x85, 0xC9)                                  // test rcx, rcx
+                let byZero = a.jcc(0x84)
+                var overflow = -1
+                if signed {
+                    a.bytes += w; a.emit(0x83, 0xF9, 0xFF)                        // cmp rcx, -1
+                    let notMinusOne = a.jcc(0x85)
+                    if wide { a.emit(0x48, 0xBA); a.imm64(1 << 63); a.emit(0x48, 0x39, 0xD0) }  // cmp rax, INT64_MIN
+                    else { a.emit(0x3D); a.imm32(Int32.min) }                      // cmp eax, INT32_MIN
+                    overflow = a.jcc(0x84)
+                    a.patch(notMinusOne, to: a.bytes.count)
+                    a.bytes += w; a.emit(0x99)                                    // cqo / cdq
+                    a.bytes += w; a.emit(0xF7, 0xF9)                              // idiv rcx / ecx
+                } else {
+                    a.emit(0x31, 0xD2)                                            // xor edx, edx
+                    a.bytes += w; a.emit(0xF7, 0xF1)                              // div rcx / ecx
+                }
+                if isRem { if wide { a.emit(0x48, 0x89, 0xD0) } else { a.emit(0x48, 0x63, 0xC2) } }  // rax = rdx (sign-extended)
+                else if !wide { a.movsxdRaxEax() }
+                let done = a.jmp()
+                a.patch(byZero, to: a.bytes.count)
+                if isRem { if !wide { a.movsxdRaxEax() } }                         // x % 0 = x
+                else { a.emit(0x48, 0xC7, 0xC0); a.imm32(-1) }                   // x / 0 = -1
+                if signed {
+                    let done2 = a.jmp()
+                    a.patch(overflow, to: a.bytes.count)
+                    if isRem { a.emit(0x31, 0xC0) }                               // MIN % -1 = 0
+                    else if !wide { a.movsxdRaxEax() }                            // MIN / -1 = MIN
+                    a.patch(done2, to: a.bytes.count)
+                }
+                a.patch(done, to: a.bytes.count)
+                a.storeX(d.rd, .rax)
             case .lb, .lh, .lw, .ld, .lbu, .lhu, .lwu, .sb, .sh, .sw, .sd:
                 let isStore = d.op == .sb || d.op == .sh || d.op == .sw || d.op == .sd
                 let size: Int32
