@@ -292,6 +292,9 @@ public final class Machine {
             var ran = 0
             for h in harts where h.running {
                 ran += h.run(sliceLength)
+                // Harts interleave on one thread: another hart may store between this hart's LR and SC,
+                // so a reservation never survives a switch (the SC fails and the guest retries).
+                if harts.count > 1 { h.reservation = .max }
                 if profile { pcSamples[h.pc, default: 0] += 1 }
             }
             stats.instructions &+= UInt64(ran)
