@@ -115,7 +115,9 @@ struct Run: ParsableCommand {
         case .powerOff(code: 0): return 0
         case .powerOff(let code): return fail("guest powered off reporting failure code \(code)", status: 1)
         case .reset: return fail("guest reset itself (reboot is not supported yet; the machine stops)", status: 1)
-        case .stopped: return fail("stopped (Ctrl-A X)", status: 1)
+        case .stopped:
+            FileHandle.standardError.write(Data("matryoshka: terminated by Ctrl-A X\n".utf8))
+            return 0  // as QEMU: quitting from the console is not an error
         case .error(let m): return fail("emulation stopped: \(m)", status: 1)
         }
     }
