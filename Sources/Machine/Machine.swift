@@ -231,6 +231,7 @@ public final class Machine {
         _ = h.csrWrite(CSR.medeleg, 0xb1ff)               // every exception the kernel handles itself
         _ = h.csrWrite(CSR.mideleg, IRQ.ssip | IRQ.stip | IRQ.seip)
         _ = h.csrWrite(CSR.mcounteren, 0xffff_ffff)
+        _ = h.csrWrite(CSR.scounteren, 7)                 // cycle/time/instret for U-mode (the vDSO), as OpenSBI leaves it
         _ = h.csrWrite(CSR.menvcfg, 1 << 63)              // Sstc: the kernel programs stimecmp directly
         _ = h.csrWrite(CSR.mie, 0)
     }

@@ -30,7 +30,8 @@ final class BootTests: XCTestCase {
         f=$(awk 'BEGIN { t = 0; for (k = 1; k <= 1000; k++) t += 1 / k + k * 0.001; printf "%.6f", t }')
         cpus=$(grep -c '^processor' /proc/cpuinfo)
         online=$(cat /sys/devices/system/cpu/online)
-        echo "MATRYOSHKA-RESULT value=$s float=$f cpus=$cpus online=$online"
+        ut=$(/bin/usertime | sed -n 's/^usertime=\\([a-zA-Z]*\\).*/\\1/p')
+        echo "MATRYOSHKA-RESULT value=$s float=$f cpus=$cpus online=$online usertime=$ut"
         poweroff -f
         """
 
@@ -88,7 +89,8 @@ final class BootTests: XCTestCase {
         let dir = try Self.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let initrd = dir + "/boot-test.cpio.gz"
-        try GuestImages.buildInitramfs(init: Self.initScript, extraFiles: [], to: initrd)
+        let usertime = try Self.crossCompile(Self.packageRoot + "/guest/tests/usertime.c", into: dir)
+        try GuestImages.buildInitramfs(init: Self.initScript, extraFiles: [("/bin/usertime", usertime, 0o755)], to: initrd)
 
         var args = ["run", "--kernel", GuestImages.kernelPath, "--initrd", initrd,
                     "--append", "console=ttyS0 panic=-1", "--cpus", String(cpus)]
@@ -114,6 +116,8 @@ final class BootTests: XCTestCase {
                        "\(what): integer result; line: \(marker)", file: file, line: line)
         XCTAssertEqual(fields["float"], Self.expectedFloat,
                        "\(what): floating-point result; line: \(marker)", file: file, line: line)
+        XCTAssertEqual(fields["usertime"], "ok",
+                       "\(what): user-mode clock_gettime and rdtime; line: \(marker)", file: file, line: line)
         XCTAssertEqual(fields["cpus"], String(cpus),
                        "\(what): CPUs in /proc/cpuinfo; line: \(marker)", file: file, line: line)
         XCTAssertEqual(fields["online"], cpus == 1 ? "0" : "0-\(cpus - 1)",
@@ -170,6 +174,28 @@ final class BootTests: XCTestCase {
         let root = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         return root.appendingPathComponent(".build/release/matryoshka").path
+    }
+
+    static var packageRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    /// Builds a static riscv64 Linux program with riscv64-linux-gnu-gcc (CI installs it).
+    static func crossCompile(_ source: String, into dir: String) throws -> String {
+        let out = dir + "/" + URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
+        let compiler = "/usr/bin/riscv64-linux-gnu-gcc"
+        guard FileManager.default.isExecutableFile(atPath: compiler) else {
+            let message = "\(compiler) is missing: apt-get install gcc-riscv64-linux-gnu"
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(message); throw XCTSkip(message) }
+            throw XCTSkip(message)
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: compiler)
+        p.arguments = ["-O2", "-static", "-o", out, source]
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw NSError(domain: "BootTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "cannot compile \(source)"]) }
+        return out
     }
 
     static func makeTemporaryDirectory() throws -> String {
