@@ -1,7 +1,10 @@
 import RISCV
 
-/// virtio-blk (device ID 2, virtio 1.2 §5.2), one request queue, synchronous I/O on the
-/// emulation thread (requests are bounded by `maxRequestBytes`, so the guest never stalls long).
+/// virtio-blk (device ID 2, virtio 1.2 §5.2), one request queue.
+/// With `asynchronous`, requests run in order on a worker thread, so a slow disk (or a long fsync)
+/// never stalls the vCPU or the console; completions are published to the used ring and interrupt
+/// the guest from `service`, on the emulation thread. Code-cache invalidation for data DMA'd into
+/// guest memory is deferred to that point too. Otherwise requests run synchronously at notify time.
 public final class VirtioBlock: VirtioDevice {
     public enum Feature {
         public static let sizeMax: UInt64 = 1 << 1
@@ -47,7 +50,30 @@ public final class VirtioBlock: VirtioDevice {
 
     private var writeThrough = false
 
-    public init(backend: BlockBackend) { self.backend = backend }
+    struct Completion {
+        var chain: VirtqChain
+        var written: UInt32
+        var dirty: [(UInt64, UInt64)]
+    }
+    private var worker: IOWorker<(VirtqChain, Bool), Completion>?
+    private let ram: GuestRAM?
+
+    /// `ram` and `wake` are needed for asynchronous operation; without them requests are synchronous.
+    public init(backend: BlockBackend, asynchronous: Bool = false, ram: GuestRAM? = nil, wake: HostEvent? = nil) {
+        self.backend = backend
+        self.ram = ram
+        if asynchronous, let ram {
+            let w = IOWorker<(VirtqChain, Bool), Completion>(wake: wake) { [backend] job in
+                var dirty: [(UInt64, UInt64)] = []
+                let written = VirtioBlock.execute(job.0, ram: ram, backend: backend, writeThrough: job.1, dirty: &dirty)
+                return Completion(chain: job.0, written: written, dirty: dirty)
+            }
+            if w.started { worker = w }
+        }
+    }
+    deinit { worker?.stop() }
+
+    public var isAsynchronous: Bool { worker != nil }
 
     public func configSpace() -> [UInt8] {
         var c = [UInt8](repeating: 0, count: 60)
@@ -72,6 +98,10 @@ public final class VirtioBlock: VirtioDevice {
         guard index == 0 else { return }
         // Without VIRTIO_BLK_F_FLUSH the driver cannot ask for durability: write through.
         writeThrough = !t.negotiated(Feature.flush)
+        if let worker {
+            while let chain = t.pop(0) { worker.submit((chain, writeThrough)) }
+            return
+        }
         while let chain = t.pop(0) {
             let written = handle(chain, ram: t.ram)
             requests &+= 1
@@ -80,16 +110,65 @@ public final class VirtioBlock: VirtioDevice {
         t.signal(0)
     }
 
+    /// Publishes finished asynchronous requests (emulation thread).
+    public func service(transport t: VirtioMMIOTransport) {
+        guard let worker else { return }
+        let done = worker.takeResults()
+        guard !done.isEmpty else { return }
+        for c in done {
+            for (addr, len) in c.dirty { t.ram.invalidateCode(addr, len) }
+            requests &+= 1
+            t.complete(0, c.chain, written: c.written)
+        }
+        t.signal(0)
+    }
+
+    /// Waits for requests in flight (device reset, snapshots, tests).
+    public func drain() { worker?.drain() }
+
+    public func reset() {
+        // Requests of the old driver instance finish but are not reported: the rings are gone.
+        worker?.drain()
+        _ = worker?.takeResults()
+    }
+
     /// Executes one request; returns the number of bytes written into the chain.
     /// Malformed requests get IOERR/UNSUPP in the status byte, or complete with nothing written
     /// when there is no room even for the status byte.
     func handle(_ chain: VirtqChain, ram: GuestRAM) -> UInt32 {
+        var dirty: [(UInt64, UInt64)] = []
+        let written = VirtioBlock.execute(chain, ram: ram, backend: backend, writeThrough: writeThrough, dirty: &dirty)
+        for (addr, len) in dirty { ram.invalidateCode(addr, len) }
+        return written
+    }
+
+    /// Executes one request. Guest memory written is recorded in `dirty` instead of invalidating
+    /// decoded code here, because this may run on the I/O worker thread.
+    static func execute(_ chain: VirtqChain, ram: GuestRAM, backend: BlockBackend, writeThrough: Bool,
+                        dirty: inout [(UInt64, UInt64)]) -> UInt32 {
         let writableBytes = chain.writableBytes
         guard writableBytes >= 1 else { return 0 }          // nowhere to put a status
         let statusOffset = writableBytes - 1
+        func put(_ bytes: [UInt8], at offset: UInt64) {
+            var done = 0
+            bytes.withUnsafeBytes { src in
+                ram.forEachRange(chain.writable, offset: offset, count: UInt64(src.count)) { p, addr, n in
+                    p.copyMemory(from: src.baseAddress! + done, byteCount: n)
+                    dirty.append((addr, UInt64(n)))
+                    done += n
+                    return true
+                }
+            }
+        }
         func finish(_ status: UInt8, dataWritten: UInt64 = 0) -> UInt32 {
-            ram.scatter(chain.writable, offset: statusOffset, [status])
+            put([status], at: statusOffset)
             return UInt32(dataWritten + 1)
+        }
+        func range(sector: UInt64, bytes: UInt64, limit: UInt64 = VirtioBlock.maxRequestBytes) -> UInt64? {
+            guard bytes % 512 == 0, bytes <= limit else { return nil }
+            let sectors = backend.size / 512
+            guard sector <= sectors, bytes / 512 <= sectors - sector else { return nil }
+            return sector * 512
         }
         let header = ram.gather(chain.readable, count: 16)
         guard header.count == 16 else { return finish(Status.ioErr) }
@@ -105,7 +184,7 @@ public final class VirtioBlock: VirtioDevice {
             var pos = offset
             ram.forEachRange(chain.writable, offset: 0, count: len) { p, addr, n in
                 do { try backend.read(into: UnsafeMutableRawBufferPointer(start: p, count: n), at: pos) } catch { failed = true; return false }
-                ram.invalidateCode(addr, UInt64(n))
+                dirty.append((addr, UInt64(n)))
                 pos += UInt64(n)
                 return true
             }
@@ -128,7 +207,7 @@ public final class VirtioBlock: VirtioDevice {
         case RequestType.getID:
             let id = Array(backend.serial.utf8.prefix(20)) + [UInt8](repeating: 0, count: max(0, 20 - backend.serial.utf8.count))
             let n = min(UInt64(20), statusOffset)
-            ram.scatter(chain.writable, Array(id.prefix(Int(n))))
+            put(Array(id.prefix(Int(n))), at: 0)
             return finish(Status.ok, dataWritten: n)
         case RequestType.discard, RequestType.writeZeroes:
             guard !backend.readOnly else { return finish(Status.ioErr) }
@@ -157,15 +236,7 @@ public final class VirtioBlock: VirtioDevice {
         }
     }
 
-    /// Byte offset of `sector` when [sector*512, +bytes) is a whole number of sectors inside the disk.
-    private func range(sector: UInt64, bytes: UInt64, limit: UInt64 = VirtioBlock.maxRequestBytes) -> UInt64? {
-        guard bytes % 512 == 0, bytes <= limit else { return nil }
-        let sectors = backend.size / 512
-        guard sector <= sectors, bytes / 512 <= sectors - sector else { return nil }
-        return sector * 512
-    }
-
-    public func saveState(_ w: inout StateWriter) { w.u64(requests) }
+    public func saveState(_ w: inout StateWriter) { worker?.drain(); w.u64(requests) }
     public func loadState(_ r: inout StateReader) throws { requests = try r.u64() }
 }
 

@@ -75,6 +75,8 @@ public final class Machine {
     public private(set) var dtb: [UInt8] = []
     public private(set) var dtbAddress: UInt64 = 0
     public var stats = MachineStats()
+    /// Wakes the idle loop early: console input, finished disk requests.
+    public let hostEvent = HostEvent()
     var sbi: BuiltinSBI?
     let logger = Logger(label: "matryoshka.machine")
 
@@ -121,7 +123,8 @@ public final class Machine {
     private func attachVirtioDevices() throws {
         var devices: [VirtioDevice] = []
         for disk in config.disks {
-            do { devices.append(VirtioBlock(backend: try disk.open())) } catch { throw LoadError("\(error)") }
+            do { devices.append(VirtioBlock(backend: try disk.open(), asynchronous: true, ram: ram, wake: hostEvent)) }
+            catch { throw LoadError("\(error)") }
         }
         if config.rng { devices.append(VirtioRNG()) }
         if config.virtioConsole {
@@ -276,6 +279,7 @@ public final class Machine {
     /// Thread-safe request to stop (e.g. Ctrl-A X).
     public func requestStop() {
         stopFlag.withLock { $0 = true }
+        hostEvent.signal()
     }
     let stopFlag = Mutex(false)
 
@@ -323,8 +327,7 @@ public final class Machine {
         let ns = Swift.min(time.nanosUntil(deadline), maxSleep)
         if ns > 0 && !uart.hasPendingInput && !(virtioConsole?.hasPendingInput ?? false) {
             let t0 = TimeBase.hostNanos()
-            var ts = timespec(tv_sec: 0, tv_nsec: Int(ns))
-            nanosleep(&ts, nil)
+            hostEvent.wait(nanoseconds: ns)
             stats.idleSeconds += Double(TimeBase.hostNanos() - t0) / 1e9
         }
     }

@@ -177,6 +177,7 @@ final class Console: @unchecked Sendable {
                 if !out.isEmpty {
                     // Until the guest's virtio console driver is up, input still reaches the UART.
                     if let virtioConsole, virtioConsole.isActive { virtioConsole.enqueueInput(out) } else { uart.enqueueInput(out) }
+                    machine.hostEvent.signal()
                 }
             }
         }

@@ -19,8 +19,8 @@ final class FakeVirtioDriver {
     /// Data buffers are carved from here upwards.
     var heap: UInt64
 
-    init(device: VirtioDevice, ramSize: UInt64 = 1 << 20) {
-        ram = GuestRAM(base: FakeVirtioDriver.ramBase, size: ramSize)
+    init(device: VirtioDevice, ramSize: UInt64 = 1 << 20, ram existing: GuestRAM? = nil) {
+        ram = existing ?? GuestRAM(base: FakeVirtioDriver.ramBase, size: ramSize)
         heap = FakeVirtioDriver.ramBase + 0x4_0000
         let box = irqBox
         transport = VirtioMMIOTransport(device: device, ram: ram, irq: { l in
@@ -159,6 +159,10 @@ extension FakeVirtioDriver {
         bufs.append((st, 1, true))
         add(0, bufs, indirect: indirect)
         notify(0)
+        if let b = transport.device as? VirtioBlock, b.isAsynchronous {
+            b.drain()
+            transport.service()
+        }
         let used = takeUsed(0)
         XCTAssertEqual(used.count, 1)
         return (ram.read(st, as: UInt8.self)!, used.first?.1 ?? 0, dataAddr)
@@ -347,6 +351,68 @@ final class VirtioTransportTests: XCTestCase {
         let g = FakeVirtioDriver(device: VirtioRNG())
         var rg = StateReader(bytes)
         XCTAssertThrowsError(try g.transport.loadState(&rg))
+    }
+}
+
+final class VirtioBlockAsyncTests: XCTestCase {
+    func makeDriver() -> (FakeVirtioDriver, MemoryBackend, VirtioBlock, HostEvent) {
+        let ram = GuestRAM(base: FakeVirtioDriver.ramBase, size: 1 << 20)
+        let backend = MemoryBackend(size: 64 << 10, readOnly: false, serial: "async-disk")
+        let event = HostEvent()
+        let dev = VirtioBlock(backend: backend, asynchronous: true, ram: ram, wake: event)
+        let d = FakeVirtioDriver(device: dev, ram: ram)
+        d.start(features: VirtioFeature.version1 | VirtioBlock.Feature.flush, queueSizes: [128])
+        return (d, backend, dev, event)
+    }
+
+    func testRequestsCompleteOnlyWhenServiced() {
+        let (d, backend, dev, event) = makeDriver()
+        XCTAssertTrue(dev.isAsynchronous)
+        let data = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
+        let hdr = d.blkHeader(VirtioBlock.RequestType.out, sector: 8)
+        let st = d.alloc([0xff])
+        _ = d.add(0, [(hdr, 16, false), (d.alloc(data), 4096, false), (st, 1, true)], indirect: false)
+        d.notify(0)
+        dev.drain()
+        XCTAssertEqual(Array(backend.bytes[4096..<8192]), data, "the worker wrote the data")
+        XCTAssertTrue(d.takeUsed(0).isEmpty, "completion waits for the emulation thread")
+        XCTAssertFalse(d.irqLevel)
+        event.wait(nanoseconds: 1_000_000_000)  // the worker signalled: returns at once
+        d.transport.service()
+        XCTAssertEqual(d.takeUsed(0).count, 1)
+        XCTAssertEqual(d.ram.read(st, as: UInt8.self), VirtioBlock.Status.ok)
+        XCTAssertTrue(d.irqLevel)
+
+        let (st2, len2, addr) = d.blk(VirtioBlock.RequestType.in, sector: 8, inLen: 4096)
+        XCTAssertEqual(st2, VirtioBlock.Status.ok)
+        XCTAssertEqual(len2, 4097)
+        XCTAssertEqual(d.ram.copyOut(addr, 4096), data)
+        XCTAssertEqual(dev.requests, 2)
+    }
+
+    func testManyQueuedRequestsCompleteInOrder() {
+        let (d, backend, dev, _) = makeDriver()
+        var statuses: [UInt64] = []
+        for i in 0..<32 {
+            let hdr = d.blkHeader(VirtioBlock.RequestType.out, sector: UInt64(i))
+            let st = d.alloc([0xff])
+            statuses.append(st)
+            _ = d.add(0, [(hdr, 16, false), (d.alloc([UInt8](repeating: UInt8(i), count: 512)), 512, false), (st, 1, true)], indirect: false)
+        }
+        let flushHdr = d.blkHeader(VirtioBlock.RequestType.flush, sector: 0)
+        let flushSt = d.alloc([0xff])
+        _ = d.add(0, [(flushHdr, 16, false), (flushSt, 1, true)], indirect: false)
+        d.notify(0)
+        dev.drain()
+        d.transport.service()
+        let used = d.takeUsed(0)
+        XCTAssertEqual(used.count, 33)
+        for (i, st) in statuses.enumerated() {
+            XCTAssertEqual(d.ram.read(st, as: UInt8.self), VirtioBlock.Status.ok)
+            XCTAssertEqual(backend.bytes[i * 512], UInt8(i))
+        }
+        XCTAssertEqual(d.ram.read(flushSt, as: UInt8.self), VirtioBlock.Status.ok)
+        XCTAssertGreaterThanOrEqual(backend.flushes, 1)
     }
 }
 
