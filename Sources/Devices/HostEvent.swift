@@ -127,6 +127,23 @@ final class IOWorker<Job, Result>: @unchecked Sendable {
         pthread_mutex_unlock(&mutex)
     }
 
+    /// Waits up to `nanoseconds` for every submitted job to finish; returns whether they did.
+    @discardableResult
+    func drain(timeout nanoseconds: UInt64) -> Bool {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let total = UInt64(ts.tv_nsec) + nanoseconds
+        ts.tv_sec += Int(total / 1_000_000_000)
+        ts.tv_nsec = Int(total % 1_000_000_000)
+        pthread_mutex_lock(&mutex)
+        while inFlight > 0 {
+            if pthread_cond_timedwait(&cond, &mutex, &ts) == ETIMEDOUT { break }
+        }
+        let done = inFlight == 0
+        pthread_mutex_unlock(&mutex)
+        return done
+    }
+
     /// Finishes outstanding jobs and ends the thread.
     func stop() {
         pthread_mutex_lock(&mutex)

@@ -30,6 +30,8 @@ public final class VirtioBlock: VirtioDevice {
     }
 
     public static let queueSize: UInt16 = 256
+    /// How long a notify waits for its requests before letting the guest run on.
+    public static let inlineWaitNanos: UInt64 = 500_000
     /// Largest data transfer per request (size_max × seg_max bounds what Linux sends).
     public static let sizeMax: UInt32 = 1 << 20
     public static let segMax: UInt32 = UInt32(queueSize) - 2
@@ -100,6 +102,10 @@ public final class VirtioBlock: VirtioDevice {
         writeThrough = !t.negotiated(Feature.flush)
         if let worker {
             while let chain = t.pop(0) { worker.submit((chain, writeThrough)) }
+            // A fast disk answers within microseconds: wait that long so the guest sees no extra
+            // latency; a slow one (or an fsync) completes later from `service` without stalling us.
+            worker.drain(timeout: VirtioBlock.inlineWaitNanos)
+            service(transport: t)
             return
         }
         while let chain = t.pop(0) {

@@ -365,24 +365,50 @@ final class VirtioBlockAsyncTests: XCTestCase {
         return (d, backend, dev, event)
     }
 
-    func testRequestsCompleteOnlyWhenServiced() {
-        let (d, backend, dev, event) = makeDriver()
-        XCTAssertTrue(dev.isAsynchronous)
-        let data = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
-        let hdr = d.blkHeader(VirtioBlock.RequestType.out, sector: 8)
+    /// A disk whose flush blocks until the test opens the gate: a slow fsync.
+    final class SlowFlushBackend: BlockBackend {
+        let inner = MemoryBackend(size: 64 << 10, readOnly: false, serial: "slow")
+        let gate = HostEvent()
+        var size: UInt64 { inner.size }
+        var readOnly: Bool { false }
+        var serial: String { "slow" }
+        func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws { try inner.read(into: buffer, at: offset) }
+        func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws { try inner.write(from: buffer, at: offset) }
+        func flush() throws { gate.wait(nanoseconds: 10_000_000_000); try inner.flush() }
+        func discard(offset: UInt64, length: UInt64) throws { try inner.discard(offset: offset, length: length) }
+        func writeZeroes(offset: UInt64, length: UInt64, unmap: Bool) throws { try inner.writeZeroes(offset: offset, length: length, unmap: unmap) }
+    }
+
+    func testSlowRequestDoesNotBlockNotifyAndCompletesFromService() {
+        let ram = GuestRAM(base: FakeVirtioDriver.ramBase, size: 1 << 20)
+        let backend = SlowFlushBackend()
+        let dev = VirtioBlock(backend: backend, asynchronous: true, ram: ram, wake: HostEvent())
+        let d = FakeVirtioDriver(device: dev, ram: ram)
+        d.start(features: VirtioFeature.version1 | VirtioBlock.Feature.flush, queueSizes: [128])
+        let hdr = d.blkHeader(VirtioBlock.RequestType.flush, sector: 0)
         let st = d.alloc([0xff])
-        _ = d.add(0, [(hdr, 16, false), (d.alloc(data), 4096, false), (st, 1, true)], indirect: false)
+        _ = d.add(0, [(hdr, 16, false), (st, 1, true)], indirect: false)
+        let t0 = Date()
         d.notify(0)
-        dev.drain()
-        XCTAssertEqual(Array(backend.bytes[4096..<8192]), data, "the worker wrote the data")
-        XCTAssertTrue(d.takeUsed(0).isEmpty, "completion waits for the emulation thread")
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 1.0, "the notify returned while the flush was still running")
+        d.transport.service()
+        XCTAssertTrue(d.takeUsed(0).isEmpty, "not complete while the disk is busy")
         XCTAssertFalse(d.irqLevel)
-        event.wait(nanoseconds: 1_000_000_000)  // the worker signalled: returns at once
+        backend.gate.signal()
+        dev.drain()
         d.transport.service()
         XCTAssertEqual(d.takeUsed(0).count, 1)
         XCTAssertEqual(d.ram.read(st, as: UInt8.self), VirtioBlock.Status.ok)
-        XCTAssertTrue(d.irqLevel)
+        XCTAssertTrue(d.irqLevel, "completion interrupts the guest")
+    }
 
+    func testFastRequestsCompleteAtNotify() {
+        let (d, backend, dev, _) = makeDriver()
+        XCTAssertTrue(dev.isAsynchronous)
+        let data = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
+        let (st, _, _) = d.blk(VirtioBlock.RequestType.out, sector: 8, out: data)
+        XCTAssertEqual(st, VirtioBlock.Status.ok)
+        XCTAssertEqual(Array(backend.bytes[4096..<8192]), data)
         let (st2, len2, addr) = d.blk(VirtioBlock.RequestType.in, sector: 8, inLen: 4096)
         XCTAssertEqual(st2, VirtioBlock.Status.ok)
         XCTAssertEqual(len2, 4097)
