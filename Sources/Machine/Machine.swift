@@ -30,6 +30,8 @@ public struct MachineConfig: Sendable {
     public var rng = false
     /// Attach a virtio-console device (hvc0) and send host input to it instead of the UART.
     public var virtioConsole = false
+    /// Implement the Hypervisor (H) extension: misa.H, H/VS CSRs, two-stage translation.
+    public var hypervisor = false
     public init() {}
 }
 
@@ -89,6 +91,13 @@ public final class Machine {
     public var pcSamples: [UInt64: Int] = [:]
 
     public static let isaExtensions = ["i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei", "zihintpause", "sstc"]
+    /// The ISA extensions advertised in the device tree for `config` ("h" after the single letters when enabled).
+    public static func isaExtensions(for config: MachineConfig) -> [String] {
+        guard config.hypervisor else { return isaExtensions }
+        var e = isaExtensions
+        e.insert("h", at: e.firstIndex(of: "zicntr") ?? e.count)
+        return e
+    }
 
     public init(config: MachineConfig) throws {
         guard config.harts >= 1 && config.harts <= 32 else { throw LoadError("--cpus must be between 1 and 32 (got \(config.harts))") }
@@ -101,7 +110,9 @@ public final class Machine {
         bus = SystemBus()
         code = CodeCache(ram: ram)
         for i in 0..<config.harts {
-            harts.append(Hart(id: i, ram: ram, bus: bus, time: time, code: code))
+            let h = Hart(id: i, ram: ram, bus: bus, time: time, code: code)
+            h.hypervisorExtension = config.hypervisor
+            harts.append(h)
         }
         clint = CLINT(harts: harts, time: time)
         plic = PLIC(harts: harts)
@@ -182,7 +193,7 @@ public final class Machine {
             ram.copyIn(start, bytes)
             initrd = (start, start + UInt64(bytes.count))
         }
-        dtb = buildVirtDeviceTree(DeviceTreeConfig(harts: config.harts, isaExtensions: Machine.isaExtensions,
+        dtb = buildVirtDeviceTree(DeviceTreeConfig(harts: config.harts, isaExtensions: Machine.isaExtensions(for: config),
                                                    mmuType: "riscv,sv57", memoryBase: ram.base, memorySize: ram.size,
                                                    bootargs: config.bootargs, initrd: initrd,
                                                    virtioSlots: virtio.count))
