@@ -137,8 +137,8 @@ extension Hart {
         case CSR.hstatus: return hstatus
         case CSR.hedeleg: return hedeleg
         case CSR.hideleg: return hideleg
-        case CSR.hie: return mie & (Hart.vsInterrupts | IRQ.sgeip)
-        case CSR.hip: return mip & (Hart.vsInterrupts | IRQ.sgeip)
+        case CSR.hie: return mie & Hart.vsInterrupts   // GEILEN = 0: SGEIE/SGEIP read as zero
+        case CSR.hip: return mip & Hart.vsInterrupts
         case CSR.hvip: return hvip & Hart.vsInterrupts
         case CSR.hgeie, CSR.hgeip: return 0   // GEILEN = 0
         case CSR.hcounteren: return hcounteren
@@ -209,8 +209,8 @@ extension Hart {
             // All standard exceptions except ecall from M (11) and 14; with H also ecall from VS and 20-23.
             medeleg = v & (hypervisorExtension ? 0xf0_b7ff : 0xb3ff)
         case CSR.mideleg:
-            // With H, the VS-level interrupts and SGEI are always delegated (read-only one).
-            mideleg = (v & Hart.sInterrupts) | (hypervisorExtension ? Hart.vsInterrupts | IRQ.sgeip : 0)
+            // With H, the VS-level interrupts are always delegated (read-only one; no SGEI with GEILEN = 0).
+            mideleg = (v & Hart.sInterrupts) | (hypervisorExtension ? Hart.vsInterrupts : 0)
         case CSR.mie: mie = v & (Hart.sInterrupts | Hart.mInterrupts | (hypervisorExtension ? Hart.vsInterrupts : 0))
         case CSR.mip:
             var writable = IRQ.ssip | IRQ.seip

@@ -47,7 +47,7 @@ public final class Hart: InterruptTarget {
     public var misa: UInt64 { (2 << 62) | Hart.isaBits(hypervisorExtension ? "IMAFDCSUH" : "IMAFDCSU") }
     /// H extension present (misa.H, decoder accepts H instructions, H/VS CSRs exist).
     public var hypervisorExtension = false {
-        didSet { mideleg = hypervisorExtension ? mideleg | Hart.vsInterrupts | IRQ.sgeip : mideleg & Hart.sInterrupts }
+        didSet { mideleg = hypervisorExtension ? mideleg | Hart.vsInterrupts : mideleg & Hart.sInterrupts }
     }
     /// Virtualization mode V (H extension): true in VS-mode and VU-mode.
     public var virt = false
@@ -115,7 +115,7 @@ public final class Hart: InterruptTarget {
     public func reset(pc: UInt64) {
         x.update(repeating: 0, count: 33); f.update(repeating: 0, count: 32)
         self.pc = pc; prv = Priv.machine
-        mstatus = (2 << 32) | (2 << 34); medeleg = 0; mideleg = hypervisorExtension ? Hart.vsInterrupts | IRQ.sgeip : 0; mie = 0; mipSoft = 0
+        mstatus = (2 << 32) | (2 << 34); medeleg = 0; mideleg = hypervisorExtension ? Hart.vsInterrupts : 0; mie = 0; mipSoft = 0
         mtvec = 0; mscratch = 0; mepc = 0; mcause = 0; mtval = 0; mcounteren = 0; menvcfg = 0
         stvec = 0; sscratch = 0; sepc = 0; scause = 0; stval = 0; satp = 0; scounteren = 0; senvcfg = 0
         stimecmp = .max; fcsr = 0
