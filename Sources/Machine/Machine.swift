@@ -239,7 +239,9 @@ public final class Machine {
     func configureForBuiltinFirmware(_ h: Hart) {
         _ = h.csrWrite(CSR.pmpaddr0, (1 << 54) - 1)
         _ = h.csrWrite(CSR.pmpcfg0, 0x1f)                 // NAPOT, RWX: S/U may access everything
-        _ = h.csrWrite(CSR.medeleg, 0xb1ff)               // every exception the kernel handles itself
+        // Every exception the kernel handles itself; with H also ecalls from VS-mode, guest-page faults and
+        // virtual-instruction exceptions, which a hypervisor in HS-mode handles (as OpenSBI delegates them).
+        _ = h.csrWrite(CSR.medeleg, 0xb1ff | (h.hypervisorExtension ? (1 << 10) | (0xf << 20) : 0))
         _ = h.csrWrite(CSR.mideleg, IRQ.ssip | IRQ.stip | IRQ.seip)
         _ = h.csrWrite(CSR.mcounteren, 0xffff_ffff)
         _ = h.csrWrite(CSR.menvcfg, 1 << 63)              // Sstc: the kernel programs stimecmp directly

@@ -41,6 +41,9 @@ extension Hart: Stateful {
             var h = Hart.defaultHypervisorState
             if version >= 2 {
                 newVirt = try r.bool()
+                guard !newVirt || hypervisorExtension else {
+                    throw StateError("hart state is in a virtualized mode (V=1) but this hart has no H extension")
+                }
                 h = try r.u64s(max: 64)
                 guard h.count == Hart.defaultHypervisorState.count else {
                     throw StateError("corrupt hart state: \(h.count) hypervisor CSR values, expected \(Hart.defaultHypervisorState.count)")
