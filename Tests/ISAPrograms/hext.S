@@ -564,8 +564,70 @@ test_main:
     EXPECT a0, HSTATUS_SPV
     csrw hvip, zero
     csrw mie, zero
+
+    /* --- a JIT-compiled loop run in VS-mode (two-stage) and in HS-mode (satp maps the same VA to
+     * PA + 2 MiB): translations cached for one must never serve the other --- */
+    NEXT
+    la a0, test_word
+    li a1, 0x200000
+    add a0, a0, a1
+    li a1, 7
+    sd a1, 0(a0)                  /* marker the HS mapping sees */
+    la a0, hs_root
+    li a1, 0x200000cf             /* VA 0x80000000 -> PA 0x80000000 (code) */
+    sd a1, 16(a0)
+    la a1, hs_l1
+    srli a1, a1, 12
+    slli a1, a1, 10
+    ori a1, a1, 1                 /* VA 0x40000000: pointer to hs_l1 */
+    sd a1, 8(a0)
+    la a0, hs_l1
+    li a1, 0x200800cf             /* VA 0x40000000 -> PA 0x80200000 (2 MiB page) */
+    sd a1, 0(a0)
+    li s2, 0x1122334455667788
+    li t0, 300
+    mul s2, s2, t0                /* expected VS sum */
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  GUESTVA a0, test_word
+    li a1, 300
+    j jit_loop
+1:  EXPECTM m_cause, 10
+    EXPECTR a2, s2
+    NEXT
+    la a0, hs_root
+    srli a0, a0, 12
+    li a1, 8 << 60
+    or a0, a0, a1
+    csrw satp, a0
+    sfence.vma
+    RESUME 1f
+    GOTO_HS 2f
+2:  GUESTVA a0, test_word
+    li a1, 300
+    j jit_loop
+1:  EXPECTM m_cause, 9
+    EXPECT a2, 2100
+    NEXT
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  GUESTVA a0, test_word
+    li a1, 300
+    j jit_loop
+1:  EXPECTM m_cause, 10
+    EXPECTR a2, s2
+    csrw satp, zero
+    sfence.vma
     NEXT
     j pass
+
+jit_loop:                          /* a2 = sum of a1 loads from (a0), then ECALL */
+    li a2, 0
+1:  ld t0, 0(a0)
+    add a2, a2, t0
+    addi a1, a1, -1
+    bnez a1, 1b
+    ecall
 
     .data
     .align 3
@@ -581,5 +643,7 @@ store_word: .dword 0
 vstrap2:  .dword 0
     .align 12
 vs_root:  .space 4096
+hs_root:  .space 4096
+hs_l1:    .space 4096
     .align 14
 g_root:   .space 16384
