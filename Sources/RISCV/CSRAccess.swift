@@ -259,10 +259,12 @@ extension Hart {
         case CSR.htinst: htinst = v
         case CSR.hgatp:
             if prv == Priv.supervisor && mstatus & MStatus.tvm != 0 { return false }
-            let mode = v >> 60
-            guard mode == 0 || mode == 8 || mode == 9 || mode == 10 else { return true }  // WARL: keep old
-            // VMID is 14 bits; the root table is 16 KiB aligned, so PPN[1:0] read as zero.
-            hgatp = mode == 0 ? 0 : v & ((0xf << 60) | (0x3fff << 44) | ((1 << 44) - 4))
+            // Unlike satp, a write with an unsupported MODE is not ignored: each field is WARL, and MODE
+            // keeps its previous (legal) value. VMID is 14 bits; the root table is 16 KiB aligned, so
+            // PPN[1:0] read as zero. Bare keeps the other fields zero.
+            var mode = v >> 60
+            if !(mode == 0 || mode == 8 || mode == 9 || mode == 10) { mode = hgatp >> 60 }
+            hgatp = mode == 0 ? 0 : (mode << 60) | (v & ((0x3fff << 44) | ((1 << 44) - 4)))
             flushVirtualTLB()
         case CSR.henvcfg: henvcfg = v & 1   // FIOM; STCE/PBMTE/CBIE not implemented
         case CSR.vsstatus:

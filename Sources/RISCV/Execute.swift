@@ -363,11 +363,9 @@ extension Hart {
             mret()
         case .sret:
             if virt {
-                // VS-mode: hstatus.VTSR traps to HS; VU-mode: never allowed (H §"Virtual Instruction Exceptions").
-                if prv == Priv.user {
-                    return mstatus & MStatus.tsr != 0 ? trapIllegalRaw(0x1020_0073) : trapVirtualRaw(0x1020_0073)
-                }
-                if hstatus & HStatus.vtsr != 0 { return trapVirtualRaw(0x1020_0073) }
+                // VS-mode: hstatus.VTSR traps to HS; VU-mode: never allowed. mstatus.TSR does not apply to V=1
+                // (H §"Trap Cause Codes": virtual-instruction cases).
+                if prv == Priv.user || hstatus & HStatus.vtsr != 0 { return trapVirtualRaw(0x1020_0073) }
                 sret()
                 return
             }
@@ -382,10 +380,7 @@ extension Hart {
         case .sfenceVMA:
             let raw = UInt32(bitPattern: d.imm)
             if virt {
-                if prv == Priv.user {
-                    return mstatus & MStatus.tvm != 0 ? trapIllegalRaw(raw) : trapVirtualRaw(raw)
-                }
-                if hstatus & HStatus.vtvm != 0 { return trapVirtualRaw(raw) }
+                if prv == Priv.user || hstatus & HStatus.vtvm != 0 { return trapVirtualRaw(raw) }
                 // In VS-mode SFENCE.VMA orders the guest's own (VS-stage) translations only.
                 flushVirtualTLB()
                 pc = next

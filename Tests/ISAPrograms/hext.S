@@ -155,10 +155,10 @@ test_main:
     csrr a2, hgatp
     li a3, (8 << 60) | (0x3fff << 44) | 0xffffc
     EXPECTR a2, a3                /* PPN[1:0] read as zero */
-    li a1, (1 << 60) | 0x123      /* unsupported mode: no effect */
+    li a1, (1 << 60) | 0x123      /* unsupported mode: MODE keeps Sv39x4, other fields written (WARL) */
     csrw hgatp, a1
     csrr a2, hgatp
-    EXPECTR a2, a3
+    EXPECT a2, (8 << 60) | 0x120
     csrw hgatp, zero
     NEXT
     li a1, MSTATUS_MPV | MSTATUS_GVA
@@ -280,6 +280,64 @@ test_main:
 1:  EXPECTM m_cause, 22
     li t0, HSTATUS_VTW
     csrc hstatus, t0
+    NEXT
+    li t0, 1 << 22
+    csrs mstatus, t0              /* mstatus.TSR does not apply to V=1 */
+    RESUME 1f
+    GOTO_V 0, 2f
+2:  sret                          /* SRET from VU: virtual instruction */
+    ecall
+1:  EXPECTM m_cause, 22
+    li t0, 1 << 22
+    csrc mstatus, t0
+    NEXT
+    li t0, 1 << 20
+    csrs hstatus, t0              /* VTVM */
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  csrr t0, satp
+    ecall
+1:  EXPECTM m_cause, 22
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  sfence.vma
+    ecall
+1:  EXPECTM m_cause, 22
+    li t0, 1 << 20
+    csrc hstatus, t0
+    NEXT
+    li t0, 2
+    csrw mcounteren, t0
+    csrw hcounteren, zero
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  rdtime t0                     /* hcounteren.TM = 0, mcounteren.TM = 1: virtual */
+    ecall
+1:  EXPECTM m_cause, 22
+    csrw mcounteren, zero
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  rdtime t0                     /* mcounteren.TM = 0: illegal */
+    ecall
+1:  EXPECTM m_cause, 2
+    NEXT
+    li t0, 2
+    csrw mcounteren, t0
+    csrw hcounteren, t0
+    li t0, 1 << 40
+    csrw htimedelta, t0
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  rdtime s0                     /* time + htimedelta */
+    ecall
+1:  EXPECTM m_cause, 10
+    li t0, 1 << 40
+    bltu s0, t0, fail
+    rdtime s1
+    bgeu s1, t0, fail             /* M-mode time is not offset */
+    csrw htimedelta, zero
+    csrw hcounteren, zero
+    csrw mcounteren, zero
     NEXT
     RESUME 1f
     GOTO_V 1, 2f
