@@ -330,7 +330,9 @@ public final class Machine {
     /// Every running hart waits for an interrupt: sleep until the next timer deadline or host input.
     func idle() {
         var deadline = clint.nextDeadline
-        for h in harts where h.running && h.menvcfg >> 63 != 0 { deadline = Swift.min(deadline, h.stimecmp) }
+        for h in harts where h.running && h.menvcfg >> 63 != 0 {
+            deadline = Swift.min(deadline, h.stimecmp, h.vsTimerDeadline)
+        }
         let maxSleep: UInt64 = 2_000_000   // 2 ms: also the latency for host input and stop requests
         let ns = Swift.min(time.nanosUntil(deadline), maxSleep)
         if ns > 0 && !uart.hasPendingInput && !(virtioConsole?.hasPendingInput ?? false) {

@@ -11,15 +11,25 @@ extension Hart {
     static let hstatusWritable: UInt64 = HStatus.gva | HStatus.spv | HStatus.spvp | HStatus.hu | HStatus.vtvm
         | HStatus.vtw | HStatus.vtsr
 
-    /// CSRs that exist only with the H extension.
-    static let hypervisorCSRs: Set<UInt16> = [
-        CSR.hstatus, CSR.hedeleg, CSR.hideleg, CSR.hie, CSR.htimedelta, CSR.hcounteren, CSR.hgeie, CSR.henvcfg,
-        CSR.htval, CSR.hip, CSR.hvip, CSR.htinst, CSR.hgatp, CSR.hgeip,
-        CSR.vsstatus, CSR.vsie, CSR.vstvec, CSR.vsscratch, CSR.vsepc, CSR.vscause, CSR.vstval, CSR.vsip, CSR.vsatp,
-        CSR.mtinst, CSR.mtval2]
-    static let supervisorCSRs: Set<UInt16> = [
-        CSR.sstatus, CSR.sie, CSR.stvec, CSR.scounteren, CSR.senvcfg, CSR.sscratch, CSR.sepc, CSR.scause, CSR.stval,
-        CSR.sip, CSR.stimecmp, CSR.satp]
+    /// Hypervisor and VS CSRs (HS-level, CSR address bits 9:8 = 2), which exist only with the H extension.
+    static func isHypervisorCSR(_ n: UInt16) -> Bool {
+        switch n {
+        case CSR.hstatus, CSR.hedeleg, CSR.hideleg, CSR.hie, CSR.htimedelta, CSR.hcounteren, CSR.hgeie, CSR.henvcfg,
+             CSR.htval, CSR.hip, CSR.hvip, CSR.htinst, CSR.hgatp, CSR.hgeip,
+             CSR.vsstatus, CSR.vsie, CSR.vstvec, CSR.vsscratch, CSR.vsepc, CSR.vscause, CSR.vstval, CSR.vsip,
+             CSR.vstimecmp, CSR.vsatp:
+            return true
+        default: return false
+        }
+    }
+    static func isSupervisorCSR(_ n: UInt16) -> Bool {
+        switch n {
+        case CSR.sstatus, CSR.sie, CSR.stvec, CSR.scounteren, CSR.senvcfg, CSR.sscratch, CSR.sepc, CSR.scause,
+             CSR.stval, CSR.sip, CSR.stimecmp, CSR.satp:
+            return true
+        default: return false
+        }
+    }
 
     /// Privilege check and V=1 redirection of a CSR number (privileged spec §2.1, H §"Hypervisor and Virtual
     /// Supervisor CSRs"). Returns the CSR to access, or nil for an illegal instruction; sets csrVirtualFault when
@@ -27,9 +37,10 @@ extension Hart {
     func csrMap(_ n: UInt16) -> UInt16? {
         let level = UInt8((n >> 8) & 3)
         if !hypervisorExtension {
-            return level > prv || Hart.hypervisorCSRs.contains(n) ? nil : n
+            // Without H there are no HS-level (bits 9:8 = 2) CSRs, nor mtinst/mtval2.
+            return level > prv || level == 2 || n == CSR.mtinst || n == CSR.mtval2 ? nil : n
         }
-        if Hart.hypervisorCSRs.contains(n) && n != CSR.mtinst && n != CSR.mtval2 {
+        if Hart.isHypervisorCSR(n) {
             // HS-level: allowed in HS and M; from VS/VU a virtual-instruction exception.
             if virt { csrVirtualFault = true; return nil }
             return prv >= Priv.supervisor ? n : nil
@@ -43,7 +54,7 @@ extension Hart {
             return n
         }
         if level == 1 {
-            guard Hart.supervisorCSRs.contains(n) else { return nil }
+            guard Hart.isSupervisorCSR(n) else { return nil }
             if prv == Priv.user { csrVirtualFault = true; return nil }
             switch n {
             case CSR.sstatus, CSR.sie, CSR.stvec, CSR.sscratch, CSR.sepc, CSR.scause, CSR.stval, CSR.sip: return n + 0x100
@@ -51,9 +62,11 @@ extension Hart {
                 if hstatus & HStatus.vtvm != 0 { csrVirtualFault = true; return nil }
                 return CSR.vsatp
             case CSR.stimecmp:
-                // vstimecmp is not implemented: henvcfg.STCE reads as zero, so VS accesses are virtual-instruction.
+                // Sstc with H: stimecmp is vstimecmp when V=1 (menvcfg.STCE, mcounteren.TM, then henvcfg.STCE
+                // and hcounteren.TM must allow it).
                 if menvcfg >> 63 == 0 || mcounteren & 2 == 0 { return nil }
-                csrVirtualFault = true; return nil
+                if henvcfg >> 63 == 0 || hcounteren & 2 == 0 { csrVirtualFault = true; return nil }
+                return CSR.vstimecmp
             default: return n   // scounteren, senvcfg: not swapped
             }
         }
@@ -149,6 +162,9 @@ extension Hart {
             if prv == Priv.supervisor && mstatus & MStatus.tvm != 0 { return nil }
             return hgatp
         case CSR.henvcfg: return henvcfg
+        case CSR.vstimecmp:
+            guard prv == Priv.machine || virt || (menvcfg >> 63 != 0 && mcounteren & 2 != 0) else { return nil }
+            return vstimecmp
         case CSR.vsstatus: return vsstatus
         case CSR.vsie: return (mie & hideleg & Hart.vsInterrupts) >> 1
         case CSR.vsip: return (mip & hideleg & Hart.vsInterrupts) >> 1
@@ -219,7 +235,9 @@ extension Hart {
             if hypervisorExtension { hvip = (hvip & ~IRQ.vssip) | (v & IRQ.vssip) }
         case CSR.mtvec: mtvec = v & ~2
         case CSR.mcounteren: mcounteren = v & 0xffff_ffff
-        case CSR.menvcfg: menvcfg = v & ((1 << 63) | 1)  // STCE, FIOM
+        case CSR.menvcfg:
+            menvcfg = v & ((1 << 63) | 1)  // STCE, FIOM
+            if menvcfg >> 63 == 0 { henvcfg &= ~(1 << 63) }   // henvcfg.STCE is read-only zero then
         case CSR.mcountinhibit: mcountinhibit = v & 0xffff_fffd
         case CSR.mscratch: mscratch = v
         case CSR.mepc: mepc = v & ~1
@@ -266,7 +284,12 @@ extension Hart {
             if !(mode == 0 || mode == 8 || mode == 9 || mode == 10) { mode = hgatp >> 60 }
             hgatp = mode == 0 ? 0 : (mode << 60) | (v & ((0x3fff << 44) | ((1 << 44) - 4)))
             flushVirtualTLB()
-        case CSR.henvcfg: henvcfg = v & 1   // FIOM; STCE/PBMTE/CBIE not implemented
+        case CSR.henvcfg:
+            // FIOM, and STCE when menvcfg.STCE allows it; PBMTE/CBIE/ADUE are not implemented.
+            henvcfg = v & (1 | (menvcfg & (1 << 63)))
+        case CSR.vstimecmp:
+            guard prv == Priv.machine || virt || (menvcfg >> 63 != 0 && mcounteren & 2 != 0) else { return false }
+            vstimecmp = v
         case CSR.vsstatus:
             let old = vsstatus
             var n = (vsstatus & ~Hart.sstatusMask) | (v & Hart.sstatusMask)

@@ -49,6 +49,11 @@ public final class Hart: InterruptTarget {
     public var hypervisorExtension = false {
         didSet { mideleg = hypervisorExtension ? mideleg | Hart.vsInterrupts : mideleg & Hart.sInterrupts }
     }
+    /// The host time at which this hart's VS-level timer (vstimecmp) fires, or .max.
+    public var vsTimerDeadline: UInt64 {
+        guard hypervisorExtension, henvcfg >> 63 != 0, vstimecmp != .max else { return .max }
+        return vstimecmp &- htimedelta
+    }
     /// Virtualization mode V (H extension): true in VS-mode and VU-mode.
     public var virt = false
     public var medeleg: UInt64 = 0, mideleg: UInt64 = 0
@@ -71,6 +76,8 @@ public final class Hart: InterruptTarget {
     public var vstvec: UInt64 = 0, vsscratch: UInt64 = 0, vsepc: UInt64 = 0, vscause: UInt64 = 0, vstval: UInt64 = 0
     public var vsatp: UInt64 = 0
     public var mtval2: UInt64 = 0, mtinst: UInt64 = 0
+    /// Sstc with H: the VS-level timer compare, in guest time (time + htimedelta); used when henvcfg.STCE = 1.
+    public var vstimecmp: UInt64 = .max
     /// Set by a CSR access that must raise a virtual-instruction exception instead of an illegal-instruction one.
     var csrVirtualFault = false
     // PMP (16 entries)
@@ -121,7 +128,7 @@ public final class Hart: InterruptTarget {
         stimecmp = .max; fcsr = 0
         virt = false; hstatus = 2 << 32; hedeleg = 0; hideleg = 0; hvip = 0; hgeie = 0; hcounteren = 0; htimedelta = 0
         htval = 0; htinst = 0; hgatp = 0; henvcfg = 0; vsstatus = 2 << 32; vstvec = 0; vsscratch = 0; vsepc = 0
-        vscause = 0; vstval = 0; vsatp = 0; mtval2 = 0; mtinst = 0
+        vscause = 0; vstval = 0; vsatp = 0; mtval2 = 0; mtinst = 0; vstimecmp = .max
         pmpcfg = [UInt8](repeating: 0, count: 16); pmpaddr = [UInt64](repeating: 0, count: 16); rebuildPMP()
         reservation = .max; waitingForInterrupt = false
         flushTLB()
@@ -140,7 +147,10 @@ public final class Hart: InterruptTarget {
             v &= ~IRQ.stip
             if time.now() >= stimecmp { v |= IRQ.stip }
         }
-        if hypervisorExtension { v |= hvip & Hart.vsInterrupts }   // GEILEN = 0: no guest external interrupts
+        if hypervisorExtension {
+            v |= hvip & Hart.vsInterrupts   // GEILEN = 0: no guest external interrupts
+            if henvcfg >> 63 != 0 && time.now() &+ htimedelta >= vstimecmp { v |= IRQ.vstip }
+        }
         return v
     }
 

@@ -70,20 +70,20 @@ extension Hart: Stateful {
 
 extension Hart {
     /// Values of the H-extension CSRs after reset, in snapshot order.
-    static let defaultHypervisorState: [UInt64] = [2 << 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 << 32, 0, 0, 0, 0, 0, 0, 0, 0]
+    static let defaultHypervisorState: [UInt64] = [2 << 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 << 32, 0, 0, 0, 0, 0, 0, 0, 0, .max]
 
     /// The H-extension CSRs in snapshot order (hie is part of mie; hip derives from hvip).
     var hypervisorState: [UInt64] {
         get {
             [hstatus, hedeleg, hideleg, hvip, hgeie, hcounteren, htimedelta, htval, htinst, hgatp, henvcfg,
-             vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp, mtval2, mtinst]
+             vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp, mtval2, mtinst, vstimecmp]
         }
         set {
             let c = newValue
             (hstatus, hedeleg, hideleg, hvip, hgeie, hcounteren, htimedelta, htval, htinst, hgatp, henvcfg) =
                 (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10])
-            (vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp, mtval2, mtinst) =
-                (c[11], c[12], c[13], c[14], c[15], c[16], c[17], c[18], c[19])
+            (vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp, mtval2, mtinst, vstimecmp) =
+                (c[11], c[12], c[13], c[14], c[15], c[16], c[17], c[18], c[19], c[20])
         }
     }
 }

@@ -623,6 +623,64 @@ test_main:
     csrw hvip, zero
     csrw mie, zero
 
+    /* --- Sstc under H: henvcfg.STCE, vstimecmp as stimecmp in VS-mode, VS timer interrupt --- */
+    NEXT
+    csrw menvcfg, zero
+    li t0, -1
+    csrw henvcfg, t0
+    csrr a0, henvcfg
+    EXPECT a0, 1                  /* STCE read-only zero while menvcfg.STCE = 0 */
+    li t0, 1 << 63
+    csrw menvcfg, t0
+    li t0, (1 << 63) | 1
+    csrw henvcfg, t0
+    csrr a0, henvcfg
+    EXPECT a0, (1 << 63) | 1
+    li t0, -1
+    csrw 0x24d, t0                /* vstimecmp = never */
+    csrr a0, hip
+    andi a0, a0, 1 << 6
+    EXPECT a0, 0
+    li t0, 2
+    csrw mcounteren, t0
+    csrw hcounteren, t0
+    li t0, 1 << 6
+    csrw hideleg, t0              /* VSTI to VS */
+    csrw vsstatus, zero
+    csrw mie, zero
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  li t0, 1 << 5
+    csrs sie, t0                  /* vsie.STIE -> hie.VSTIE */
+    csrs sstatus, MSTATUS_SIE
+    csrw 0x14d, zero              /* stimecmp in VS-mode is vstimecmp: fires at once */
+3:  nop
+    j 3b
+1:  EXPECTM m_cause, 10
+    csrr a0, vscause
+    EXPECT a0, INTR | 5
+    csrr a0, vstimecmp
+    EXPECT a0, 0
+    csrr a0, stimecmp
+    EXPECT a0, -1                 /* HS stimecmp untouched */
+    csrr a0, hip
+    andi a0, a0, 1 << 6
+    EXPECT a0, 1 << 6
+    NEXT
+    csrw henvcfg, zero            /* STCE = 0: stimecmp from VS is a virtual instruction */
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  csrr t0, 0x14d
+    ecall
+1:  EXPECTM m_cause, 22
+    li t0, -1
+    csrw 0x24d, t0
+    csrw hideleg, zero
+    csrw mie, zero
+    csrw mcounteren, zero
+    csrw hcounteren, zero
+    csrw menvcfg, zero
+
     /* --- a JIT-compiled loop run in VS-mode (two-stage) and in HS-mode (satp maps the same VA to
      * PA + 2 MiB): translations cached for one must never serve the other --- */
     NEXT

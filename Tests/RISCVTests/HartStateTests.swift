@@ -96,7 +96,7 @@ final class HartStateTests: XCTestCase {
         // Section layout: tag (u64 length + bytes), u32 version, u64 body length, body. Version 2 appends the
         // V bit (1 byte) and the H CSR list (u64 count + values) to the version-1 body.
         let headerLength = 8 + 4 + 4 + 8
-        let extra = 1 + 8 + 8 * 20
+        let extra = 1 + 8 + 8 * 21
         let body = Array(w.bytes[headerLength..<(w.bytes.count - extra)])
         var v1 = StateWriter()
         v1.string("hart"); v1.u32(1); v1.blob(body)
