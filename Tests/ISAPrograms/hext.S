@@ -92,6 +92,14 @@ hstrap:
     .align 4
 vstrap:
     ecall
+    .align 4
+    .option push
+    .option norvc
+vs_vec:
+    ecall                         /* cause 0 slot: exceptions */
+    ecall                         /* SSI */
+    ecall
+    .option pop
 
 test_main:
     la t0, hmtrap
@@ -515,6 +523,47 @@ test_main:
     EXPECTM m_tval2, 0x180000000 >> 2
     EXPECTM m_tinst, 0x3000       /* pseudoinstruction: 64-bit implicit read */
 
+    /* --- MPRV with MPV = 1: M-mode loads and stores translated as in VS-mode --- */
+    NEXT
+    GUESTVA a0, test_word
+    li t0, MSTATUS_MPP | MSTATUS_MPV
+    csrc mstatus, t0
+    li t0, MSTATUS_MPRV | MSTATUS_MPV | (1 << 11)
+    csrs mstatus, t0
+    ld s0, 0(a0)                  /* VA 0x4... through vsatp and hgatp */
+    li t0, MSTATUS_MPRV | MSTATUS_MPV
+    csrc mstatus, t0
+    EXPECT s0, 0x1122334455667788
+
+    /* --- FP in VS-mode needs both mstatus.FS and vsstatus.FS; use sets both dirty --- */
+    NEXT
+    li t0, MSTATUS_FS
+    csrc mstatus, t0
+    li t0, 1 << 13
+    csrs mstatus, t0              /* mstatus.FS = Initial */
+    csrw vsstatus, zero           /* vsstatus.FS = Off */
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  fmv.x.d t0, f0
+    ecall
+1:  EXPECTM m_cause, 2            /* illegal, never virtual */
+    NEXT
+    li t0, 1 << 13
+    csrw vsstatus, t0             /* vsstatus.FS = Initial */
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  fmv.d.x f1, zero
+    ecall
+1:  EXPECTM m_cause, 10
+    csrr a0, mstatus
+    li a1, MSTATUS_FS
+    and a0, a0, a1
+    EXPECTR a0, a1                /* mstatus.FS = Dirty */
+    csrr a0, vsstatus
+    and a2, a0, a1
+    EXPECTR a2, a1                /* vsstatus.FS = Dirty */
+    bgez a0, fail                 /* vsstatus.SD set */
+
     /* --- HLV from HS-mode U with and without hstatus.HU --- */
     NEXT
     RESUME 1f
@@ -588,6 +637,9 @@ test_main:
     csrw hideleg, t0              /* VSSI to VS */
     csrw hvip, t0
     csrw vsstatus, zero
+    la t0, vs_vec
+    ori t0, t0, 1
+    csrw vstvec, t0               /* vectored: SSI lands at base + 4 */
     RESUME 1f
     GOTO_V 1, 2f
 2:  li t0, 2
@@ -596,6 +648,12 @@ test_main:
 3:  nop
     j 3b
 1:  EXPECTM m_cause, 10
+    la a0, vs_vec + 4
+    la a1, m_epc
+    ld a1, 0(a1)
+    EXPECTR a0, a1
+    la t0, vstrap
+    csrw vstvec, t0
     csrr a0, vscause
     EXPECT a0, INTR | 1
     csrr a0, mie
