@@ -48,6 +48,9 @@ final class BuiltinSBI: SBIHandler {
             switch fid {
             case 0: error = forEachHart(mask: a(0), base: a(1)) { _ in }                 // remote FENCE.I: ops track stores
             case 1, 2: error = forEachHart(mask: a(0), base: a(1)) { $0.flushTLB() }      // SFENCE.VMA (ASID)
+            case 3...6 where h.hypervisorExtension:
+                // Remote HFENCE.GVMA (VMID) / HFENCE.VVMA (ASID): drop the combined two-stage translations.
+                error = forEachHart(mask: a(0), base: a(1)) { $0.flushVirtualTLB() }
             default: error = BuiltinSBI.notSupported
             }
         case Ext.hsm:

@@ -30,6 +30,8 @@ public struct MachineConfig: Sendable {
     public var rng = false
     /// Attach a virtio-console device (hvc0) and send host input to it instead of the UART.
     public var virtioConsole = false
+    /// Implement the Hypervisor (H) extension: misa.H, H/VS CSRs, two-stage translation.
+    public var hypervisor = false
     public init() {}
 }
 
@@ -91,6 +93,13 @@ public final class Machine {
     public var pcSamples: [UInt64: Int] = [:]
 
     public static let isaExtensions = ["i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei", "zihintpause", "sstc"]
+    /// The ISA extensions advertised in the device tree for `config` ("h" after the single letters when enabled).
+    public static func isaExtensions(for config: MachineConfig) -> [String] {
+        guard config.hypervisor else { return isaExtensions }
+        var e = isaExtensions
+        e.insert("h", at: e.firstIndex(of: "zicntr") ?? e.count)
+        return e
+    }
 
     public init(config: MachineConfig) throws {
         guard config.harts >= 1 && config.harts <= 32 else { throw LoadError("--cpus must be between 1 and 32 (got \(config.harts))") }
@@ -103,7 +112,9 @@ public final class Machine {
         bus = SystemBus()
         code = CodeCache(ram: ram)
         for i in 0..<config.harts {
-            harts.append(Hart(id: i, ram: ram, bus: bus, time: time, code: code))
+            let h = Hart(id: i, ram: ram, bus: bus, time: time, code: code)
+            h.hypervisorExtension = config.hypervisor
+            harts.append(h)
         }
         clint = CLINT(harts: harts, time: time)
         plic = PLIC(harts: harts)
@@ -185,7 +196,7 @@ public final class Machine {
             ram.copyIn(start, bytes)
             initrd = (start, start + UInt64(bytes.count))
         }
-        dtb = buildVirtDeviceTree(DeviceTreeConfig(harts: config.harts, isaExtensions: Machine.isaExtensions,
+        dtb = buildVirtDeviceTree(DeviceTreeConfig(harts: config.harts, isaExtensions: Machine.isaExtensions(for: config),
                                                    mmuType: "riscv,sv57", memoryBase: ram.base, memorySize: ram.size,
                                                    bootargs: config.bootargs, initrd: initrd,
                                                    virtioSlots: virtio.count))
@@ -231,7 +242,9 @@ public final class Machine {
     func configureForBuiltinFirmware(_ h: Hart) {
         _ = h.csrWrite(CSR.pmpaddr0, (1 << 54) - 1)
         _ = h.csrWrite(CSR.pmpcfg0, 0x1f)                 // NAPOT, RWX: S/U may access everything
-        _ = h.csrWrite(CSR.medeleg, 0xb1ff)               // every exception the kernel handles itself
+        // Every exception the kernel handles itself; with H also ecalls from VS-mode, guest-page faults and
+        // virtual-instruction exceptions, which a hypervisor in HS-mode handles (as OpenSBI delegates them).
+        _ = h.csrWrite(CSR.medeleg, 0xb1ff | (h.hypervisorExtension ? (1 << 10) | (0xf << 20) : 0))
         _ = h.csrWrite(CSR.mideleg, IRQ.ssip | IRQ.stip | IRQ.seip)
         _ = h.csrWrite(CSR.mcounteren, 0xffff_ffff)
         _ = h.csrWrite(CSR.scounteren, 7)                 // cycle/time/instret for U-mode (the vDSO), as OpenSBI leaves it
@@ -322,7 +335,9 @@ public final class Machine {
     /// Every running hart waits for an interrupt: sleep until the next timer deadline or host input.
     func idle() {
         var deadline = clint.nextDeadline
-        for h in harts where h.running && h.menvcfg >> 63 != 0 { deadline = Swift.min(deadline, h.stimecmp) }
+        for h in harts where h.running && h.menvcfg >> 63 != 0 {
+            deadline = Swift.min(deadline, h.stimecmp, h.vsTimerDeadline)
+        }
         let maxSleep: UInt64 = 2_000_000   // 2 ms: also the latency for host input and stop requests
         let ns = Swift.min(time.nanosUntil(deadline), maxSleep)
         if ns > 0 && !uart.hasPendingInput && !(virtioConsole?.hasPendingInput ?? false) {

@@ -7,9 +7,77 @@ extension Hart {
         | MStatus.mpp | MStatus.fs | MStatus.mprv | MStatus.sum | MStatus.mxr | MStatus.tvm | MStatus.tw | MStatus.tsr
     static let sInterrupts: UInt64 = IRQ.ssip | IRQ.stip | IRQ.seip
     static let mInterrupts: UInt64 = IRQ.msip | IRQ.mtip | IRQ.meip
+    static let vsInterrupts: UInt64 = IRQ.vssip | IRQ.vstip | IRQ.vseip
+    static let hstatusWritable: UInt64 = HStatus.gva | HStatus.spv | HStatus.spvp | HStatus.hu | HStatus.vtvm
+        | HStatus.vtw | HStatus.vtsr
 
-    var fpEnabled: Bool { mstatus & MStatus.fs != 0 }
-    func markFPDirty() { mstatus |= MStatus.fs | MStatus.sd }
+    /// Hypervisor and VS CSRs (HS-level, CSR address bits 9:8 = 2), which exist only with the H extension.
+    static func isHypervisorCSR(_ n: UInt16) -> Bool {
+        switch n {
+        case CSR.hstatus, CSR.hedeleg, CSR.hideleg, CSR.hie, CSR.htimedelta, CSR.hcounteren, CSR.hgeie, CSR.henvcfg,
+             CSR.htval, CSR.hip, CSR.hvip, CSR.htinst, CSR.hgatp, CSR.hgeip,
+             CSR.vsstatus, CSR.vsie, CSR.vstvec, CSR.vsscratch, CSR.vsepc, CSR.vscause, CSR.vstval, CSR.vsip,
+             CSR.vstimecmp, CSR.vsatp:
+            return true
+        default: return false
+        }
+    }
+    static func isSupervisorCSR(_ n: UInt16) -> Bool {
+        switch n {
+        case CSR.sstatus, CSR.sie, CSR.stvec, CSR.scounteren, CSR.senvcfg, CSR.sscratch, CSR.sepc, CSR.scause,
+             CSR.stval, CSR.sip, CSR.stimecmp, CSR.satp:
+            return true
+        default: return false
+        }
+    }
+
+    /// Privilege check and V=1 redirection of a CSR number (privileged spec §2.1, H §"Hypervisor and Virtual
+    /// Supervisor CSRs"). Returns the CSR to access, or nil for an illegal instruction; sets csrVirtualFault when
+    /// the exception must be a virtual-instruction exception instead.
+    func csrMap(_ n: UInt16) -> UInt16? {
+        let level = UInt8((n >> 8) & 3)
+        if !hypervisorExtension {
+            // Without H there are no HS-level (bits 9:8 = 2) CSRs, nor mtinst/mtval2.
+            return level > prv || level == 2 || n == CSR.mtinst || n == CSR.mtval2 ? nil : n
+        }
+        if Hart.isHypervisorCSR(n) {
+            // HS-level: allowed in HS and M; from VS/VU a virtual-instruction exception.
+            if virt { csrVirtualFault = true; return nil }
+            return prv >= Priv.supervisor ? n : nil
+        }
+        if !virt { return level > prv ? nil : n }
+        if level == 3 { return nil }
+        if (0xc00...0xc1f).contains(n) {
+            let i = UInt64(n - 0xc00)
+            if mcounteren >> i & 1 == 0 { return nil }
+            if hcounteren >> i & 1 == 0 || (prv == Priv.user && scounteren >> i & 1 == 0) { csrVirtualFault = true; return nil }
+            return n
+        }
+        if level == 1 {
+            guard Hart.isSupervisorCSR(n) else { return nil }
+            if prv == Priv.user { csrVirtualFault = true; return nil }
+            switch n {
+            case CSR.sstatus, CSR.sie, CSR.stvec, CSR.sscratch, CSR.sepc, CSR.scause, CSR.stval, CSR.sip: return n + 0x100
+            case CSR.satp:
+                if hstatus & HStatus.vtvm != 0 { csrVirtualFault = true; return nil }
+                return CSR.vsatp
+            case CSR.stimecmp:
+                // Sstc with H: stimecmp is vstimecmp when V=1 (menvcfg.STCE, mcounteren.TM, then henvcfg.STCE
+                // and hcounteren.TM must allow it).
+                if menvcfg >> 63 == 0 || mcounteren & 2 == 0 { return nil }
+                if henvcfg >> 63 == 0 || hcounteren & 2 == 0 { csrVirtualFault = true; return nil }
+                return CSR.vstimecmp
+            default: return n   // scounteren, senvcfg: not swapped
+            }
+        }
+        return level > prv ? nil : n
+    }
+
+    var fpEnabled: Bool { mstatus & MStatus.fs != 0 && (!virt || vsstatus & MStatus.fs != 0) }
+    func markFPDirty() {
+        mstatus |= MStatus.fs | MStatus.sd
+        if virt { vsstatus |= MStatus.fs | MStatus.sd }
+    }
 
     /// Counter access check for cycle/time/instret and hpmcounters (§3.1.11, §4.1.5).
     func counterAllowed(_ index: UInt64) -> Bool {
@@ -20,8 +88,8 @@ extension Hart {
     }
 
     /// Reads a CSR; nil means illegal instruction.
-    public func csrRead(_ n: UInt16) -> UInt64? {
-        if UInt8((n >> 8) & 3) > prv { return nil }
+    public func csrRead(_ n0: UInt16) -> UInt64? {
+        guard let n = csrMap(n0) else { return nil }
         switch n {
         case CSR.fflags: return fpEnabled ? fcsr & 0x1f : nil
         case CSR.frm: return fpEnabled ? (fcsr >> 5) & 7 : nil
@@ -31,13 +99,13 @@ extension Hart {
             guard counterAllowed(i) else { return nil }
             switch i {
             case 0: return instret &+ cycleOffset
-            case 1: return time.now()
+            case 1: return virt ? time.now() &+ htimedelta : time.now()
             case 2: return instret &+ instretOffset
             default: return 0
             }
         case CSR.sstatus: return mstatus & Hart.sstatusMask
-        case CSR.sie: return mie & mideleg
-        case CSR.sip: return mip & mideleg
+        case CSR.sie: return mie & mideleg & Hart.sInterrupts
+        case CSR.sip: return mip & mideleg & Hart.sInterrupts
         case CSR.stvec: return stvec
         case CSR.scounteren: return scounteren
         case CSR.senvcfg: return senvcfg
@@ -78,13 +146,44 @@ extension Hart {
         case CSR.mcycle: return instret &+ cycleOffset
         case CSR.minstret: return instret &+ instretOffset
         case 0xb03...0xb1f, 0x323...0x33f: return 0  // hpm counters and events: hardwired to zero
+        // H extension (csrMap only lets these through when it is present)
+        case CSR.hstatus: return hstatus
+        case CSR.hedeleg: return hedeleg
+        case CSR.hideleg: return hideleg
+        case CSR.hie: return mie & Hart.vsInterrupts   // GEILEN = 0: SGEIE/SGEIP read as zero
+        case CSR.hip: return mip & Hart.vsInterrupts
+        case CSR.hvip: return hvip & Hart.vsInterrupts
+        case CSR.hgeie, CSR.hgeip: return 0   // GEILEN = 0
+        case CSR.hcounteren: return hcounteren
+        case CSR.htimedelta: return htimedelta
+        case CSR.htval: return htval
+        case CSR.htinst: return htinst
+        case CSR.hgatp:
+            if prv == Priv.supervisor && mstatus & MStatus.tvm != 0 { return nil }
+            return hgatp
+        case CSR.henvcfg: return henvcfg
+        case CSR.vstimecmp:
+            guard prv == Priv.machine || virt || (menvcfg >> 63 != 0 && mcounteren & 2 != 0) else { return nil }
+            return vstimecmp
+        case CSR.vsstatus: return vsstatus
+        case CSR.vsie: return (mie & hideleg & Hart.vsInterrupts) >> 1
+        case CSR.vsip: return (mip & hideleg & Hart.vsInterrupts) >> 1
+        case CSR.vstvec: return vstvec
+        case CSR.vsscratch: return vsscratch
+        case CSR.vsepc: return vsepc
+        case CSR.vscause: return vscause
+        case CSR.vstval: return vstval
+        case CSR.vsatp: return vsatp
+        case CSR.mtval2: return mtval2
+        case CSR.mtinst: return mtinst
         default: return nil
         }
     }
 
     /// Writes a CSR; false means illegal instruction. Read-only CSRs are rejected here.
-    public func csrWrite(_ n: UInt16, _ v: UInt64) -> Bool {
-        if UInt8((n >> 8) & 3) > prv || n >> 10 == 3 { return false }
+    public func csrWrite(_ n0: UInt16, _ v: UInt64) -> Bool {
+        if n0 >> 10 == 3 { return false }
+        guard let n = csrMap(n0) else { return false }
         switch n {
         case CSR.fflags:
             guard fpEnabled else { return false }
@@ -96,7 +195,9 @@ extension Hart {
             guard fpEnabled else { return false }
             fcsr = v & 0xff; markFPDirty()
         case CSR.sstatus: setMstatus((mstatus & ~Hart.sstatusMask) | (v & Hart.sstatusMask))
-        case CSR.sie: mie = (mie & ~mideleg) | (v & mideleg)
+        case CSR.sie:
+            let w = mideleg & Hart.sInterrupts
+            mie = (mie & ~w) | (v & w)
         case CSR.sip:
             let writable = IRQ.ssip & mideleg
             mipSoft = (mipSoft & ~writable) | (v & writable)
@@ -116,18 +217,27 @@ extension Hart {
             guard mode == 0 || mode == 8 || mode == 9 || mode == 10 else { return true }  // WARL: keep old
             satp = mode == 0 ? 0 : (v & ~(0xffff << 44) | (v & (0xffff << 44)))
             flushTLB()
-        case CSR.mstatus: setMstatus((mstatus & ~Hart.mstatusWritable) | (v & Hart.mstatusWritable))
+        case CSR.mstatus:
+            let w = Hart.mstatusWritable | (hypervisorExtension ? MStatus.mpv | MStatus.gva : 0)
+            setMstatus((mstatus & ~w) | (v & w))
         case CSR.misa: break  // WARL: fixed
-        case CSR.medeleg: medeleg = v & 0xb3ff  // all standard exceptions except ecall from M (11) and 14
-        case CSR.mideleg: mideleg = v & Hart.sInterrupts
-        case CSR.mie: mie = v & (Hart.sInterrupts | Hart.mInterrupts)
+        case CSR.medeleg:
+            // All standard exceptions except ecall from M (11) and 14; with H also ecall from VS and 20-23.
+            medeleg = v & (hypervisorExtension ? 0xf0_b7ff : 0xb3ff)
+        case CSR.mideleg:
+            // With H, the VS-level interrupts are always delegated (read-only one; no SGEI with GEILEN = 0).
+            mideleg = (v & Hart.sInterrupts) | (hypervisorExtension ? Hart.vsInterrupts : 0)
+        case CSR.mie: mie = v & (Hart.sInterrupts | Hart.mInterrupts | (hypervisorExtension ? Hart.vsInterrupts : 0))
         case CSR.mip:
             var writable = IRQ.ssip | IRQ.seip
             if menvcfg >> 63 == 0 { writable |= IRQ.stip }
             mipSoft = (mipSoft & ~writable) | (v & writable)
+            if hypervisorExtension { hvip = (hvip & ~IRQ.vssip) | (v & IRQ.vssip) }
         case CSR.mtvec: mtvec = v & ~2
         case CSR.mcounteren: mcounteren = v & 0xffff_ffff
-        case CSR.menvcfg: menvcfg = v & ((1 << 63) | 1)  // STCE, FIOM
+        case CSR.menvcfg:
+            menvcfg = v & ((1 << 63) | 1)  // STCE, FIOM
+            if menvcfg >> 63 == 0 { henvcfg &= ~(1 << 63) }   // henvcfg.STCE is read-only zero then
         case CSR.mcountinhibit: mcountinhibit = v & 0xffff_fffd
         case CSR.mscratch: mscratch = v
         case CSR.mepc: mepc = v & ~1
@@ -153,6 +263,58 @@ extension Hart {
         case CSR.minstret: instretOffset = v &- instret
         case 0xb03...0xb1f, 0x323...0x33f: break
         case CSR.mvendorid, CSR.marchid, CSR.mimpid, CSR.mhartid, CSR.mconfigptr: return false
+        // H extension (csrMap only lets these through when it is present)
+        case CSR.hstatus: hstatus = (hstatus & ~Hart.hstatusWritable) | (v & Hart.hstatusWritable)
+        case CSR.hedeleg: hedeleg = v & 0xb1ff   // ecalls from HS/VS/M and causes 20-23 cannot be delegated to VS
+        case CSR.hideleg: hideleg = v & Hart.vsInterrupts
+        case CSR.hie: mie = (mie & ~Hart.vsInterrupts) | (v & Hart.vsInterrupts)
+        case CSR.hip: hvip = (hvip & ~IRQ.vssip) | (v & IRQ.vssip)
+        case CSR.hvip: hvip = v & Hart.vsInterrupts
+        case CSR.hgeie: break   // GEILEN = 0
+        case CSR.hcounteren: hcounteren = v & 0xffff_ffff
+        case CSR.htimedelta: htimedelta = v
+        case CSR.htval: htval = v
+        case CSR.htinst: htinst = v
+        case CSR.hgatp:
+            if prv == Priv.supervisor && mstatus & MStatus.tvm != 0 { return false }
+            // Unlike satp, a write with an unsupported MODE is not ignored: each field is WARL, and MODE
+            // keeps its previous (legal) value. VMID is 14 bits; the root table is 16 KiB aligned, so
+            // PPN[1:0] read as zero. Bare keeps the other fields zero.
+            var mode = v >> 60
+            if !(mode == 0 || mode == 8 || mode == 9 || mode == 10) { mode = hgatp >> 60 }
+            hgatp = mode == 0 ? 0 : (mode << 60) | (v & ((0x3fff << 44) | ((1 << 44) - 4)))
+            flushVirtualTLB()
+        case CSR.henvcfg:
+            // FIOM, and STCE when menvcfg.STCE allows it; PBMTE/CBIE/ADUE are not implemented.
+            henvcfg = v & (1 | (menvcfg & (1 << 63)))
+        case CSR.vstimecmp:
+            guard prv == Priv.machine || virt || (menvcfg >> 63 != 0 && mcounteren & 2 != 0) else { return false }
+            vstimecmp = v
+        case CSR.vsstatus:
+            let old = vsstatus
+            var n = (vsstatus & ~Hart.sstatusMask) | (v & Hart.sstatusMask)
+            n = (n & ~MStatus.uxl) | (2 << 32)
+            if n & MStatus.fs == MStatus.fs || n & MStatus.xs == MStatus.xs || n & MStatus.vs == MStatus.vs { n |= MStatus.sd } else { n &= ~MStatus.sd }
+            vsstatus = n
+            if (old ^ n) & MStatus.mxr != 0 { flushVirtualTLB() }
+        case CSR.vsie:
+            let w = hideleg & Hart.vsInterrupts
+            mie = (mie & ~w) | ((v << 1) & w)
+        case CSR.vsip:
+            let w = hideleg & IRQ.vssip
+            hvip = (hvip & ~w) | ((v << 1) & w)
+        case CSR.vstvec: vstvec = v & ~2
+        case CSR.vsscratch: vsscratch = v
+        case CSR.vsepc: vsepc = v & ~1
+        case CSR.vscause: vscause = v
+        case CSR.vstval: vstval = v
+        case CSR.vsatp:
+            let mode = v >> 60
+            guard mode == 0 || mode == 8 || mode == 9 || mode == 10 else { return true }  // WARL: keep old
+            vsatp = mode == 0 ? 0 : v
+            flushVirtualTLB()
+        case CSR.mtval2: mtval2 = v
+        case CSR.mtinst: mtinst = v
         default: return false
         }
         return true
@@ -183,13 +345,12 @@ extension Hart {
         case .csrrw, .csrrwi: writes = true
         default: writes = d.rs1 != 0
         }
+        csrVirtualFault = false
         if writes && n >> 10 == 3 { return false }
         var old: UInt64 = 0
         if !(rdIsZero && (d.op == .csrrw || d.op == .csrrwi)) {
             guard let v = csrRead(n) else { return false }
             old = v
-        } else if UInt8((n >> 8) & 3) > prv {
-            return false
         }
         if writes {
             // For mip, only the software-writable SEIP bit takes part in the read-modify-write

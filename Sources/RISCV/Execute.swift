@@ -346,39 +346,85 @@ extension Hart {
         let next = pc &+ UInt64(d.len)
         switch d.op {
         case .ecall:
-            if prv == Priv.supervisor, let sbi {
+            if prv == Priv.supervisor, !virt, let sbi {
                 sbi.handleSBICall(self)
                 pc = next
                 return
             }
-            trap(cause: prv == Priv.user ? Cause.ecallU : (prv == Priv.supervisor ? Cause.ecallS : Cause.ecallM), tval: 0)
+            let cause: UInt64
+            if prv == Priv.user { cause = Cause.ecallU }
+            else if prv == Priv.supervisor { cause = virt ? Cause.ecallVS : Cause.ecallS }
+            else { cause = Cause.ecallM }
+            trap(cause: cause, tval: 0)
         case .ebreak:
-            trap(cause: Cause.breakpoint, tval: pc)
+            trap(cause: Cause.breakpoint, tval: pc, gva: virt)
         case .mret:
             guard prv == Priv.machine else { return trapIllegalRaw(0x3020_0073) }
             mret()
         case .sret:
+            if virt {
+                // VS-mode: hstatus.VTSR traps to HS; VU-mode: never allowed. mstatus.TSR does not apply to V=1
+                // (H §"Trap Cause Codes": virtual-instruction cases).
+                if prv == Priv.user || hstatus & HStatus.vtsr != 0 { return trapVirtualRaw(0x1020_0073) }
+                sret()
+                return
+            }
             guard prv == Priv.machine || (prv == Priv.supervisor && mstatus & MStatus.tsr == 0) else { return trapIllegalRaw(0x1020_0073) }
             sret()
         case .wfi:
             if prv < Priv.machine && mstatus & MStatus.tw != 0 { return trapIllegalRaw(0x1050_0073) }
+            if virt && (prv == Priv.user || hstatus & HStatus.vtw != 0) { return trapVirtualRaw(0x1050_0073) }
             if prv == Priv.user { return trapIllegalRaw(0x1050_0073) }
             pc = next
             if mip & mie == 0 { waitingForInterrupt = true }
         case .sfenceVMA:
-            if prv == Priv.user || (prv == Priv.supervisor && mstatus & MStatus.tvm != 0) { return trapIllegalRaw(UInt32(bitPattern: d.imm)) }
+            let raw = UInt32(bitPattern: d.imm)
+            if virt {
+                if prv == Priv.user || hstatus & HStatus.vtvm != 0 { return trapVirtualRaw(raw) }
+                // In VS-mode SFENCE.VMA orders the guest's own (VS-stage) translations only.
+                flushVirtualTLB()
+                pc = next
+                return
+            }
+            if prv == Priv.user || (prv == Priv.supervisor && mstatus & MStatus.tvm != 0) { return trapIllegalRaw(raw) }
             // Whole flush even for one address: an entry may come from a superpage covering it.
             flushTLB()
+            pc = next
+        case .hfenceVVMA, .hfenceGVMA:
+            let raw = UInt32(bitPattern: d.imm)
+            if virt { return trapVirtualRaw(raw) }
+            if prv == Priv.user { return trapIllegalRaw(raw) }
+            if d.op == .hfenceGVMA && prv == Priv.supervisor && mstatus & MStatus.tvm != 0 { return trapIllegalRaw(raw) }
+            // Combined two-stage entries cache both stages: either fence drops them all.
+            flushVirtualTLB()
+            pc = next
+        case .hlv, .hlvx, .hsv:
+            let raw = UInt32(bitPattern: d.imm)
+            if virt { return trapVirtualRaw(raw) }
+            if prv == Priv.user && hstatus & HStatus.hu == 0 { return trapIllegalRaw(raw) }
+            let size = 1 << Int(d.aux & 3)
+            let va = x[Int(d.rs1)]
+            if d.op == .hsv {
+                guard hypervisorStore(va, size, x[Int(d.rs2)]) else { return }
+            } else {
+                guard var v = hypervisorLoad(va, size, exec: d.op == .hlvx) else { return }
+                if d.aux & 4 != 0 && size < 8 {
+                    let shift = UInt64(64 - 8 * size)
+                    v = UInt64(bitPattern: Int64(bitPattern: v << shift) >> Int64(shift))
+                }
+                x[Int(d.rd)] = v
+            }
             pc = next
         case .csrrw, .csrrs, .csrrc, .csrrwi, .csrrsi, .csrrci:
             // Illegal CSR accesses report the instruction bits; rebuild them from the decoded fields.
             let f3: UInt32 = [Op.csrrw: 1, .csrrs: 2, .csrrc: 3, .csrrwi: 5, .csrrsi: 6, .csrrci: 7][d.op]!
             let raw = (UInt32(bitPattern: d.imm) << 20) | (UInt32(d.rs1) << 15) | (f3 << 12) | (UInt32(d.rd == 32 ? 0 : d.rd) << 7) | 0x73
-            if csrInstruction(d) { pc = next } else { trapIllegalRaw(raw) }
+            if csrInstruction(d) { pc = next } else if csrVirtualFault { trapVirtualRaw(raw) } else { trapIllegalRaw(raw) }
         default:
             trapIllegalRaw(UInt32(bitPattern: d.imm))
         }
     }
 
+    func trapVirtualRaw(_ raw: UInt32) { trap(cause: Cause.virtualInstruction, tval: UInt64(raw)) }
     func trapIllegalRaw(_ raw: UInt32) { trap(cause: Cause.illegal, tval: UInt64(raw)) }
 }

@@ -44,7 +44,18 @@ public final class Hart: InterruptTarget {
 
     // Machine-level CSRs
     public var mstatus: UInt64 = (2 << 32) | (2 << 34)   // UXL = SXL = 64
-    public let misa: UInt64 = (2 << 62) | Hart.isaBits("IMAFDCSU")
+    public var misa: UInt64 { (2 << 62) | Hart.isaBits(hypervisorExtension ? "IMAFDCSUH" : "IMAFDCSU") }
+    /// H extension present (misa.H, decoder accepts H instructions, H/VS CSRs exist).
+    public var hypervisorExtension = false {
+        didSet { mideleg = hypervisorExtension ? mideleg | Hart.vsInterrupts : mideleg & Hart.sInterrupts }
+    }
+    /// The host time at which this hart's VS-level timer (vstimecmp) fires, or .max.
+    public var vsTimerDeadline: UInt64 {
+        guard hypervisorExtension, henvcfg >> 63 != 0, vstimecmp != .max else { return .max }
+        return vstimecmp &- htimedelta
+    }
+    /// Virtualization mode V (H extension): true in VS-mode and VU-mode.
+    public var virt = false
     public var medeleg: UInt64 = 0, mideleg: UInt64 = 0
     public var mie: UInt64 = 0
     var mipSoft: UInt64 = 0     // software-writable pending bits
@@ -56,6 +67,19 @@ public final class Hart: InterruptTarget {
     public var stvec: UInt64 = 0, sscratch: UInt64 = 0, sepc: UInt64 = 0, scause: UInt64 = 0, stval: UInt64 = 0
     public var satp: UInt64 = 0, scounteren: UInt64 = 0, senvcfg: UInt64 = 0, stimecmp: UInt64 = .max
     public var fcsr: UInt64 = 0
+    // Hypervisor and virtual-supervisor CSRs (H extension); hie lives in mie, hip is derived from hvip.
+    public var hstatus: UInt64 = 2 << 32   // VSXL = 64
+    public var hedeleg: UInt64 = 0, hideleg: UInt64 = 0, hvip: UInt64 = 0, hgeie: UInt64 = 0
+    public var hcounteren: UInt64 = 0, htimedelta: UInt64 = 0, htval: UInt64 = 0, htinst: UInt64 = 0
+    public var hgatp: UInt64 = 0, henvcfg: UInt64 = 0
+    public var vsstatus: UInt64 = 2 << 32  // UXL = 64
+    public var vstvec: UInt64 = 0, vsscratch: UInt64 = 0, vsepc: UInt64 = 0, vscause: UInt64 = 0, vstval: UInt64 = 0
+    public var vsatp: UInt64 = 0
+    public var mtval2: UInt64 = 0, mtinst: UInt64 = 0
+    /// Sstc with H: the VS-level timer compare, in guest time (time + htimedelta); used when henvcfg.STCE = 1.
+    public var vstimecmp: UInt64 = .max
+    /// Set by a CSR access that must raise a virtual-instruction exception instead of an illegal-instruction one.
+    var csrVirtualFault = false
     // PMP (16 entries)
     public var pmpcfg = [UInt8](repeating: 0, count: 16)
     public var pmpaddr = [UInt64](repeating: 0, count: 16)
@@ -98,10 +122,13 @@ public final class Hart: InterruptTarget {
     public func reset(pc: UInt64) {
         x.update(repeating: 0, count: 33); f.update(repeating: 0, count: 32)
         self.pc = pc; prv = Priv.machine
-        mstatus = (2 << 32) | (2 << 34); medeleg = 0; mideleg = 0; mie = 0; mipSoft = 0
+        mstatus = (2 << 32) | (2 << 34); medeleg = 0; mideleg = hypervisorExtension ? Hart.vsInterrupts : 0; mie = 0; mipSoft = 0
         mtvec = 0; mscratch = 0; mepc = 0; mcause = 0; mtval = 0; mcounteren = 0; menvcfg = 0
         stvec = 0; sscratch = 0; sepc = 0; scause = 0; stval = 0; satp = 0; scounteren = 0; senvcfg = 0
         stimecmp = .max; fcsr = 0
+        virt = false; hstatus = 2 << 32; hedeleg = 0; hideleg = 0; hvip = 0; hgeie = 0; hcounteren = 0; htimedelta = 0
+        htval = 0; htinst = 0; hgatp = 0; henvcfg = 0; vsstatus = 2 << 32; vstvec = 0; vsscratch = 0; vsepc = 0
+        vscause = 0; vstval = 0; vsatp = 0; mtval2 = 0; mtinst = 0; vstimecmp = .max
         pmpcfg = [UInt8](repeating: 0, count: 16); pmpaddr = [UInt64](repeating: 0, count: 16); rebuildPMP()
         reservation = .max; waitingForInterrupt = false
         flushTLB()
@@ -120,19 +147,26 @@ public final class Hart: InterruptTarget {
             v &= ~IRQ.stip
             if time.now() >= stimecmp { v |= IRQ.stip }
         }
+        if hypervisorExtension {
+            v |= hvip & Hart.vsInterrupts   // GEILEN = 0: no guest external interrupts
+            if henvcfg >> 63 != 0 && time.now() &+ htimedelta >= vstimecmp { v |= IRQ.vstip }
+        }
         return v
     }
 
-    /// Interrupt to take now, or nil (privileged spec §3.1.9 priority: MEI, MSI, MTI, SEI, SSI, STI).
+    /// Interrupt to take now, or nil. Interrupts for M-mode come before HS-mode before VS-mode; within a level
+    /// the order is MEI, MSI, MTI, SEI, SSI, STI, SGEI, VSEI, VSSI, VSTI (privileged spec §3.1.9, H §"hip/hie").
     func pendingInterrupt() -> UInt64? {
         let pending = mip & mie
         if pending == 0 { return nil }
         let mEnabled = prv < Priv.machine || mstatus & MStatus.mie != 0
-        let sEnabled = prv < Priv.supervisor || (prv == Priv.supervisor && mstatus & MStatus.sie != 0)
+        let sEnabled = virt || prv < Priv.supervisor || (prv == Priv.supervisor && mstatus & MStatus.sie != 0)
+        let vsEnabled = virt && (prv < Priv.supervisor || vsstatus & MStatus.sie != 0)
         let mPending = mEnabled ? pending & ~mideleg : 0
-        let sPending = sEnabled ? pending & mideleg : 0
-        for set in [mPending, sPending] where set != 0 {
-            for bit: UInt64 in [11, 3, 7, 9, 1, 5] where set & (1 << bit) != 0 { return bit }
+        let sPending = sEnabled ? pending & mideleg & ~hideleg : 0
+        let vsPending = vsEnabled ? pending & mideleg & hideleg : 0
+        for set in [mPending, sPending, vsPending] where set != 0 {
+            for bit: UInt64 in [11, 3, 7, 9, 1, 5, 12, 10, 2, 6] where set & (1 << bit) != 0 { return bit }
         }
         return nil
     }
@@ -150,28 +184,60 @@ public final class Hart: InterruptTarget {
     // MARK: Traps (privileged spec §3.1.6.1, §4.1.1)
 
     /// Enters the trap handler for `cause` with self.pc as the faulting/interrupted pc.
-    public func trap(cause: UInt64, tval: UInt64) {
+    /// `gva`: tval holds a guest virtual address; `gpa`: the guest physical address of a guest-page fault
+    /// (written >> 2 to htval/mtval2); `tinst`: the transformed instruction for htinst/mtinst.
+    public func trap(cause: UInt64, tval: UInt64, gva: Bool = false, gpa: UInt64 = 0, tinst: UInt64 = 0) {
         let isInterrupt = cause & Cause.interruptBit != 0
         let code = cause & ~Cause.interruptBit
         let deleg = isInterrupt ? mideleg : medeleg
         reservation = .max
         if prv <= Priv.supervisor && code < 64 && (deleg >> code) & 1 != 0 {
+            let hdeleg = isInterrupt ? hideleg : hedeleg
+            if virt && (hdeleg >> code) & 1 != 0 {
+                // Into VS-mode: VS-level interrupts appear to the guest as the matching S-level ones.
+                let vcode = isInterrupt && (code == 2 || code == 6 || code == 10) ? code - 1 : code
+                vscause = isInterrupt ? vcode | Cause.interruptBit : cause
+                vsepc = pc; vstval = tval
+                var s = vsstatus
+                s = (s & ~MStatus.spie) | ((s & MStatus.sie) << 4)
+                s = (s & ~MStatus.spp) | (UInt64(prv) << 8)
+                s &= ~MStatus.sie
+                vsstatus = s
+                prv = Priv.supervisor
+                pc = (vstvec & ~3) &+ ((vstvec & 1 != 0 && isInterrupt) ? 4 &* vcode : 0)
+                return
+            }
             scause = cause; sepc = pc; stval = tval
+            if hypervisorExtension {
+                var h = hstatus & ~(HStatus.spv | HStatus.gva)
+                if virt { h = (h & ~HStatus.spvp) | (UInt64(prv) << 8) | HStatus.spv }
+                if gva { h |= HStatus.gva }
+                hstatus = h
+                htval = gpa >> 2; htinst = tinst
+            }
             var s = mstatus
             s = (s & ~MStatus.spie) | ((s & MStatus.sie) << 4)
             s = (s & ~MStatus.spp) | (UInt64(prv) << 8)
             s &= ~MStatus.sie
             mstatus = s
             prv = Priv.supervisor
+            virt = false
             pc = (stvec & ~3) &+ ((stvec & 1 != 0 && isInterrupt) ? 4 &* code : 0)
         } else {
             mcause = cause; mepc = pc; mtval = tval
             var s = mstatus
+            if hypervisorExtension {
+                s &= ~(MStatus.mpv | MStatus.gva)
+                if virt { s |= MStatus.mpv }
+                if gva { s |= MStatus.gva }
+                mtval2 = gpa >> 2; mtinst = tinst
+            }
             s = (s & ~MStatus.mpie) | ((s & MStatus.mie) << 4)
             s = (s & ~MStatus.mpp) | (UInt64(prv) << MStatus.mppShift)
             s &= ~MStatus.mie
             mstatus = s
             prv = Priv.machine
+            virt = false
             pc = (mtvec & ~3) &+ ((mtvec & 1 != 0 && isInterrupt) ? 4 &* code : 0)
         }
     }
@@ -183,12 +249,27 @@ public final class Hart: InterruptTarget {
         n |= MStatus.mpie
         n &= ~MStatus.mpp   // MPP <- U
         if mpp != Priv.machine { n &= ~MStatus.mprv }
+        if hypervisorExtension {
+            virt = mpp != Priv.machine && s & MStatus.mpv != 0
+            n &= ~MStatus.mpv
+        }
         mstatus = n
         prv = mpp
         pc = mepc
     }
 
     func sret() {
+        if virt {
+            // SRET in VS-mode works on vsstatus and stays virtualized.
+            let s = vsstatus
+            var n = (s & ~MStatus.sie) | ((s & MStatus.spie) >> 4)
+            n |= MStatus.spie
+            n &= ~MStatus.spp
+            vsstatus = n
+            prv = UInt8((s & MStatus.spp) >> 8)
+            pc = vsepc
+            return
+        }
         let s = mstatus
         let spp = UInt8((s & MStatus.spp) >> 8)
         var n = (s & ~MStatus.sie) | ((s & MStatus.spie) >> 4)
@@ -196,6 +277,10 @@ public final class Hart: InterruptTarget {
         n &= ~MStatus.spp
         n &= ~MStatus.mprv  // SRET always returns to a mode below M
         mstatus = n
+        if hypervisorExtension {
+            virt = hstatus & HStatus.spv != 0
+            hstatus &= ~HStatus.spv
+        }
         prv = spp
         pc = sepc
     }
@@ -203,9 +288,17 @@ public final class Hart: InterruptTarget {
     // MARK: TLB
 
     public func flushTLB() {
-        // Slot 3 (M-mode, bare) never depends on satp or page tables; slots 4-7 are unused until the
-        // H extension fills them. Clearing only slots 0-2 keeps SFENCE.VMA cheap.
-        for slot in 0...2 {
+        // Slot 3 (M-mode, bare) never depends on satp or page tables; slots 4-7 (V=1) are only
+        // filled with the H extension. Clearing only what can be filled keeps SFENCE.VMA cheap.
+        flushSlots(0...2)
+        if hypervisorExtension { flushVirtualTLB() }
+    }
+
+    /// Flushes the combined two-stage translations (slots 4-7: VU, VS, VS+SUM, spare).
+    public func flushVirtualTLB() { flushSlots(4...7) }
+
+    func flushSlots(_ slots: ClosedRange<Int>) {
+        for slot in slots {
             let base = slot * Hart.tlbSize
             (tlbLoad + base).update(repeating: TLBEntry(), count: Hart.tlbSize)
             (tlbStore + base).update(repeating: TLBEntry(), count: Hart.tlbSize)
@@ -233,15 +326,22 @@ public final class Hart: InterruptTarget {
     var dataPriv: UInt8 {
         (prv == Priv.machine && mstatus & MStatus.mprv != 0) ? UInt8((mstatus & MStatus.mpp) >> MStatus.mppShift) : prv
     }
-    func slot(forPriv p: UInt8) -> Int {
+    /// Whether loads and stores are virtualized (V=1, or MPRV with MPV=1 and MPP below M).
+    var dataVirt: Bool {
+        if virt { return true }
+        return prv == Priv.machine && mstatus & (MStatus.mprv | MStatus.mpv) == MStatus.mprv | MStatus.mpv
+            && mstatus & MStatus.mpp != MStatus.mpp
+    }
+    func slot(forPriv p: UInt8, virt v: Bool = false) -> Int {
+        if v { return p == Priv.supervisor ? (vsstatus & MStatus.sum != 0 ? 6 : 5) : 4 }
         switch p {
         case Priv.machine: return 3
         case Priv.supervisor: return mstatus & MStatus.sum != 0 ? 2 : 1
         default: return 0
         }
     }
-    var dataSlot: Int { slot(forPriv: dataPriv) }
-    var fetchSlot: Int { prv == Priv.machine ? 3 : (prv == Priv.supervisor ? 1 : 0) }
+    var dataSlot: Int { slot(forPriv: dataPriv, virt: dataVirt) }
+    var fetchSlot: Int { virt ? (prv == Priv.supervisor ? 5 : 4) : (prv == Priv.machine ? 3 : (prv == Priv.supervisor ? 1 : 0)) }
 
     // MARK: PMP (§3.7)
 
@@ -287,7 +387,9 @@ public final class Hart: InterruptTarget {
 
     // MARK: Address translation (§4.3-4.5, Sv39/48/57)
 
-    enum Translation { case ok(UInt64), fault(UInt64) }
+    /// A translation result: a physical address, a fault cause (page or access fault), or a guest-page fault
+    /// with the faulting guest physical address and the htinst/mtinst value.
+    enum Translation { case ok(UInt64), fault(UInt64), guestFault(UInt64, gpa: UInt64, tinst: UInt64) }
 
     func pageFaultCause(_ a: Access) -> UInt64 {
         switch a { case .fetch: return Cause.fetchPage; case .load: return Cause.loadPage; case .store: return Cause.storePage }
@@ -295,22 +397,84 @@ public final class Hart: InterruptTarget {
     func accessFaultCause(_ a: Access) -> UInt64 {
         switch a { case .fetch: return Cause.fetchAccess; case .load: return Cause.loadAccess; case .store: return Cause.storeAccess }
     }
+    func guestPageFaultCause(_ a: Access) -> UInt64 {
+        switch a { case .fetch: return Cause.fetchGuestPage; case .load: return Cause.loadGuestPage; case .store: return Cause.storeGuestPage }
+    }
 
     /// Translates `va` for `access` at privilege `p`, updating A/D bits. Returns the physical address or a cause.
-    func translate(_ va: UInt64, _ access: Access, _ p: UInt8) -> Translation {
+    /// With `virt`, translates through vsatp (VS-stage) and hgatp (G-stage); `hlvx` asks for execute permission
+    /// in place of read permission (HLVX).
+    func translate(_ va: UInt64, _ access: Access, _ p: UInt8, virt v: Bool = false, hlvx: Bool = false) -> Translation {
+        if v { return translateVirtual(va, access, p, hlvx: hlvx) }
         let mode = satp >> 60
         if p == Priv.machine || mode == 0 { return .ok(va) }
         let levels: Int
         switch mode { case 8: levels = 3; case 9: levels = 4; case 10: levels = 5; default: return .ok(va) }
-        let vaBits = 12 + 9 * levels
-        // The upper bits must equal bit vaBits-1 (canonical address).
-        let shifted = Int64(bitPattern: va) >> (vaBits - 1)
-        if shifted != 0 && shifted != -1 { return .fault(pageFaultCause(access)) }
-        var table = (satp & ((1 << 44) - 1)) << 12
+        return walk(va, root: satp, levels: levels, access, user: p == Priv.user, sum: mstatus & MStatus.sum != 0,
+                    mxr: mstatus & MStatus.mxr != 0, execForRead: false, stage: .single)
+    }
+
+    enum Stage { case single, vs, g }
+
+    /// Two-stage translation for V=1 (H extension §"Two-Stage Address Translation").
+    func translateVirtual(_ va: UInt64, _ access: Access, _ p: UInt8, hlvx: Bool) -> Translation {
+        let mode = vsatp >> 60
+        var gpa = va
+        if mode != 0 {
+            let levels: Int
+            switch mode { case 8: levels = 3; case 9: levels = 4; default: levels = 5 }
+            let mxr = (vsstatus | mstatus) & MStatus.mxr != 0
+            switch walk(va, root: vsatp, levels: levels, access, user: p == Priv.user, sum: vsstatus & MStatus.sum != 0,
+                        mxr: mxr, execForRead: hlvx, stage: .vs) {
+            case .ok(let a): gpa = a
+            case let other: return other
+            }
+        }
+        return translateG(gpa, access, execForRead: hlvx, tinst: 0)
+    }
+
+    /// G-stage translation of a guest physical address (hgatp Bare, Sv39x4, Sv48x4, Sv57x4).
+    func translateG(_ gpa: UInt64, _ access: Access, execForRead: Bool, tinst: UInt64) -> Translation {
+        let mode = hgatp >> 60
+        if mode == 0 { return .ok(gpa) }
+        let levels: Int
+        switch mode { case 8: levels = 3; case 9: levels = 4; default: levels = 5 }
+        // The guest physical address is 2 bits wider than the VA of the matching Sv mode, zero-extended.
+        if gpa >> UInt64(12 + 9 * levels + 2) != 0 { return .guestFault(guestPageFaultCause(access), gpa: gpa, tinst: tinst) }
+        switch walk(gpa, root: hgatp, levels: levels, access, user: true, sum: false, mxr: mstatus & MStatus.mxr != 0,
+                    execForRead: execForRead, stage: .g) {
+        case .fault(let c) where c == pageFaultCause(access): return .guestFault(guestPageFaultCause(access), gpa: gpa, tinst: tinst)
+        case let other: return other
+        }
+    }
+
+    /// One page-table walk (§4.3.2). `stage` .vs makes every PTE address a guest physical address that goes
+    /// through the G-stage; .g means the widened (x4) root table and all accesses checked as U-mode.
+    func walk(_ va: UInt64, root: UInt64, levels: Int, _ access: Access, user: Bool, sum: Bool, mxr: Bool,
+              execForRead: Bool, stage: Stage) -> Translation {
+        if stage != .g {
+            let vaBits = 12 + 9 * levels
+            // The upper bits must equal bit vaBits-1 (canonical address).
+            let shifted = Int64(bitPattern: va) >> (vaBits - 1)
+            if shifted != 0 && shifted != -1 { return .fault(pageFaultCause(access)) }
+        }
+        var table = (root & ((1 << 44) - 1)) << 12
+        if stage == .g { table &= ~0x3fff }
         var level = levels - 1
         while true {
-            let idx = (va >> UInt64(12 + 9 * level)) & 0x1ff
-            let pteAddr = table &+ idx &* 8
+            let idxBits: UInt64 = (stage == .g && level == levels - 1) ? 0x7ff : 0x1ff
+            let idx = (va >> UInt64(12 + 9 * level)) & idxBits
+            var pteAddr = table &+ idx &* 8
+            let pteGPA = pteAddr
+            if stage == .vs {
+                // Implicit read of a VS-stage PTE: translated by the G-stage; the fault reports the original access.
+                let readInst: UInt64 = 0x3000   // pseudoinstruction for a 64-bit implicit read (H §"Transformed Instruction")
+                switch translateG(pteAddr, .load, execForRead: false, tinst: readInst) {
+                case .ok(let a): pteAddr = a
+                case .fault: return .fault(accessFaultCause(access))
+                case .guestFault(_, let g, let t): return .guestFault(guestPageFaultCause(access), gpa: g, tinst: t)
+                }
+            }
             guard pmpAllows(pteAddr, 8, .load, Priv.supervisor), let pp = ram.hostPointer(pteAddr, 8) else {
                 return .fault(accessFaultCause(access))
             }
@@ -328,13 +492,16 @@ public final class Hart: InterruptTarget {
             }
             // Leaf: permission checks.
             let u = (pte >> 4) & 1
-            if p == Priv.user && u == 0 { return .fault(pageFaultCause(access)) }
-            if p == Priv.supervisor && u == 1 && (access == .fetch || mstatus & MStatus.sum == 0) {
+            if user && u == 0 { return .fault(pageFaultCause(access)) }
+            if !user && u == 1 && (access == .fetch || !sum) {
                 return .fault(pageFaultCause(access))
             }
             switch access {
             case .fetch: if xbit == 0 { return .fault(pageFaultCause(access)) }
-            case .load: if r == 0 && !(xbit == 1 && mstatus & MStatus.mxr != 0) { return .fault(pageFaultCause(access)) }
+            case .load:
+                if execForRead {
+                    if xbit == 0 { return .fault(pageFaultCause(access)) }
+                } else if r == 0 && !(xbit == 1 && mxr) { return .fault(pageFaultCause(access)) }
             case .store: if w == 0 { return .fault(pageFaultCause(access)) }
             }
             let ppn = (pte >> 10) & ((1 << 44) - 1)
@@ -344,6 +511,14 @@ public final class Hart: InterruptTarget {
             var newPTE = pte | (1 << 6)
             if access == .store { newPTE |= 1 << 7 }
             if newPTE != pte {
+                if stage == .vs {
+                    // The A/D write is an implicit store: the G-stage must permit writing the PTE.
+                    switch translateG(pteGPA, .store, execForRead: false, tinst: 0x3020) {
+                    case .ok: break
+                    case .fault: return .fault(accessFaultCause(access))
+                    case .guestFault(_, let g, let t): return .guestFault(guestPageFaultCause(access), gpa: g, tinst: t)
+                    }
+                }
                 guard pmpAllows(pteAddr, 8, .store, Priv.supervisor) else { return .fault(accessFaultCause(access)) }
                 pp.storeBytes(of: newPTE, as: UInt64.self)
                 code.invalidate(physicalPage: pteAddr >> 12)
@@ -355,14 +530,17 @@ public final class Hart: InterruptTarget {
     }
 
     /// Translation plus PMP check of the exact bytes. On failure takes the trap and returns nil.
-    func physical(_ va: UInt64, _ len: UInt64, _ access: Access, _ p: UInt8) -> UInt64? {
-        switch translate(va, access, p) {
+    func physical(_ va: UInt64, _ len: UInt64, _ access: Access, _ p: UInt8, virt v: Bool = false, hlvx: Bool = false) -> UInt64? {
+        switch translate(va, access, p, virt: v, hlvx: hlvx) {
         case .fault(let cause):
-            trap(cause: cause, tval: va)
+            trap(cause: cause, tval: va, gva: v)
+            return nil
+        case .guestFault(let cause, let gpa, let tinst):
+            trap(cause: cause, tval: va, gva: true, gpa: gpa, tinst: tinst)
             return nil
         case .ok(let pa):
             if !pmpAllows(pa, len, access, p) {
-                trap(cause: accessFaultCause(access), tval: va)
+                trap(cause: accessFaultCause(access), tval: va, gva: v)
                 return nil
             }
             return pa
@@ -379,7 +557,7 @@ public final class Hart: InterruptTarget {
 
     /// Loads `size` bytes at `va` for the current data privilege. Returns nil after taking a trap.
     public func loadSlow(_ va: UInt64, _ size: Int) -> UInt64? {
-        let p = dataPriv
+        let p = dataPriv, v = dataVirt
         if va & UInt64(size - 1) != 0 {
             // Misaligned: emulate byte by byte (as QEMU does), translating each page once.
             var v: UInt64 = 0
@@ -389,10 +567,10 @@ public final class Hart: InterruptTarget {
             }
             return v
         }
-        guard let pa = physical(va, UInt64(size), .load, p) else { return nil }
+        guard let pa = physical(va, UInt64(size), .load, p, virt: v) else { return nil }
         if let hp = ram.hostPointer(pa, UInt64(size)) {
             if pmpPageUniform(pa, .load, p) {
-                tlbLoad[slot(forPriv: p) * Hart.tlbSize + Int((va >> 12) & 255)] =
+                tlbLoad[slot(forPriv: p, virt: v) * Hart.tlbSize + Int((va >> 12) & 255)] =
                     TLBEntry(tag: va & ~0xfff, addend: UInt64(UInt(bitPattern: hp - Int(pa & 0xfff))) &- (va & ~0xfff))
             }
             switch size {
@@ -403,27 +581,27 @@ public final class Hart: InterruptTarget {
             }
         }
         if let v = bus.load(pa, size: size) { return v }
-        trap(cause: Cause.loadAccess, tval: va)
+        trap(cause: Cause.loadAccess, tval: va, gva: v)
         return nil
     }
 
     /// Stores `size` bytes at `va`. Returns false after taking a trap.
     public func storeSlow(_ va: UInt64, _ size: Int, _ value: UInt64) -> Bool {
-        let p = dataPriv
+        let p = dataPriv, v = dataVirt
         if va & UInt64(size - 1) != 0 {
             // Check every byte's translation before writing any, so a fault leaves memory unchanged.
             for i in 0..<size {
-                guard physical(va &+ UInt64(i), 1, .store, p) != nil else { return false }
+                guard physical(va &+ UInt64(i), 1, .store, p, virt: v) != nil else { return false }
             }
             for i in 0..<size { _ = storeSlow(va &+ UInt64(i), 1, (value >> UInt64(8 * i)) & 0xff) }
             return true
         }
-        guard let pa = physical(va, UInt64(size), .store, p) else { return false }
+        guard let pa = physical(va, UInt64(size), .store, p, virt: v) else { return false }
         if let hp = ram.hostPointer(pa, UInt64(size)) {
             let ramPage = Int((pa - ram.base) >> 12)
             code.invalidate(ramPage: ramPage)
             if pmpPageUniform(pa, .store, p) {
-                tlbStore[slot(forPriv: p) * Hart.tlbSize + Int((va >> 12) & 255)] =
+                tlbStore[slot(forPriv: p, virt: v) * Hart.tlbSize + Int((va >> 12) & 255)] =
                     TLBEntry(tag: va & ~0xfff, addend: UInt64(UInt(bitPattern: hp - Int(pa & 0xfff))) &- (va & ~0xfff))
             }
             switch size {
@@ -435,7 +613,7 @@ public final class Hart: InterruptTarget {
             return true
         }
         if bus.store(pa, size: size, value: value) { return true }
-        trap(cause: Cause.storeAccess, tval: va)
+        trap(cause: Cause.storeAccess, tval: va, gva: v)
         return false
     }
 
@@ -446,9 +624,9 @@ public final class Hart: InterruptTarget {
             return nil
         }
         let access: Access = isLoadReserved ? .load : .store
-        guard let pa = physical(va, UInt64(size), access, dataPriv) else { return nil }
+        guard let pa = physical(va, UInt64(size), access, dataPriv, virt: dataVirt) else { return nil }
         guard let hp = ram.hostPointer(pa, UInt64(size)) else {
-            trap(cause: isLoadReserved ? Cause.loadAccess : Cause.storeAccess, tval: va)
+            trap(cause: isLoadReserved ? Cause.loadAccess : Cause.storeAccess, tval: va, gva: dataVirt)
             return nil
         }
         if !isLoadReserved { code.invalidate(ramPage: Int((pa - ram.base) >> 12)) }
@@ -457,9 +635,9 @@ public final class Hart: InterruptTarget {
 
     /// Fills the fetch TLB for `va`; returns the entry or nil after taking a fetch trap.
     func fetchFill(_ va: UInt64) -> FetchEntry? {
-        guard let pa = physical(va, 2, .fetch, prv) else { return nil }
+        guard let pa = physical(va, 2, .fetch, prv, virt: virt) else { return nil }
         guard ram.contains(pa & ~0xfff, 4096) else {
-            trap(cause: Cause.fetchAccess, tval: va)
+            trap(cause: Cause.fetchAccess, tval: va, gva: virt)
             return nil
         }
         let ramPage = Int((pa - ram.base) >> 12)
@@ -484,19 +662,19 @@ public final class Hart: InterruptTarget {
             return d
         }
         if offset <= 4092 {
-            let d = Decoder.decode(host.loadUnaligned(fromByteOffset: offset, as: UInt32.self), hypervisor: false)
+            let d = Decoder.decode(host.loadUnaligned(fromByteOffset: offset, as: UInt32.self), hypervisor: hypervisorExtension)
             UnsafeMutablePointer<DOp>(bitPattern: e.ops)![offset >> 1] = d
             return d
         }
         // Crosses a page boundary: fetch the upper parcel through translation every time.
         let nextVA = va &+ 2
-        guard let pa = physical(nextVA, 2, .fetch, prv) else { return nil }
+        guard let pa = physical(nextVA, 2, .fetch, prv, virt: virt) else { return nil }
         guard let hp = ram.hostPointer(pa, 2) else {
-            trap(cause: Cause.fetchAccess, tval: nextVA)
+            trap(cause: Cause.fetchAccess, tval: nextVA, gva: virt)
             return nil
         }
         let hi = hp.load(as: UInt16.self)
-        return Decoder.decode(UInt32(lo) | UInt32(hi) << 16, hypervisor: false)
+        return Decoder.decode(UInt32(lo) | UInt32(hi) << 16, hypervisor: hypervisorExtension)
     }
 }
 
@@ -504,5 +682,51 @@ extension Hart {
     /// Sets or clears software-writable pending bits (e.g. SSIP from an SBI IPI).
     public func setSoftwarePending(_ mask: UInt64, _ level: Bool) {
         if level { mipSoft |= mask } else { mipSoft &= ~mask }
+    }
+}
+
+extension Hart {
+    /// HLV/HLVX: a load at privilege hstatus.SPVP with V=1 translation. Returns nil after taking a trap.
+    func hypervisorLoad(_ va: UInt64, _ size: Int, exec: Bool) -> UInt64? {
+        let p: UInt8 = hstatus & HStatus.spvp != 0 ? Priv.supervisor : Priv.user
+        if va & UInt64(size - 1) != 0 {
+            trap(cause: Cause.loadMisaligned, tval: va, gva: true)
+            return nil
+        }
+        guard let pa = physical(va, UInt64(size), .load, p, virt: true, hlvx: exec) else { return nil }
+        if let hp = ram.hostPointer(pa, UInt64(size)) {
+            switch size {
+            case 1: return UInt64(hp.load(as: UInt8.self))
+            case 2: return UInt64(hp.load(as: UInt16.self))
+            case 4: return UInt64(hp.load(as: UInt32.self))
+            default: return hp.load(as: UInt64.self)
+            }
+        }
+        if let v = bus.load(pa, size: size) { return v }
+        trap(cause: Cause.loadAccess, tval: va, gva: true)
+        return nil
+    }
+
+    /// HSV: a store at privilege hstatus.SPVP with V=1 translation. Returns false after taking a trap.
+    func hypervisorStore(_ va: UInt64, _ size: Int, _ value: UInt64) -> Bool {
+        let p: UInt8 = hstatus & HStatus.spvp != 0 ? Priv.supervisor : Priv.user
+        if va & UInt64(size - 1) != 0 {
+            trap(cause: Cause.storeMisaligned, tval: va, gva: true)
+            return false
+        }
+        guard let pa = physical(va, UInt64(size), .store, p, virt: true) else { return false }
+        if let hp = ram.hostPointer(pa, UInt64(size)) {
+            code.invalidate(ramPage: Int((pa - ram.base) >> 12))
+            switch size {
+            case 1: hp.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            case 2: hp.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
+            case 4: hp.storeBytes(of: UInt32(truncatingIfNeeded: value), as: UInt32.self)
+            default: hp.storeBytes(of: value, as: UInt64.self)
+            }
+            return true
+        }
+        if bus.store(pa, size: size, value: value) { return true }
+        trap(cause: Cause.storeAccess, tval: va, gva: true)
+        return false
     }
 }

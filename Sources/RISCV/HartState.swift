@@ -2,7 +2,7 @@
 
 extension Hart: Stateful {
     public func saveState(_ w: inout StateWriter) {
-        w.section("hart", version: 1) { w in
+        w.section("hart", version: 2) { w in
             w.u64(UInt64(id)); w.u64(pc); w.u8(prv)
             for i in 0..<32 { w.u64(x[i]) }
             for i in 0..<32 { w.u64(f[i]) }
@@ -13,11 +13,14 @@ extension Hart: Stateful {
             w.blob(pmpcfg)
             w.u64s(pmpaddr)
             w.bool(waitingForInterrupt); w.bool(running)
+            // Version 2: H extension state.
+            w.bool(virt)
+            w.u64s(hypervisorState)
         }
     }
 
     public func loadState(_ r: inout StateReader) throws {
-        try r.section("hart", versions: 1...1) { r, _ in
+        try r.section("hart", versions: 1...2) { r, version in
             let savedID = try r.u64()
             guard savedID == UInt64(id) else { throw StateError("hart state is for hart \(savedID), not \(id)") }
             let newPC = try r.u64()
@@ -34,6 +37,18 @@ extension Hart: Stateful {
             let addrs = try r.u64s(max: 16)
             guard cfg.count == 16, addrs.count == 16 else { throw StateError("corrupt hart state: PMP tables") }
             let waiting = try r.bool(), isRunning = try r.bool()
+            var newVirt = false
+            var h = Hart.defaultHypervisorState
+            if version >= 2 {
+                newVirt = try r.bool()
+                guard !newVirt || hypervisorExtension else {
+                    throw StateError("hart state is in a virtualized mode (V=1) but this hart has no H extension")
+                }
+                h = try r.u64s(max: 64)
+                guard h.count == Hart.defaultHypervisorState.count else {
+                    throw StateError("corrupt hart state: \(h.count) hypervisor CSR values, expected \(Hart.defaultHypervisorState.count)")
+                }
+            }
             // Validated: commit.
             pc = newPC; prv = newPrv
             for i in 0..<32 { x[i] = regs[i]; f[i] = fregs[i] }
@@ -46,7 +61,29 @@ extension Hart: Stateful {
                 (c[19], c[20], c[21], c[22], c[23], c[24], c[25], c[26], c[27])
             pmpcfg = cfg; pmpaddr = addrs; rebuildPMP()
             waitingForInterrupt = waiting; running = isRunning
-            flushTLB()
+            virt = newVirt
+            hypervisorState = h
+            flushAllTLB()
+        }
+    }
+}
+
+extension Hart {
+    /// Values of the H-extension CSRs after reset, in snapshot order.
+    static let defaultHypervisorState: [UInt64] = [2 << 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 << 32, 0, 0, 0, 0, 0, 0, 0, 0, .max]
+
+    /// The H-extension CSRs in snapshot order (hie is part of mie; hip derives from hvip).
+    var hypervisorState: [UInt64] {
+        get {
+            [hstatus, hedeleg, hideleg, hvip, hgeie, hcounteren, htimedelta, htval, htinst, hgatp, henvcfg,
+             vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp, mtval2, mtinst, vstimecmp]
+        }
+        set {
+            let c = newValue
+            (hstatus, hedeleg, hideleg, hvip, hgeie, hcounteren, htimedelta, htval, htinst, hgatp, henvcfg) =
+                (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10])
+            (vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp, mtval2, mtinst, vstimecmp) =
+                (c[11], c[12], c[13], c[14], c[15], c[16], c[17], c[18], c[19], c[20])
         }
     }
 }

@@ -46,6 +46,8 @@ struct Run: ParsableCommand {
     var maxInstructions: UInt64?
     @Flag(help: "Disable the JIT (interpret everything).")
     var noJit = false
+    @Flag(help: "Implement the RISC-V Hypervisor (H) extension (misa.H, H/VS CSRs, two-stage translation).")
+    var hypervisor = false
 
     func run() throws {
         let code = runMachine()
@@ -66,6 +68,7 @@ struct Run: ParsableCommand {
             do { config.disks.append(try DiskSpec.parse(d)) } catch { return fail("\(error)", status: 2) }
         }
         config.rng = rng
+        config.hypervisor = hypervisor
         switch console {
         case "uart": break
         case "virtio": config.virtioConsole = true

@@ -104,6 +104,15 @@ final class DeviceTreeTests: XCTestCase {
                        "rv64imafdch_zicsr_zifencei_sstc")
     }
 
+    func testHypervisorAddsHToTheISA() {
+        var config = MachineConfig()
+        XCTAssertFalse(Machine.isaExtensions(for: config).contains("h"))
+        config.hypervisor = true
+        let exts = Machine.isaExtensions(for: config)
+        XCTAssertTrue(exts.contains("h"))
+        XCTAssertTrue(riscvISAString(exts).hasPrefix("rv64imafdch_"), riscvISAString(exts))
+    }
+
     func testVirtTreeDecompiles() throws {
         let (status, dts, err) = try dtc(buildVirtDeviceTree(config()))
         XCTAssertEqual(status, 0, "dtc failed: \(err)")

@@ -50,9 +50,11 @@ final class ISATests: XCTestCase {
         return out
     }
 
-    func runProgram(_ name: String, budget: UInt64 = 50_000_000, file: StaticString = #filePath, line: UInt = #line) throws {
+    func runProgram(_ name: String, budget: UInt64 = 50_000_000, hypervisor: Bool = false,
+                    file: StaticString = #filePath, line: UInt = #line) throws {
         let elf = try compile(name)
         var config = MachineConfig()
+        config.hypervisor = hypervisor
         config.memorySize = 64 << 20
         config.firmware = .none
         config.kernelPath = elf
@@ -93,4 +95,11 @@ final class ISATests: XCTestCase {
     func testMMU() throws { try runProgram("mmu") }
     func testPMP() throws { try runProgram("pmp") }
     func testFloatingPoint() throws { try runProgram("fpu") }
+    func testHypervisorExtension() throws { try runProgram("hext", hypervisor: true) }
+    /// The H extension must not change what the other programs observe.
+    func testProgramsWithHypervisorEnabled() throws {
+        for name in ["rv64i", "rv64m", "rv64a", "rvc", "csr_traps", "counters", "interrupts", "mmu", "pmp", "fpu"] {
+            try runProgram(name, hypervisor: true)
+        }
+    }
 }

@@ -53,4 +53,62 @@ final class HartStateTests: XCTestCase {
         var r = StateReader(bad)
         XCTAssertThrowsError(try makeHart().loadState(&r))
     }
+
+    func testHypervisorStateRoundTrips() throws {
+        let a = makeHart()
+        a.hypervisorExtension = true
+        a.reset(pc: 0x8000_0000)
+        XCTAssertTrue(a.csrWrite(CSR.hgatp, (8 << 60) | (5 << 44) | 0x80100))
+        XCTAssertTrue(a.csrWrite(CSR.vsatp, (8 << 60) | 0x80200))
+        XCTAssertTrue(a.csrWrite(CSR.vsscratch, 0x1234))
+        XCTAssertTrue(a.csrWrite(CSR.hedeleg, 1 << 13))
+        XCTAssertTrue(a.csrWrite(CSR.hvip, IRQ.vssip))
+        XCTAssertTrue(a.csrWrite(CSR.mtval2, 0x55))
+        a.hstatus |= HStatus.spv
+        a.virt = true
+        a.prv = Priv.supervisor
+        var w = StateWriter()
+        a.saveState(&w)
+
+        let b = makeHart()
+        b.hypervisorExtension = true
+        var r = StateReader(w.bytes)
+        try b.loadState(&r)
+        XCTAssertTrue(b.virt)
+        XCTAssertEqual(b.hgatp, a.hgatp)
+        XCTAssertEqual(b.vsatp, a.vsatp)
+        XCTAssertEqual(b.vsscratch, 0x1234)
+        XCTAssertEqual(b.hedeleg, 1 << 13)
+        XCTAssertEqual(b.hvip, IRQ.vssip)
+        XCTAssertEqual(b.mtval2, 0x55)
+        XCTAssertEqual(b.hstatus, a.hstatus)
+        // Under V=1, sscratch is vsscratch.
+        XCTAssertEqual(b.csrRead(CSR.sscratch), 0x1234)
+    }
+
+    /// A version-1 snapshot (before the H extension) still loads; the H state comes back at its reset values.
+    func testVersion1StateStillLoads() throws {
+        let a = makeHart()
+        a.reset(pc: 0x8000_0000)
+        a.pc = 0x8000_0042
+        var w = StateWriter()
+        a.saveState(&w)
+        // Section layout: tag (u64 length + bytes), u32 version, u64 body length, body. Version 2 appends the
+        // V bit (1 byte) and the H CSR list (u64 count + values) to the version-1 body.
+        let headerLength = 8 + 4 + 4 + 8
+        let extra = 1 + 8 + 8 * 21
+        let body = Array(w.bytes[headerLength..<(w.bytes.count - extra)])
+        var v1 = StateWriter()
+        v1.string("hart"); v1.u32(1); v1.blob(body)
+
+        let b = makeHart()
+        b.vsscratch = 99
+        b.virt = true
+        var r = StateReader(v1.bytes)
+        try b.loadState(&r)
+        XCTAssertEqual(b.pc, 0x8000_0042)
+        XCTAssertFalse(b.virt)
+        XCTAssertEqual(b.vsscratch, 0)
+        XCTAssertEqual(b.hstatus, 2 << 32)
+    }
 }
