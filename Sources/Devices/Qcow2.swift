@@ -49,12 +49,24 @@ public func isQcow2Image(path: String) -> Bool {
 
 private final class L2Table {
     var e: [UInt64]
+    var used: UInt64 = 0
     init(_ e: [UInt64]) { self.e = e }
 }
 private final class RefBlock {
     var b: [UInt8]
+    var used: UInt64 = 0
     init(_ b: [UInt8]) { self.b = b }
 }
+
+private typealias FallocateFn = @convention(c) (Int32, Int32, Int, Int) -> Int32
+private let qcowFallocate: FallocateFn? = {
+    #if os(Linux)
+    guard let h = dlopen(nil, RTLD_NOW), let sym = dlsym(h, "fallocate") else { return nil }
+    return unsafeBitCast(sym, to: FallocateFn.self)
+    #else
+    return nil
+    #endif
+}()
 
 public final class Qcow2Backend: BlockBackend {
     public let path: String
@@ -79,10 +91,15 @@ public final class Qcow2Backend: BlockBackend {
     private var refTable: [UInt64]
     private let refsPerBlock: UInt64
     private var fileEnd: UInt64
+    // Metadata caches (write-through, so entries can be dropped at any time), least recently
+    // used out first. Bounded by count and by about 8 MiB each.
+    private var tick: UInt64 = 0
     private var l2Cache: [UInt64: L2Table] = [:]
-    private var l2LRU: [UInt64] = []
-    private let l2CacheCapacity = 32
+    private let l2CacheCapacity: Int
     private var rbCache: [UInt64: RefBlock] = [:]
+    private let rbCacheCapacity: Int
+    /// No cluster below this index has refcount 0 (allocation scans from here).
+    private var freeHint: UInt64 = 0
     private var growingRefTable = false
     private var lastCompressed: (entry: UInt64, data: [UInt8])?
 
@@ -127,6 +144,8 @@ public final class Qcow2Backend: BlockBackend {
             self.rtClusters = h.rtClusters
             self.refTable = h.refTable
             self.refsPerBlock = ((1 << UInt64(h.clusterBits)) * 8) >> UInt64(h.refcountOrder)
+            self.l2CacheCapacity = min(512, max(8, (8 << 20) >> h.clusterBits))
+            self.rbCacheCapacity = min(1024, max(8, (8 << 20) >> h.clusterBits))
             self.fileEnd = (h.fileSize + (1 << UInt64(h.clusterBits)) - 1) & ~((1 << UInt64(h.clusterBits)) - 1)
             let name = path.split(separator: "/").last.map(String.init) ?? "disk"
             self.serial = String(name.utf8.prefix(20).map { Character(UnicodeScalar($0)) })
@@ -210,10 +229,8 @@ public final class Qcow2Backend: BlockBackend {
     }
 
     private func l2Table(at off: UInt64) throws -> L2Table {
-        if let t = l2Cache[off] {
-            if l2LRU.last != off, let i = l2LRU.firstIndex(of: off) { l2LRU.remove(at: i); l2LRU.append(off) }
-            return t
-        }
+        tick += 1
+        if let t = l2Cache[off] { t.used = tick; return t }
         var raw = [UInt8](repeating: 0, count: Int(cs))
         try preadFull(&raw, at: off)
         let t = L2Table(raw.withUnsafeBytes { p in (0..<l2Entries).map { be64(p.baseAddress!, $0 * 8) } })
@@ -221,9 +238,30 @@ public final class Qcow2Backend: BlockBackend {
         return t
     }
     private func insertL2(_ off: UInt64, _ t: L2Table) {
-        if l2LRU.count >= l2CacheCapacity { l2Cache[l2LRU.removeFirst()] = nil }
+        if l2Cache.count >= l2CacheCapacity, let victim = l2Cache.min(by: { $0.value.used < $1.value.used })?.key {
+            l2Cache[victim] = nil
+        }
+        tick += 1
+        t.used = tick
         l2Cache[off] = t
-        l2LRU.append(off)
+    }
+    private func insertRB(_ off: UInt64, _ b: RefBlock) {
+        if rbCache.count >= rbCacheCapacity, let victim = rbCache.min(by: { $0.value.used < $1.value.used })?.key {
+            rbCache[victim] = nil
+        }
+        tick += 1
+        b.used = tick
+        rbCache[off] = b
+    }
+    private func loadRefBlock(_ boff: UInt64) throws -> RefBlock {
+        tick += 1
+        if let b = rbCache[boff] { b.used = tick; return b }
+        try checkClusterOffset(boff, "refcount block")
+        var raw = [UInt8](repeating: 0, count: Int(cs))
+        try preadFull(&raw, at: boff)
+        let b = RefBlock(raw)
+        insertRB(boff, b)
+        return b
     }
 
     private func checkClusterOffset(_ off: UInt64, _ what: String) throws {
@@ -334,13 +372,7 @@ public final class Qcow2Backend: BlockBackend {
             guard allocate else { return nil }
             boff = try newRefBlock(Int(rti))
         }
-        if let b = rbCache[boff] { return (b, boff, Int(ci % refsPerBlock)) }
-        try checkClusterOffset(boff, "refcount block")
-        var raw = [UInt8](repeating: 0, count: Int(cs))
-        try preadFull(&raw, at: boff)
-        let b = RefBlock(raw)
-        rbCache[boff] = b
-        return (b, boff, Int(ci % refsPerBlock))
+        return (try loadRefBlock(boff), boff, Int(ci % refsPerBlock))
     }
 
     private func getEntry(_ b: RefBlock, _ i: Int) -> UInt64 {
@@ -372,7 +404,7 @@ public final class Qcow2Backend: BlockBackend {
     }
 
     /// The refcount of the host cluster containing `off`.
-    public func refcount(ofHostOffset off: UInt64) throws -> UInt64 {
+    func refcount(ofHostOffset off: UInt64) throws -> UInt64 {
         guard let (b, _, i) = try refBlock(forHost: off, allocate: false) else { return 0 }
         return getEntry(b, i)
     }
@@ -389,6 +421,11 @@ public final class Qcow2Backend: BlockBackend {
         } else {
             guard v > 0 else { throw corrupt("refcount of cluster 0x\(String(off, radix: 16)) would go below zero") }
             try setEntry(b, boff, i, v - 1)
+            if v == 1 {
+                // Free: give the space back to the host filesystem and let allocation reuse it.
+                freeHint = min(freeHint, off >> UInt64(clusterBits))
+                _ = qcowFallocate?(fd, 0x03 /* PUNCH_HOLE | KEEP_SIZE */, Int(off & ~(cs - 1)), Int(cs))
+            }
         }
     }
 
@@ -402,7 +439,7 @@ public final class Qcow2Backend: BlockBackend {
         let b = fileEnd
         fileEnd += cs
         try writeZeroCluster(at: b)
-        rbCache[b] = RefBlock([UInt8](repeating: 0, count: Int(cs)))
+        insertRB(b, RefBlock([UInt8](repeating: 0, count: Int(cs))))
         refTable[rti] = b
         if !growingRefTable { try pwriteFull(bytesBE(b), at: rtOffset + UInt64(rti) * 8) }
         try adjustRef(b, +1)   // the block usually describes itself; otherwise this recurses once
@@ -437,11 +474,34 @@ public final class Qcow2Backend: BlockBackend {
         for k in 0..<oldClusters { try adjustRef(oldOff + k * cs, -1) }
     }
 
-    /// Allocates one cluster at the end of the file (refcount 1).
+    /// Allocates one cluster (refcount 1): the first free one inside the file, else at the end.
+    /// Callers overwrite the whole cluster.
     private func allocateCluster() throws -> UInt64 {
-        let off = fileEnd
-        fileEnd += cs
+        let endIdx = fileEnd >> UInt64(clusterBits)
+        var ci = freeHint
+        var found: UInt64?
+        scan: while ci < endIdx {
+            let rti = ci / refsPerBlock
+            guard rti < UInt64(refTable.count) else { break }
+            let boff = refTable[Int(rti)] & refTableOffsetMask
+            if boff == 0 { found = ci; break }
+            let blk = try loadRefBlock(boff)
+            let blockEnd = min(endIdx, (rti + 1) * refsPerBlock)
+            while ci < blockEnd {
+                if getEntry(blk, Int(ci % refsPerBlock)) == 0 { found = ci; break scan }
+                ci += 1
+            }
+        }
+        freeHint = ci
+        let off: UInt64
+        if let f = found {
+            off = f << UInt64(clusterBits)
+        } else {
+            off = fileEnd
+            fileEnd += cs
+        }
         try adjustRef(off, +1)
+        freeHint = max(freeHint, (off >> UInt64(clusterBits)) + 1)
         return off
     }
 

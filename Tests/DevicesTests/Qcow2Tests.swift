@@ -283,6 +283,44 @@ final class Qcow2Tests: XCTestCase {
         try checkImage(img, equals: ref, dir: dir)
     }
 
+    func testFreedClustersAreReused() throws {
+        let dir = try tempDir()
+        let img = dir + "/reuse.qcow2"
+        try run("qemu-img", ["create", "-q", "-f", "qcow2", img, "16M"])
+        var ref = [UInt8](repeating: 0, count: 16 << 20)
+        let b = try Qcow2Backend(path: img, readOnly: false)
+        var rng = SplitMix(s: 11)
+        let d = rng.bytes(8 << 20)
+        try d.withUnsafeBytes { try b.write(from: $0, at: 0) }
+        let grown = try FileManager.default.attributesOfItem(atPath: img)[.size] as! UInt64
+        for round in 0..<3 {
+            try b.discard(offset: 0, length: 8 << 20)
+            let e = rng.bytes(8 << 20)
+            try e.withUnsafeBytes { try b.write(from: $0, at: UInt64(4 << 20)) }
+            ref = [UInt8](repeating: 0, count: 16 << 20)
+            ref.replaceSubrange((4 << 20)..<(12 << 20), with: e)
+            let now = try FileManager.default.attributesOfItem(atPath: img)[.size] as! UInt64
+            XCTAssertLessThanOrEqual(now, grown + (4 << 20) + 65536, "round \(round): freed clusters were not reused")
+        }
+        b.close()
+        try checkImage(img, equals: ref, dir: dir)
+    }
+
+    func testImagesWithSnapshotsAreReadOnly() throws {
+        let dir = try tempDir()
+        let img = dir + "/snap.qcow2"
+        try run("qemu-img", ["create", "-q", "-f", "qcow2", img, "4M"])
+        try run("qemu-io", ["-f", "qcow2", "-c", "write -P 0x21 0 1M", img])
+        try run("qemu-img", ["snapshot", "-c", "s1", img])
+        try run("qemu-io", ["-f", "qcow2", "-c", "write -P 0x42 64k 64k", img])
+        XCTAssertThrowsError(try Qcow2Backend(path: img, readOnly: false)) { XCTAssertTrue("\($0)".contains("snapshot"), "\($0)") }
+        let r = try Qcow2Backend(path: img, readOnly: true)
+        var expected = [UInt8](repeating: 0, count: 4 << 20)
+        for i in 0..<(1 << 20) { expected[i] = 0x21 }
+        for i in (64 << 10)..<(128 << 10) { expected[i] = 0x42 }
+        XCTAssertTrue(try readAll(r) == expected)
+    }
+
     // MARK: Locking, read-only
 
     func testLockingAndReadOnly() throws {
