@@ -516,6 +516,7 @@ public final class Qcow2Backend: BlockBackend {
             let off = e & ((1 << UInt64(x)) - 1)
             let sectors = (e & ~oflagCopied & ~oflagCompressed) >> UInt64(x)
             let end = (off & ~511) + (sectors + 1) * 512
+            guard end <= fileEnd else { throw corrupt("compressed cluster at 0x\(String(off, radix: 16)) extends beyond the end of the file") }
             var c = off & ~(cs - 1)
             while c < end { try adjustRef(c, -1); c += cs }
         default: break

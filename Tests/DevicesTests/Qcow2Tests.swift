@@ -209,6 +209,8 @@ final class Qcow2Tests: XCTestCase {
             ("cluster_size=4096,refcount_bits=1", 16 << 20, 300, 100_000),
             ("cluster_size=1024,refcount_bits=4", 8 << 20, 200, 50_000),
             ("compat=0.10,cluster_size=8192", 16 << 20, 200, 100_000),
+            ("preallocation=metadata,lazy_refcounts=on", 16 << 20, 200, 100_000),
+            ("preallocation=falloc,cluster_size=4096", 8 << 20, 200, 50_000),
         ]
         for (n, c) in configs.enumerated() {
             let img = dir + "/w\(n).qcow2"
@@ -406,6 +408,41 @@ final class Qcow2Tests: XCTestCase {
         try Data(b).write(to: URL(fileURLWithPath: img))
         let r2 = try Qcow2Backend(path: img, readOnly: true)
         XCTAssertThrowsError(try buf.withUnsafeMutableBytes { try r2.read(into: $0, at: 0) })
+    }
+
+    /// Random damage to the metadata must surface as errors (or odd data), never a crash.
+    func testRandomlyCorruptedMetadataNeverCrashes() throws {
+        let dir = try tempDir()
+        let src = dir + "/src.raw"
+        try Data(pattern(size: 2 << 20, seed: 6)).write(to: URL(fileURLWithPath: src))
+        let good = dir + "/good.qcow2"
+        try run("qemu-img", ["convert", "-O", "qcow2", "-o", "cluster_size=4096", src, good])
+        let compressed = dir + "/goodc.qcow2"
+        try run("qemu-img", ["convert", "-c", "-O", "qcow2", "-o", "cluster_size=4096", src, compressed])
+        var rng = SplitMix(s: 77)
+        var errors = 0
+        for round in 0..<160 {
+            var b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: round % 2 == 0 ? good : compressed)))
+            let metaEnd = min(b.count, 6 * 4096)   // header, refcount table/block, L1, first L2 tables
+            for _ in 0..<(1 + rng.below(6)) { b[rng.below(metaEnd)] = UInt8(truncatingIfNeeded: rng.next()) }
+            let path = dir + "/fuzz.qcow2"
+            try Data(b).write(to: URL(fileURLWithPath: path))
+            do {
+                let q = try Qcow2Backend(path: path, readOnly: false)
+                _ = try? readAll(q, chunk: 256 << 10)
+                for _ in 0..<20 {
+                    let off = UInt64(rng.below(Int(q.size) - 8192))
+                    let d = rng.bytes(1 + rng.below(8192))
+                    do { try d.withUnsafeBytes { try q.write(from: $0, at: off) } } catch { errors += 1 }
+                    try? q.writeZeroes(offset: off & ~4095, length: 4096, unmap: true)
+                }
+                q.close()
+            } catch {
+                errors += 1
+                XCTAssertTrue("\(error)".contains(path), "errors name the file: \(error)")
+            }
+        }
+        XCTAssertGreaterThan(errors, 0, "some corruption should have been detected")
     }
 
     func testInflateHandlesAllBlockTypes() throws {
