@@ -10,10 +10,14 @@ import Darwin
 // table entry goes to the file at once (only the bytes that changed), in an order that can at
 // worst leak clusters if the process dies midway (refcount before data before L2 entry when
 // allocating; L2 entry before refcount when freeing). The dirty bit is therefore never set,
-// and a clean close needs nothing beyond what is already on disk; flush() adds fsync.
-// New clusters are appended at the end of the file. Internal snapshots are readable but an
-// image that has any is opened read-only-only (writing would need copy-on-write of shared
-// clusters). Compressed (zlib/deflate) clusters are decompressed by `Inflate`.
+// and a clean close needs nothing beyond what is already on disk; flush() adds fsync. There
+// are no fsyncs between those steps, so after a host crash (power loss) between guest flushes
+// the image may need `qemu-img check -r all`.
+// Allocation takes the lowest free cluster (refcount 0) inside the file, else appends; freed
+// clusters are hole-punched. Refcount blocks and a grown refcount table are appended.
+// Images with internal snapshots can only be opened read-only (writing would need
+// copy-on-write of shared clusters). Compressed (zlib/deflate) clusters are decompressed by
+// `Inflate`; written-over compressed clusters become ordinary clusters.
 
 private let l1OffsetMask: UInt64 = 0x00ff_ffff_ffff_fe00
 private let l2OffsetMask: UInt64 = 0x00ff_ffff_ffff_fe00
