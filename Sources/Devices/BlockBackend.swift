@@ -28,13 +28,14 @@ public protocol BlockBackend: AnyObject {
     func writeZeroes(offset: UInt64, length: UInt64, unmap: Bool) throws
 }
 
-/// `--disk PATH[,format=raw][,readonly=on|off]`.
+/// `--disk PATH[,format=raw|qcow2][,readonly=on|off]`. Without `format`, ("auto") a file
+/// starting with the qcow2 magic is opened as qcow2, anything else as raw.
 public struct DiskSpec: Equatable, Sendable {
     public var path: String
-    public var format: String = "raw"
+    public var format: String = "auto"
     public var readOnly = false
 
-    public init(path: String, format: String = "raw", readOnly: Bool = false) {
+    public init(path: String, format: String = "auto", readOnly: Bool = false) {
         self.path = path; self.format = format; self.readOnly = readOnly
     }
 
@@ -52,13 +53,13 @@ public struct DiskSpec: Equatable, Sendable {
         parts.append(cur)
         var spec = DiskSpec(path: parts[0])
         if spec.path.hasPrefix("file=") { spec.path = String(spec.path.dropFirst(5)) }
-        guard !spec.path.isEmpty else { throw BlockError("--disk needs a file path: --disk PATH[,format=raw][,readonly=on]") }
+        guard !spec.path.isEmpty else { throw BlockError("--disk needs a file path: --disk PATH[,format=raw|qcow2][,readonly=on]") }
         for opt in parts.dropFirst() {
             let kv = opt.split(separator: "=", maxSplits: 1).map(String.init)
-            guard kv.count == 2 else { throw BlockError("--disk option '\(opt)' is not KEY=VALUE (known: format=raw, readonly=on|off)") }
+            guard kv.count == 2 else { throw BlockError("--disk option '\(opt)' is not KEY=VALUE (known: format=raw|qcow2, readonly=on|off)") }
             switch kv[0] {
             case "format":
-                guard kv[1] == "raw" else { throw BlockError("--disk \(spec.path): unsupported format '\(kv[1])' (supported: raw)") }
+                guard ["raw", "qcow2", "auto"].contains(kv[1]) else { throw BlockError("--disk \(spec.path): unsupported format '\(kv[1])' (supported: raw, qcow2)") }
                 spec.format = kv[1]
             case "readonly", "ro":
                 switch kv[1] {
@@ -67,7 +68,7 @@ public struct DiskSpec: Equatable, Sendable {
                 default: throw BlockError("--disk \(spec.path): readonly must be on or off, not '\(kv[1])'")
                 }
             default:
-                throw BlockError("--disk \(spec.path): unknown option '\(kv[0])' (known: format=raw, readonly=on|off)")
+                throw BlockError("--disk \(spec.path): unknown option '\(kv[0])' (known: format=raw|qcow2, readonly=on|off)")
             }
         }
         return spec
@@ -77,6 +78,10 @@ public struct DiskSpec: Equatable, Sendable {
     public func open() throws -> BlockBackend {
         switch format {
         case "raw": return try RawFileBackend(path: path, readOnly: readOnly)
+        case "qcow2": return try Qcow2Backend(path: path, readOnly: readOnly)
+        case "auto":
+            return isQcow2Image(path: path) ? try Qcow2Backend(path: path, readOnly: readOnly)
+                                            : try RawFileBackend(path: path, readOnly: readOnly)
         default: throw BlockError("\(path): unsupported disk format '\(format)'")
         }
     }

@@ -141,11 +141,11 @@ final class BlockBackendTests: XCTestCase {
 
     func testDiskSpecParsing() throws {
         XCTAssertEqual(try DiskSpec.parse("a.img"), DiskSpec(path: "a.img"))
-        XCTAssertEqual(try DiskSpec.parse("/x/a.img,format=raw,readonly=on"), DiskSpec(path: "/x/a.img", readOnly: true))
+        XCTAssertEqual(try DiskSpec.parse("/x/a.img,format=raw,readonly=on"), DiskSpec(path: "/x/a.img", format: "raw", readOnly: true))
         XCTAssertEqual(try DiskSpec.parse("file=b.img,readonly=off"), DiskSpec(path: "b.img"))
         XCTAssertEqual(try DiskSpec.parse("we,,ird.img"), DiskSpec(path: "we,ird.img"))
         XCTAssertThrowsError(try DiskSpec.parse(""))
-        XCTAssertThrowsError(try DiskSpec.parse("a.img,format=qcow2"))
+        XCTAssertThrowsError(try DiskSpec.parse("a.img,format=vmdk"))
         XCTAssertThrowsError(try DiskSpec.parse("a.img,readonly=maybe"))
         XCTAssertThrowsError(try DiskSpec.parse("a.img,cache=none"))
     }
