@@ -16,6 +16,8 @@ public enum Firmware: Equatable, Sendable {
 
 /// `--disk` specification (re-exported for the CLI, which does not import Devices).
 public typealias DiskSpec = Devices.DiskSpec
+/// `--net` specification (re-exported for the CLI).
+public typealias NetSpec = Devices.NetSpec
 
 public struct MachineConfig: Sendable {
     public var memorySize: UInt64 = 512 << 20
@@ -30,6 +32,8 @@ public struct MachineConfig: Sendable {
     public var rng = false
     /// Attach a virtio-console device (hvc0) and send host input to it instead of the UART.
     public var virtioConsole = false
+    /// virtio-net devices (user-mode networking through libslirp, or tap), after the other virtio devices.
+    public var net: [NetSpec] = []
     public init() {}
 }
 
@@ -72,6 +76,7 @@ public final class Machine {
     /// virtio-mmio slots in use (slot i is at VirtMap.virtioAddress(i)).
     public private(set) var virtio: [VirtioMMIOTransport] = []
     public private(set) var virtioConsole: VirtioConsole?
+    public private(set) var netDevices: [VirtioNet] = []
     public private(set) var dtb: [UInt8] = []
     public private(set) var dtbAddress: UInt64 = 0
     public var stats = MachineStats()
@@ -128,6 +133,15 @@ public final class Machine {
             let c = VirtioConsole(output: { [unowned self] bytes in self.consoleBuffer.append(contentsOf: bytes) })
             virtioConsole = c
             devices.append(c)
+        }
+        for (i, spec) in config.net.enumerated() {
+            var mac = spec.mac
+            if i > 0 && spec.mac == NetSpec.defaultMAC { mac[5] &+= UInt8(truncatingIfNeeded: i) }
+            let backend: NetBackend
+            do { backend = try spec.openBackend() } catch { throw LoadError("\(error)") }
+            let n = VirtioNet(backend: backend, mac: mac)
+            netDevices.append(n)
+            devices.append(n)
         }
         guard devices.count <= VirtMap.virtioMaxSlots else {
             throw LoadError("too many virtio devices (\(devices.count)); the board has \(VirtMap.virtioMaxSlots) virtio-mmio slots")
@@ -322,8 +336,13 @@ public final class Machine {
         let ns = Swift.min(time.nanosUntil(deadline), maxSleep)
         if ns > 0 && !uart.hasPendingInput && !(virtioConsole?.hasPendingInput ?? false) {
             let t0 = TimeBase.hostNanos()
-            var ts = timespec(tv_sec: 0, tv_nsec: Int(ns))
-            nanosleep(&ts, nil)
+            if let net = netDevices.first {
+                // Sleep in poll(2) on the network's host sockets so that traffic wakes the guest.
+                net.waitForHostEvents(nanos: ns)
+            } else {
+                var ts = timespec(tv_sec: 0, tv_nsec: Int(ns))
+                nanosleep(&ts, nil)
+            }
             stats.idleSeconds += Double(TimeBase.hostNanos() - t0) / 1e9
         }
     }

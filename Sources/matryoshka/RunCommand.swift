@@ -40,6 +40,8 @@ struct Run: ParsableCommand {
     var rng = false
     @Option(help: "Guest console: 'uart' (ttyS0, the default) or 'virtio' (a virtio-console, hvc0; host input goes to it).")
     var console: String = "uart"
+    @Option(help: ArgumentHelp("virtio-net: 'user[,hostfwd=tcp:127.0.0.1:2222-:22][,mac=52:54:00:12:34:56]' (libslirp user-mode networking; hostfwd= repeatable, QEMU syntax [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport) or 'tap=NAME[,mac=...]' (needs root/CAP_NET_ADMIN); repeatable.", valueName: "spec"))
+    var net: [String] = []
     @Flag(help: "Print execution statistics on exit.")
     var stats = false
     @Option(help: .hidden)
@@ -66,6 +68,9 @@ struct Run: ParsableCommand {
             do { config.disks.append(try DiskSpec.parse(d)) } catch { return fail("\(error)", status: 2) }
         }
         config.rng = rng
+        for n in net {
+            do { config.net.append(try NetSpec.parse(n)) } catch { return fail("\(error)", status: 2) }
+        }
         switch console {
         case "uart": break
         case "virtio": config.virtioConsole = true
