@@ -245,6 +245,9 @@ public final class Machine {
         _ = h.csrWrite(CSR.medeleg, 0xb1ff)               // every exception the kernel handles itself
         _ = h.csrWrite(CSR.mideleg, IRQ.ssip | IRQ.stip | IRQ.seip)
         _ = h.csrWrite(CSR.mcounteren, 0xffff_ffff)
+        // Linux only sets scounteren from its SBI PMU driver, and the built-in SBI has no PMU
+        // extension: without this, rdtime in user mode (the vDSO clock_gettime) traps.
+        _ = h.csrWrite(CSR.scounteren, 0x2)
         _ = h.csrWrite(CSR.menvcfg, 1 << 63)              // Sstc: the kernel programs stimecmp directly
         _ = h.csrWrite(CSR.mie, 0)
     }
