@@ -190,3 +190,21 @@ final class TinyHTTPServer: @unchecked Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+final class NetWiringTests: XCTestCase {
+    /// Board wiring, no guest needed: a --net user device sits in the next virtio-mmio slot.
+    func testMachineMapsVirtioNet() throws {
+        var config = MachineConfig()
+        config.rng = true
+        config.net = [try NetSpec.parse("user,mac=52:54:00:aa:bb:cc"), try NetSpec.parse("user")]
+        let m = try Machine(config: config)
+        XCTAssertEqual(m.virtio.count, 3)
+        XCTAssertEqual(m.netDevices.count, 2)
+        for slot in 1...2 {
+            XCTAssertEqual(m.bus.load(0x1000_1000 + 0x1000 * UInt64(slot) + 8, size: 4), 1, "virtio-net in slot \(slot)")
+        }
+        let mac = (0..<6).compactMap { m.bus.load(0x1000_2000 + 0x100 + UInt64($0), size: 1).map(UInt8.init) }
+        XCTAssertEqual(mac, [0x52, 0x54, 0, 0xaa, 0xbb, 0xcc])
+        XCTAssertEqual(m.netDevices[1].mac, [0x52, 0x54, 0, 0x12, 0x34, 0x57], "a second default NIC gets the next MAC")
+    }
+}
