@@ -14,7 +14,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "RISCV"),
-        .target(name: "Devices", dependencies: ["RISCV"]),
+        .systemLibrary(name: "CSlirp", path: "Sources/CSlirp", providers: [.apt(["libslirp-dev"])]),
+        .target(name: "Devices", dependencies: ["RISCV", "CSlirp"]),
         .target(name: "Machine", dependencies: ["RISCV", "Devices", .product(name: "Logging", package: "swift-log")]),
         .target(name: "VMM", dependencies: ["Machine", "Devices", "RISCV", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "matryoshka", dependencies: [

@@ -16,6 +16,8 @@ public enum Firmware: Equatable, Sendable {
 
 /// `--disk` specification (re-exported for the CLI, which does not import Devices).
 public typealias DiskSpec = Devices.DiskSpec
+/// `--net` specification (re-exported for the CLI).
+public typealias NetSpec = Devices.NetSpec
 
 public struct MachineConfig: Sendable {
     public var memorySize: UInt64 = 512 << 20
@@ -32,6 +34,8 @@ public struct MachineConfig: Sendable {
     public var virtioConsole = false
     /// Implement the Hypervisor (H) extension: misa.H, H/VS CSRs, two-stage translation.
     public var hypervisor = false
+    /// virtio-net devices (user-mode networking through libslirp, or tap), after the other virtio devices.
+    public var net: [NetSpec] = []
     public init() {}
 }
 
@@ -74,6 +78,7 @@ public final class Machine {
     /// virtio-mmio slots in use (slot i is at VirtMap.virtioAddress(i)).
     public private(set) var virtio: [VirtioMMIOTransport] = []
     public private(set) var virtioConsole: VirtioConsole?
+    public private(set) var netDevices: [VirtioNet] = []
     public private(set) var dtb: [UInt8] = []
     public private(set) var dtbAddress: UInt64 = 0
     public var stats = MachineStats()
@@ -142,6 +147,15 @@ public final class Machine {
             let c = VirtioConsole(output: { [unowned self] bytes in self.consoleBuffer.append(contentsOf: bytes) })
             virtioConsole = c
             devices.append(c)
+        }
+        for (i, spec) in config.net.enumerated() {
+            var mac = spec.mac
+            if i > 0 && spec.mac == NetSpec.defaultMAC { mac[5] &+= UInt8(truncatingIfNeeded: i) }
+            let backend: NetBackend
+            do { backend = try spec.openBackend() } catch { throw LoadError("\(error)") }
+            let n = VirtioNet(backend: backend, mac: mac)
+            netDevices.append(n)
+            devices.append(n)
         }
         guard devices.count <= VirtMap.virtioMaxSlots else {
             throw LoadError("too many virtio devices (\(devices.count)); the board has \(VirtMap.virtioMaxSlots) virtio-mmio slots")
@@ -247,7 +261,9 @@ public final class Machine {
         _ = h.csrWrite(CSR.medeleg, 0xb1ff | (h.hypervisorExtension ? (1 << 10) | (0xf << 20) : 0))
         _ = h.csrWrite(CSR.mideleg, IRQ.ssip | IRQ.stip | IRQ.seip)
         _ = h.csrWrite(CSR.mcounteren, 0xffff_ffff)
-        _ = h.csrWrite(CSR.scounteren, 7)                 // cycle/time/instret for U-mode (the vDSO), as OpenSBI leaves it
+        // Linux only sets scounteren from its SBI PMU driver, and the built-in SBI has no PMU
+        // extension: without this, rdtime in user mode (the vDSO clock_gettime) traps.
+        _ = h.csrWrite(CSR.scounteren, 0x2)
         _ = h.csrWrite(CSR.menvcfg, 1 << 63)              // Sstc: the kernel programs stimecmp directly
         _ = h.csrWrite(CSR.mie, 0)
     }
@@ -342,7 +358,12 @@ public final class Machine {
         let ns = Swift.min(time.nanosUntil(deadline), maxSleep)
         if ns > 0 && !uart.hasPendingInput && !(virtioConsole?.hasPendingInput ?? false) {
             let t0 = TimeBase.hostNanos()
-            hostEvent.wait(nanoseconds: ns)
+            if let net = netDevices.first {
+                // Sleep in poll(2) on the network's host sockets so that traffic wakes the guest.
+                net.waitForHostEvents(nanos: ns)
+            } else {
+                hostEvent.wait(nanoseconds: ns)
+            }
             stats.idleSeconds += Double(TimeBase.hostNanos() - t0) / 1e9
         }
     }

@@ -34,12 +34,14 @@ struct Run: ParsableCommand {
     var cpus: Int = 1
     @Option(help: "'builtin' (SBI implemented by Matryoshka), the path of an OpenSBI fw_dynamic.bin, or 'none' (bare metal: the kernel ELF starts in M-mode).")
     var firmware: String = "builtin"
-    @Option(help: ArgumentHelp("virtio-blk disk: PATH[,format=raw][,readonly=on]; repeatable (the first is /dev/vda).", valueName: "spec"))
+    @Option(help: ArgumentHelp("virtio-blk disk: PATH[,format=raw|qcow2][,readonly=on]; repeatable (the first is /dev/vda).", valueName: "spec"))
     var disk: [String] = []
     @Flag(help: "Attach a virtio-rng device fed by the host's getrandom (guest: /dev/hwrng).")
     var rng = false
     @Option(help: "Guest console: 'uart' (ttyS0, the default) or 'virtio' (a virtio-console, hvc0; host input goes to it).")
     var console: String = "uart"
+    @Option(help: ArgumentHelp("virtio-net: 'user[,hostfwd=tcp:127.0.0.1:2222-:22][,mac=52:54:00:12:34:56]' (libslirp user-mode networking; hostfwd= repeatable, QEMU syntax [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport) or 'tap=NAME[,mac=...]' (needs root/CAP_NET_ADMIN); repeatable.", valueName: "spec"))
+    var net: [String] = []
     @Flag(help: "Print execution statistics on exit.")
     var stats = false
     @Option(help: .hidden)
@@ -69,6 +71,9 @@ struct Run: ParsableCommand {
         }
         config.rng = rng
         config.hypervisor = hypervisor
+        for n in net {
+            do { config.net.append(try NetSpec.parse(n)) } catch { return fail("\(error)", status: 2) }
+        }
         switch console {
         case "uart": break
         case "virtio": config.virtioConsole = true

@@ -180,7 +180,7 @@ final class VirtioBootTests: XCTestCase {
 
     struct Env { var binary: String; var mkfs: String? }
 
-    private func missing(_ message: String) throws -> Never {
+    func missing(_ message: String) throws -> Never {
         if ProcessInfo.processInfo.environment["CI"] == "true" {
             XCTFail(message)
             throw XCTSkip("(failed above) " + message)
@@ -188,7 +188,7 @@ final class VirtioBootTests: XCTestCase {
         throw XCTSkip(message)
     }
 
-    private func prerequisites(needMkfs: Bool) throws -> Env {
+    func prerequisites(needMkfs: Bool) throws -> Env {
         let binary = BootTests.matryoshkaBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             try missing("matryoshka binary not found at \(binary): run `swift build -c release` or set MATRYOSHKA_BIN")
@@ -227,7 +227,7 @@ final class VirtioBootTests: XCTestCase {
     }
 
     /// The module's .ko: decompressed from the kernel's modules directory into `dir`.
-    private static func module(_ name: String, into dir: String) throws -> String {
+    static func module(_ name: String, into dir: String) throws -> String {
         let out = dir + "/" + name + ".ko"
         if FileManager.default.fileExists(atPath: out) { return out }
         var base = GuestImages.modulesDirectory
@@ -261,7 +261,7 @@ final class VirtioBootTests: XCTestCase {
     }
 
     /// Builds an initramfs whose /init loads `modules` and then runs `script`.
-    private func initrd(_ dir: String, _ name: String, modules: [String], env: Env, script: String) throws -> String {
+    func initrd(_ dir: String, _ name: String, modules: [String], env: Env, script: String) throws -> String {
         let modDir = dir + "/modules"
         try FileManager.default.createDirectory(atPath: modDir, withIntermediateDirectories: true)
         var extra: [(guestPath: String, hostPath: String, mode: UInt32)] = []
@@ -276,18 +276,18 @@ final class VirtioBootTests: XCTestCase {
         return out
     }
 
-    private func args(_ env: Env, initrd: String, extra: [String]) -> [String] {
+    func args(_ env: Env, initrd: String, extra: [String]) -> [String] {
         ["run", "--kernel", GuestImages.kernelPath, "--initrd", initrd, "--append", "console=ttyS0 panic=-1"] + extra
     }
 
-    private func run(_ env: Env, initrd: String, extra: [String]) throws -> BootTests.RunResult {
+    func run(_ env: Env, initrd: String, extra: [String]) throws -> BootTests.RunResult {
         let r = try BootTests.launch(env.binary, args(env, initrd: initrd, extra: extra), timeout: Self.timeout)
         XCTAssertFalse(r.timedOut, "no power-off within \(Int(Self.timeout)) s:\n\(tail(r.output))")
         XCTAssertFalse(r.output.contains("MATRYOSHKA-INSMOD-FAILED"), "a module failed to load:\n\(tail(r.output))")
         return r
     }
 
-    private func tail(_ s: String) -> String {
+    func tail(_ s: String) -> String {
         s.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).suffix(40).joined(separator: "\n")
     }
 

@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSlirp
+
+/// User-mode networking through libslirp (QEMU's `-netdev user`): the guest sits on 10.0.2.0/24
+/// behind a NAT, 10.0.2.2 is the host (its loopback), 10.0.2.3 the DNS forwarder, and DHCP hands
+/// out 10.0.2.15. All libslirp calls happen on the emulation thread (libslirp is not thread-safe).
+public final class SlirpBackend: NetBackend {
+    public var deliver: (([UInt8]) -> Void)?
+    public private(set) var errors: [String] = []
+
+    private var slirp: OpaquePointer?
+    private let callbacks: UnsafeMutablePointer<SlirpCb>
+    private var timers: [SlirpTimer] = []
+    private var pollfds: [pollfd] = []
+
+    final class SlirpTimer {
+        let cb: SlirpTimerCb?
+        let cbOpaque: UnsafeMutableRawPointer?
+        var expireMs: Int64 = -1
+        init(cb: SlirpTimerCb?, cbOpaque: UnsafeMutableRawPointer?) { self.cb = cb; self.cbOpaque = cbOpaque }
+    }
+
+    public init(hostForwards: [HostForward] = []) throws {
+        callbacks = .allocate(capacity: 1)
+        callbacks.initialize(to: SlirpCb())
+        callbacks.pointee.send_packet = { buf, len, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            if let buf, len > 0 { me.deliver?(Array(UnsafeRawBufferPointer(start: buf, count: len))) }
+            return len
+        }
+        callbacks.pointee.guest_error = { msg, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            if me.errors.count < 100, let msg { me.errors.append(String(cString: msg)) }
+        }
+        callbacks.pointee.clock_get_ns = { _ in Int64(VirtioNet.monotonicNanos()) }
+        callbacks.pointee.timer_new = { cb, cbOpaque, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            let t = SlirpTimer(cb: cb, cbOpaque: cbOpaque)
+            me.timers.append(t)
+            return Unmanaged.passUnretained(t).toOpaque()
+        }
+        callbacks.pointee.timer_free = { timer, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            guard let timer else { return }
+            me.timers.removeAll { Unmanaged.passUnretained($0).toOpaque() == timer }
+        }
+        callbacks.pointee.timer_mod = { timer, expire, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            guard let timer else { return }
+            me.timers.first { Unmanaged.passUnretained($0).toOpaque() == timer }?.expireMs = expire
+        }
+        callbacks.pointee.register_poll_fd = { _, _ in }
+        callbacks.pointee.unregister_poll_fd = { _, _ in }
+        callbacks.pointee.notify = { _ in }
+
+        var cfg = SlirpConfig()
+        cfg.version = 1
+        cfg.restricted = 0
+        cfg.in_enabled = true
+        cfg.vnetwork.s_addr = parseIPv4("10.0.2.0")!
+        cfg.vnetmask.s_addr = parseIPv4("255.255.255.0")!
+        cfg.vhost.s_addr = parseIPv4("10.0.2.2")!
+        cfg.vdhcp_start.s_addr = parseIPv4("10.0.2.15")!
+        cfg.vnameserver.s_addr = parseIPv4("10.0.2.3")!
+        cfg.in6_enabled = false
+        cfg.disable_host_loopback = false
+        cfg.enable_emu = false
+        slirp = slirp_new(&cfg, callbacks, Unmanaged.passUnretained(self).toOpaque())
+        guard slirp != nil else {
+            callbacks.deallocate()
+            throw NetError("--net user: libslirp failed to initialise")
+        }
+        for f in hostForwards {
+            var host = in_addr(), guest = in_addr()
+            host.s_addr = f.hostAddress.isEmpty ? 0 : parseIPv4(f.hostAddress)!
+            guest.s_addr = parseIPv4(f.guestAddress.isEmpty ? "10.0.2.15" : f.guestAddress)!
+            if slirp_add_hostfwd(slirp, f.udp ? 1 : 0, host, Int32(f.hostPort), guest, Int32(f.guestPort)) < 0 {
+                let proto = f.udp ? "udp" : "tcp"
+                let err = String(cString: strerror(errno))
+                throw NetError("--net user: hostfwd \(proto):\(f.hostAddress.isEmpty ? "*" : f.hostAddress):\(f.hostPort): cannot listen on the host port (\(err))")
+            }
+        }
+    }
+
+    deinit {
+        if let slirp { slirp_cleanup(slirp) }
+        timers.removeAll()
+        callbacks.deallocate()
+    }
+
+    public func send(_ frame: [UInt8]) {
+        guard let slirp else { return }
+        frame.withUnsafeBufferPointer { slirp_input(slirp, $0.baseAddress, Int32($0.count)) }
+    }
+
+    public func poll() { pollOnce(timeoutNanos: 0) }
+
+    public func wait(nanos: UInt64) { pollOnce(timeoutNanos: nanos) }
+
+    private func fireTimers() {
+        let now = Int64(VirtioNet.monotonicNanos() / 1_000_000)
+        let due = timers.filter { $0.expireMs >= 0 && $0.expireMs <= now }
+        for t in due where t.expireMs >= 0 && timers.contains(where: { $0 === t }) {
+            t.expireMs = -1
+            t.cb?(t.cbOpaque)
+        }
+    }
+
+    private func pollOnce(timeoutNanos: UInt64) {
+        guard let slirp else { return }
+        fireTimers()
+        pollfds.removeAll(keepingCapacity: true)
+        var timeoutMs: UInt32 = UInt32(min(timeoutNanos / 1_000_000 + 1, 1000))
+        let opaque = Unmanaged.passUnretained(self).toOpaque()
+        slirp_pollfds_fill(slirp, &timeoutMs, { fd, events, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            var ev: Int16 = 0
+            if events & Int32(SLIRP_POLL_IN) != 0 { ev |= Int16(POLLIN) }
+            if events & Int32(SLIRP_POLL_OUT) != 0 { ev |= Int16(POLLOUT) }
+            if events & Int32(SLIRP_POLL_PRI) != 0 { ev |= Int16(POLLPRI) }
+            me.pollfds.append(pollfd(fd: fd, events: ev, revents: 0))
+            return Int32(me.pollfds.count - 1)
+        }, opaque)
+        // Never sleep past the caller's deadline (slirp's timeout only shortens it).
+        var nanos = timeoutNanos
+        if UInt64(timeoutMs) * 1_000_000 < nanos { nanos = UInt64(timeoutMs) * 1_000_000 }
+        // Wake up for the next slirp timer too.
+        let nowMs = Int64(VirtioNet.monotonicNanos() / 1_000_000)
+        for t in timers where t.expireMs >= 0 {
+            let until = t.expireMs <= nowMs ? 0 : UInt64(t.expireMs - nowMs) * 1_000_000
+            nanos = min(nanos, until)
+        }
+        let r = pollfds.withUnsafeMutableBufferPointer { p in matryoshka_ppoll(p.baseAddress, UInt(p.count), Int64(nanos)) }
+        slirp_pollfds_poll(slirp, r < 0 ? 1 : 0, { idx, opaque in
+            let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
+            guard idx >= 0, Int(idx) < me.pollfds.count else { return 0 }
+            let re = Int32(me.pollfds[Int(idx)].revents)
+            var out: Int32 = 0
+            if re & Int32(POLLIN) != 0 { out |= Int32(SLIRP_POLL_IN) }
+            if re & Int32(POLLOUT) != 0 { out |= Int32(SLIRP_POLL_OUT) }
+            if re & Int32(POLLPRI) != 0 { out |= Int32(SLIRP_POLL_PRI) }
+            if re & Int32(POLLERR) != 0 { out |= Int32(SLIRP_POLL_ERR) }
+            if re & Int32(POLLHUP) != 0 { out |= Int32(SLIRP_POLL_HUP) }
+            return out
+        }, opaque)
+        fireTimers()
+    }
+}
