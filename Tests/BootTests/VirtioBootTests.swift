@@ -235,7 +235,7 @@ final class VirtioBootTests: XCTestCase {
             base = target.hasPrefix("/") ? target : GuestImages.cacheDirectory + "/" + target
         }
         base += "/"
-        guard let walker = FileManager.default.enumerator(atPath: base) else { throw XCTSkip("cannot list \(base)") }
+        guard let walker = FileManager.default.enumerator(atPath: base) else { XCTFail("cannot list \(base)"); throw XCTSkip("cannot list \(base)") }
         for case let rel as String in walker {
             let file = (rel as NSString).lastPathComponent
             if file == name + ".ko" {
@@ -252,7 +252,7 @@ final class VirtioBootTests: XCTestCase {
                 try p.run()
                 p.waitUntilExit()
                 try h.close()
-                guard p.terminationStatus == 0 else { throw XCTSkip("xz -dc \(base + rel) failed") }
+                guard p.terminationStatus == 0 else { XCTFail("xz -dc \(base + rel) failed"); throw XCTSkip("xz -dc \(base + rel) failed") }
                 return out
             }
         }
