@@ -279,10 +279,11 @@ extension Hart {
             if prv == Priv.supervisor && mstatus & MStatus.tvm != 0 { return false }
             // Unlike satp, a write with an unsupported MODE is not ignored: each field is WARL, and MODE
             // keeps its previous (legal) value. VMID is 14 bits; the root table is 16 KiB aligned, so
-            // PPN[1:0] read as zero. Bare keeps the other fields zero.
+            // PPN[1:0] read as zero. The fields are kept under Bare too (as QEMU does): Linux detects the
+            // VMID width by writing all-ones VMID with MODE=Bare and reading it back.
             var mode = v >> 60
             if !(mode == 0 || mode == 8 || mode == 9 || mode == 10) { mode = hgatp >> 60 }
-            hgatp = mode == 0 ? 0 : (mode << 60) | (v & ((0x3fff << 44) | ((1 << 44) - 4)))
+            hgatp = (mode << 60) | (v & ((0x3fff << 44) | ((1 << 44) - 4)))
             flushVirtualTLB()
         case CSR.henvcfg:
             // FIOM, and STCE when menvcfg.STCE allows it; PBMTE/CBIE/ADUE are not implemented.
