@@ -21,6 +21,7 @@ extension Hart {
             checkInterrupts()
             if waitingForInterrupt { break }
             var pc = self.pc
+            let levelAtEntry = level   // privilege changes always leave the inner loop
             let tlbL = tlbLoad + dataSlot * Hart.tlbSize
             let tlbS = tlbStore + dataSlot * Hart.tlbSize
             let tlbF = tlbFetch + fetchSlot * Hart.tlbSize
@@ -150,6 +151,8 @@ extension Hart {
                         self.pc = pc
                         guard storeSlow(va, Int(size), v) else { pc = self.pc; n &-= 1; break inner }
                         // The store may have invalidated the page we are executing from: ops stay valid (zeroed).
+                        // A device write may power the machine off or reset it: stop right after it.
+                        if stopRequested { pc = next; break inner }
                     }
                     pc = next
 
@@ -246,6 +249,7 @@ extension Hart {
                 }
             }
             executed &+= n
+            if collectStats { instructionsByLevel[levelAtEntry.rawValue] &+= UInt64(n) }
             self.pc = pc
         }
         instret = baseInstret &+ UInt64(executed)

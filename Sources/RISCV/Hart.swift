@@ -56,6 +56,19 @@ public final class Hart: InterruptTarget {
     }
     /// Virtualization mode V (H extension): true in VS-mode and VU-mode.
     public var virt = false
+
+    // Per-level accounting (--stats): counters only, collected when `collectStats` is set.
+    public var collectStats = false
+    /// Instructions retired per level, indexed by `PrivilegeLevel.rawValue`.
+    public var instructionsByLevel = [UInt64](repeating: 0, count: 5)
+    public var trapCounts: [TrapKey: UInt64] = [:]
+    public var level: PrivilegeLevel {
+        switch prv {
+        case Priv.machine: return .m
+        case Priv.supervisor: return virt ? .vs : .hs
+        default: return virt ? .vu : .u
+        }
+    }
     public var medeleg: UInt64 = 0, mideleg: UInt64 = 0
     public var mie: UInt64 = 0
     var mipSoft: UInt64 = 0     // software-writable pending bits
@@ -187,6 +200,13 @@ public final class Hart: InterruptTarget {
     /// `gva`: tval holds a guest virtual address; `gpa`: the guest physical address of a guest-page fault
     /// (written >> 2 to htval/mtval2); `tinst`: the transformed instruction for htinst/mtinst.
     public func trap(cause: UInt64, tval: UInt64, gva: Bool = false, gpa: UInt64 = 0, tinst: UInt64 = 0) {
+        guard collectStats else { return enterTrap(cause: cause, tval: tval, gva: gva, gpa: gpa, tinst: tinst) }
+        let from = level
+        enterTrap(cause: cause, tval: tval, gva: gva, gpa: gpa, tinst: tinst)
+        trapCounts[TrapKey(cause: cause, from: from, to: level), default: 0] &+= 1
+    }
+
+    func enterTrap(cause: UInt64, tval: UInt64, gva: Bool, gpa: UInt64, tinst: UInt64) {
         let isInterrupt = cause & Cause.interruptBit != 0
         let code = cause & ~Cause.interruptBit
         let deleg = isInterrupt ? mideleg : medeleg
@@ -729,4 +749,17 @@ extension Hart {
         trap(cause: Cause.storeAccess, tval: va, gva: true)
         return false
     }
+}
+
+/// Privilege and virtualization level, for statistics.
+public enum PrivilegeLevel: Int, CaseIterable, Sendable, CustomStringConvertible {
+    case u = 0, hs, m, vu, vs
+    public var description: String { ["U", "HS", "M", "VU", "VS"][rawValue] }
+}
+
+public struct TrapKey: Hashable, Sendable {
+    public let cause: UInt64
+    public let from: PrivilegeLevel
+    public let to: PrivilegeLevel
+    public init(cause: UInt64, from: PrivilegeLevel, to: PrivilegeLevel) { self.cause = cause; self.from = from; self.to = to }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Machine
 import VMM
+import RISCV
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -104,6 +105,7 @@ struct Run: ParsableCommand {
         let console = Console(machine: machine)
         console.start()
         machine.code.jitEnabled = !noJit
+        for h in machine.harts { h.collectStats = stats }
         let reason = machine.run(maxInstructions: maxInstructions ?? .max)
         console.stop()
         if let profilePath {
@@ -115,6 +117,7 @@ struct Run: ParsableCommand {
             let busy = s.hostSeconds - s.idleSeconds
             let mips = busy > 0 ? Double(s.instructions) / busy / 1e6 : 0
             FileHandle.standardError.write(Data(String(format: "matryoshka: %llu instructions in %.2f s (%.2f s idle; %.0f MIPS while running), %llu SBI calls\n", s.instructions, s.hostSeconds, s.idleSeconds, mips, s.sbiCalls).utf8))
+            FileHandle.standardError.write(Data(Run.levelReport(machine).utf8))
             if let jit = machine.code.jit {
                 FileHandle.standardError.write(Data("matryoshka: JIT: \(jit.compiledBlocks) blocks compiled, \(jit.chainedExits) exits chained, \(jit.flushes) flushes\n".utf8))
             }
@@ -128,6 +131,38 @@ struct Run: ParsableCommand {
             return 0  // as QEMU: quitting from the console is not an error
         case .error(let m): return fail("emulation stopped: \(m)", status: 1)
         }
+    }
+}
+
+extension Run {
+    static let causeNames: [UInt64: String] = [0: "fetch misaligned", 1: "fetch access", 2: "illegal instruction", 3: "breakpoint",
+        4: "load misaligned", 5: "load access", 6: "store misaligned", 7: "store access", 8: "ecall from U", 9: "ecall from S",
+        10: "ecall from VS", 11: "ecall from M", 12: "fetch page fault", 13: "load page fault", 15: "store page fault",
+        20: "fetch guest-page fault", 21: "load guest-page fault", 22: "virtual instruction", 23: "store guest-page fault"]
+    static let interruptNames: [UInt64: String] = [1: "SSI", 2: "VSSI", 3: "MSI", 5: "STI", 6: "VSTI", 7: "MTI", 9: "SEI", 10: "VSEI", 11: "MEI", 12: "SGEI"]
+
+    /// Instructions per privilege/virtualization level and traps per cause and (from -> to), all harts.
+    static func levelReport(_ machine: Machine) -> String {
+        var perLevel = [UInt64](repeating: 0, count: PrivilegeLevel.allCases.count)
+        var traps: [TrapKey: UInt64] = [:]
+        for h in machine.harts {
+            for (i, n) in h.instructionsByLevel.enumerated() { perLevel[i] &+= n }
+            for (k, n) in h.trapCounts { traps[k, default: 0] &+= n }
+        }
+        let total = max(1, perLevel.reduce(0, &+))
+        var out = "matryoshka: instructions executed by level:"
+        for l in PrivilegeLevel.allCases {
+            out += String(format: " %@ %llu (%.1f%%)", l.description, perLevel[l.rawValue], 100 * Double(perLevel[l.rawValue]) / Double(total))
+        }
+        out += "\nmatryoshka: traps (cause, from -> to: count):\n"
+        for (k, n) in traps.sorted(by: { $0.value > $1.value }) {
+            let code = k.cause & ~Cause.interruptBit
+            let name = k.cause & Cause.interruptBit != 0 ? "interrupt \(interruptNames[code] ?? String(code))" : (causeNames[code] ?? "exception \(code)")
+            out += "  \(name), \(k.from) -> \(k.to): \(n)\n"
+        }
+        let exits = traps.filter { ($0.key.from == .vs || $0.key.from == .vu) && ($0.key.to == .hs || $0.key.to == .m) }.values.reduce(0, &+)
+        out += "matryoshka: VM exits (traps from VS/VU into HS or M): \(exits)\n"
+        return out
     }
 }
 
