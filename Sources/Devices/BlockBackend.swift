@@ -111,23 +111,7 @@ public final class RawFileBackend: BlockBackend {
     private var fd: Int32
 
     public init(path: String, readOnly: Bool) throws {
-        fd = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
-        guard fd >= 0 else {
-            let why = errnoText()
-            if !readOnly && (errno == EACCES || errno == EROFS) {
-                throw BlockError("\(path): cannot open disk image for writing: \(why) (add ,readonly=on to use it read-only)")
-            }
-            throw BlockError("\(path): cannot open disk image: \(why)")
-        }
-        if flock(fd, (readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
-            let busy = errno == EWOULDBLOCK
-            let why = errnoText()
-            close(fd)
-            if busy {
-                throw BlockError("\(path): disk image is locked by another process (is another matryoshka using it?)\(readOnly ? "" : "; a writable image can be used by one VM at a time")")
-            }
-            throw BlockError("\(path): cannot lock disk image: \(why)")
-        }
+        fd = try openLockedDiskImage(path, readOnly: readOnly)
         let end = lseek(fd, 0, SEEK_END)
         guard end >= 0 else {
             let why = errnoText(); close(fd)
@@ -243,4 +227,27 @@ public final class MemoryBackend: BlockBackend {
         try check(offset, length)
         for i in Int(offset)..<Int(offset + length) { bytes[i] = 0 }
     }
+}
+
+/// Opens a disk image and takes its lock: shared for read-only use, exclusive for writing, so two VMs
+/// never write the same image. Errors name the file and what to do.
+func openLockedDiskImage(_ path: String, readOnly: Bool) throws -> Int32 {
+    let fd = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
+    guard fd >= 0 else {
+        let why = errnoText()
+        if !readOnly && (errno == EACCES || errno == EROFS) {
+            throw BlockError("\(path): cannot open disk image for writing: \(why) (add ,readonly=on to use it read-only)")
+        }
+        throw BlockError("\(path): cannot open disk image: \(why)")
+    }
+    if flock(fd, (readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
+        let busy = errno == EWOULDBLOCK
+        let why = errnoText()
+        close(fd)
+        if busy {
+            throw BlockError("\(path): disk image is locked by another process (is another matryoshka using it?)\(readOnly ? "" : "; a writable image can be used by one VM at a time")")
+        }
+        throw BlockError("\(path): cannot lock disk image: \(why)")
+    }
+    return fd
 }

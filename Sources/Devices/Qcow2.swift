@@ -114,23 +114,7 @@ public final class Qcow2Backend: BlockBackend {
 
     private init(path: String, readOnly: Bool, depth: Int) throws {
         guard depth < 16 else { throw BlockError("\(path): backing file chain is too deep (loop?)") }
-        let fd = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
-        guard fd >= 0 else {
-            let why = errnoString()
-            if !readOnly && (errno == EACCES || errno == EROFS) {
-                throw BlockError("\(path): cannot open disk image for writing: \(why) (add ,readonly=on to use it read-only)")
-            }
-            throw BlockError("\(path): cannot open disk image: \(why)")
-        }
-        if flock(fd, (readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
-            let busy = errno == EWOULDBLOCK
-            let why = errnoString()
-            sysClose(fd)
-            if busy {
-                throw BlockError("\(path): disk image is locked by another process (is another matryoshka using it?)\(readOnly ? "" : "; a writable image can be used by one VM at a time")")
-            }
-            throw BlockError("\(path): cannot lock disk image: \(why)")
-        }
+        let fd = try openLockedDiskImage(path, readOnly: readOnly)
         do {
             let h = try Qcow2Header.parse(fd: fd, path: path, readOnly: readOnly)
             self.fd = fd
