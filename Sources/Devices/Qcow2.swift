@@ -62,16 +62,6 @@ private final class RefBlock {
     init(_ b: [UInt8]) { self.b = b }
 }
 
-private typealias FallocateFn = @convention(c) (Int32, Int32, Int, Int) -> Int32
-private let qcowFallocate: FallocateFn? = {
-    #if os(Linux)
-    guard let h = dlopen(nil, RTLD_NOW), let sym = dlsym(h, "fallocate") else { return nil }
-    return unsafeBitCast(sym, to: FallocateFn.self)
-    #else
-    return nil
-    #endif
-}()
-
 public final class Qcow2Backend: BlockBackend {
     public let path: String
     public let size: UInt64
@@ -412,7 +402,7 @@ public final class Qcow2Backend: BlockBackend {
             if v == 1 {
                 // Free: give the space back to the host filesystem and let allocation reuse it.
                 freeHint = min(freeHint, off >> UInt64(clusterBits))
-                _ = qcowFallocate?(fd, 0x03 /* PUNCH_HOLE | KEEP_SIZE */, Int(off & ~(cs - 1)), Int(cs))
+                _ = fallocateFn?(fd, 0x03 /* PUNCH_HOLE | KEEP_SIZE */, Int(off & ~(cs - 1)), Int(cs))
             }
         }
     }
