@@ -593,12 +593,7 @@ public final class Hart: InterruptTarget {
                 tlbLoad[slot(forPriv: p, virt: v) * Hart.tlbSize + Int((va >> 12) & 255)] =
                     TLBEntry(tag: va & ~0xfff, addend: UInt64(UInt(bitPattern: hp - Int(pa & 0xfff))) &- (va & ~0xfff))
             }
-            switch size {
-            case 1: return UInt64(hp.load(as: UInt8.self))
-            case 2: return UInt64(hp.loadUnaligned(as: UInt16.self))
-            case 4: return UInt64(hp.loadUnaligned(as: UInt32.self))
-            default: return hp.loadUnaligned(as: UInt64.self)
-            }
+            return Hart.hostLoad(hp, size)
         }
         if let v = bus.load(pa, size: size) { return v }
         trap(cause: Cause.loadAccess, tval: va, gva: v)
@@ -624,12 +619,7 @@ public final class Hart: InterruptTarget {
                 tlbStore[slot(forPriv: p, virt: v) * Hart.tlbSize + Int((va >> 12) & 255)] =
                     TLBEntry(tag: va & ~0xfff, addend: UInt64(UInt(bitPattern: hp - Int(pa & 0xfff))) &- (va & ~0xfff))
             }
-            switch size {
-            case 1: hp.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-            case 2: hp.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
-            case 4: hp.storeBytes(of: UInt32(truncatingIfNeeded: value), as: UInt32.self)
-            default: hp.storeBytes(of: value, as: UInt64.self)
-            }
+            Hart.hostStore(hp, size, value)
             return true
         }
         if bus.store(pa, size: size, value: value) { return true }
@@ -699,6 +689,24 @@ public final class Hart: InterruptTarget {
 }
 
 extension Hart {
+    /// Little-endian guest-memory access of 1, 2, 4 or 8 bytes at a host pointer (slow paths).
+    @inline(__always) static func hostLoad(_ hp: UnsafeMutableRawPointer, _ size: Int) -> UInt64 {
+        switch size {
+        case 1: return UInt64(hp.load(as: UInt8.self))
+        case 2: return UInt64(hp.loadUnaligned(as: UInt16.self))
+        case 4: return UInt64(hp.loadUnaligned(as: UInt32.self))
+        default: return hp.loadUnaligned(as: UInt64.self)
+        }
+    }
+    @inline(__always) static func hostStore(_ hp: UnsafeMutableRawPointer, _ size: Int, _ value: UInt64) {
+        switch size {
+        case 1: hp.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+        case 2: hp.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
+        case 4: hp.storeBytes(of: UInt32(truncatingIfNeeded: value), as: UInt32.self)
+        default: hp.storeBytes(of: value, as: UInt64.self)
+        }
+    }
+
     /// Sets or clears software-writable pending bits (e.g. SSIP from an SBI IPI).
     public func setSoftwarePending(_ mask: UInt64, _ level: Bool) {
         if level { mipSoft |= mask } else { mipSoft &= ~mask }
@@ -715,12 +723,7 @@ extension Hart {
         }
         guard let pa = physical(va, UInt64(size), .load, p, virt: true, hlvx: exec) else { return nil }
         if let hp = ram.hostPointer(pa, UInt64(size)) {
-            switch size {
-            case 1: return UInt64(hp.load(as: UInt8.self))
-            case 2: return UInt64(hp.load(as: UInt16.self))
-            case 4: return UInt64(hp.load(as: UInt32.self))
-            default: return hp.load(as: UInt64.self)
-            }
+            return Hart.hostLoad(hp, size)
         }
         if let v = bus.load(pa, size: size) { return v }
         trap(cause: Cause.loadAccess, tval: va, gva: true)
@@ -737,12 +740,7 @@ extension Hart {
         guard let pa = physical(va, UInt64(size), .store, p, virt: true) else { return false }
         if let hp = ram.hostPointer(pa, UInt64(size)) {
             code.invalidate(ramPage: Int((pa - ram.base) >> 12))
-            switch size {
-            case 1: hp.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-            case 2: hp.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
-            case 4: hp.storeBytes(of: UInt32(truncatingIfNeeded: value), as: UInt32.self)
-            default: hp.storeBytes(of: value, as: UInt64.self)
-            }
+            Hart.hostStore(hp, size, value)
             return true
         }
         if bus.store(pa, size: size, value: value) { return true }
