@@ -215,8 +215,11 @@ extension Hart {
             if prv == Priv.supervisor && mstatus & MStatus.tvm != 0 { return false }
             let mode = v >> 60
             guard mode == 0 || mode == 8 || mode == 9 || mode == 10 else { return true }  // WARL: keep old
+            let old = satp
             satp = mode == 0 ? 0 : (v & ~(0xffff << 44) | (v & (0xffff << 44)))
-            flushTLB()
+            // A write does not fence (priv §10.1.11); entries are untagged, so only a new
+            // root/ASID makes them stale. HS-level slots only: guest translations do not use satp.
+            if satp != old { flushSlots(0...2) }
         case CSR.mstatus:
             let w = Hart.mstatusWritable | (hypervisorExtension ? MStatus.mpv | MStatus.gva : 0)
             setMstatus((mstatus & ~w) | (v & w))
@@ -283,8 +286,10 @@ extension Hart {
             // VMID width by writing all-ones VMID with MODE=Bare and reading it back.
             var mode = v >> 60
             if !(mode == 0 || mode == 8 || mode == 9 || mode == 10) { mode = hgatp >> 60 }
+            let old = hgatp
             hgatp = (mode << 60) | (v & ((0x3fff << 44) | ((1 << 44) - 4)))
-            flushVirtualTLB()
+            // KVM rewrites hgatp on every vCPU load; an unchanged value keeps the combined entries.
+            if hgatp != old { flushGStage() }
         case CSR.henvcfg:
             // FIOM, and STCE when menvcfg.STCE allows it; PBMTE/CBIE/ADUE are not implemented.
             henvcfg = v & (1 | (menvcfg & (1 << 63)))
@@ -312,8 +317,9 @@ extension Hart {
         case CSR.vsatp:
             let mode = v >> 60
             guard mode == 0 || mode == 8 || mode == 9 || mode == 10 else { return true }  // WARL: keep old
+            let old = vsatp
             vsatp = mode == 0 ? 0 : v
-            flushVirtualTLB()
+            if vsatp != old { flushVirtualTLB() }
         case CSR.mtval2: mtval2 = v
         case CSR.mtinst: mtinst = v
         default: return false
@@ -329,7 +335,8 @@ extension Hart {
         n = (n & ~(MStatus.uxl | MStatus.sxl)) | (2 << 32) | (2 << 34)
         if n & MStatus.fs == MStatus.fs || n & MStatus.xs == MStatus.xs || n & MStatus.vs == MStatus.vs { n |= MStatus.sd } else { n &= ~MStatus.sd }
         mstatus = n
-        if oldMXR != n & MStatus.mxr { flushTLB() }
+        // mstatus.MXR applies to the G-stage as well (H §"Two-Stage Address Translation").
+        if oldMXR != n & MStatus.mxr { flushTLB(); flushGStage() }
     }
 
     /// Executes a Zicsr instruction. Returns false if it is illegal.

@@ -392,15 +392,18 @@ extension Hart {
             }
             if prv == Priv.user || (prv == Priv.supervisor && mstatus & MStatus.tvm != 0) { return trapIllegalRaw(raw) }
             // Whole flush even for one address: an entry may come from a superpage covering it.
-            flushTLB()
+            // With V=0 it orders HS-level translations only (H §"Hypervisor Memory-Management
+            // Fence Instructions"), so the combined guest entries stay.
+            flushSlots(0...2)
             pc = next
         case .hfenceVVMA, .hfenceGVMA:
             let raw = UInt32(bitPattern: d.imm)
             if virt { return trapVirtualRaw(raw) }
             if prv == Priv.user { return trapIllegalRaw(raw) }
             if d.op == .hfenceGVMA && prv == Priv.supervisor && mstatus & MStatus.tvm != 0 { return trapIllegalRaw(raw) }
-            // Combined two-stage entries cache both stages: either fence drops them all.
-            flushVirtualTLB()
+            // Combined two-stage entries cache both stages: either fence drops them all; only
+            // HFENCE.GVMA also drops the G-stage cache.
+            if d.op == .hfenceGVMA { flushGStage() } else { flushVirtualTLB() }
             pc = next
         case .hlv, .hlvx, .hsv:
             let raw = UInt32(bitPattern: d.imm)
@@ -421,9 +424,18 @@ extension Hart {
             pc = next
         case .csrrw, .csrrs, .csrrc, .csrrwi, .csrrsi, .csrrci:
             // Illegal CSR accesses report the instruction bits; rebuild them from the decoded fields.
-            let f3: UInt32 = [Op.csrrw: 1, .csrrs: 2, .csrrc: 3, .csrrwi: 5, .csrrsi: 6, .csrrci: 7][d.op]!
+            if csrInstruction(d) { pc = next; return }
+            let f3: UInt32
+            switch d.op {
+            case .csrrw: f3 = 1
+            case .csrrs: f3 = 2
+            case .csrrc: f3 = 3
+            case .csrrwi: f3 = 5
+            case .csrrsi: f3 = 6
+            default: f3 = 7
+            }
             let raw = (UInt32(bitPattern: d.imm) << 20) | (UInt32(d.rs1) << 15) | (f3 << 12) | (UInt32(d.rd == 32 ? 0 : d.rd) << 7) | 0x73
-            if csrInstruction(d) { pc = next } else if csrVirtualFault { trapVirtualRaw(raw) } else { trapIllegalRaw(raw) }
+            if csrVirtualFault { trapVirtualRaw(raw) } else { trapIllegalRaw(raw) }
         default:
             trapIllegalRaw(UInt32(bitPattern: d.imm))
         }

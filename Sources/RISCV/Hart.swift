@@ -20,6 +20,9 @@ public enum Access { case fetch, load, store }
 
 /// One RISC-V hart: architectural state, CSRs, traps, interrupts and address translation.
 /// The instruction loop (`run`) lives in Execute.swift.
+// Hart state is only touched by the thread running the hart. Its stored properties are marked
+// @exclusivity(unchecked): the slow paths (walks, traps, CSRs) otherwise pay a runtime exclusivity
+// check per property access (about 10% of a nested guest's time).
 public final class Hart: InterruptTarget {
     public let id: Int
     public let ram: GuestRAM
@@ -38,15 +41,15 @@ public final class Hart: InterruptTarget {
     /// x0..x31 plus slot 32, the sink for writes to x0.
     public let x: UnsafeMutablePointer<UInt64>
     public let f: UnsafeMutablePointer<UInt64>
-    public var pc: UInt64 = 0
-    public var prv: UInt8 = Priv.machine
-    public var instret: UInt64 = 0
+    @exclusivity(unchecked) public var pc: UInt64 = 0
+    @exclusivity(unchecked) public var prv: UInt8 = Priv.machine
+    @exclusivity(unchecked) public var instret: UInt64 = 0
 
     // Machine-level CSRs
-    public var mstatus: UInt64 = (2 << 32) | (2 << 34)   // UXL = SXL = 64
+    @exclusivity(unchecked) public var mstatus: UInt64 = (2 << 32) | (2 << 34)   // UXL = SXL = 64
     public var misa: UInt64 { (2 << 62) | Hart.isaBits(hypervisorExtension ? "IMAFDCSUH" : "IMAFDCSU") }
     /// H extension present (misa.H, decoder accepts H instructions, H/VS CSRs exist).
-    public var hypervisorExtension = false {
+    @exclusivity(unchecked) public var hypervisorExtension = false {
         didSet { mideleg = hypervisorExtension ? mideleg | Hart.vsInterrupts : mideleg & Hart.sInterrupts }
     }
     /// The host time at which this hart's VS-level timer (vstimecmp) fires, or .max.
@@ -55,13 +58,13 @@ public final class Hart: InterruptTarget {
         return vstimecmp &- htimedelta
     }
     /// Virtualization mode V (H extension): true in VS-mode and VU-mode.
-    public var virt = false
+    @exclusivity(unchecked) public var virt = false
 
     // Per-level accounting (--stats): counters only, collected when `collectStats` is set.
-    public var collectStats = false
+    @exclusivity(unchecked) public var collectStats = false
     /// Instructions retired per level, indexed by `PrivilegeLevel.rawValue`.
-    public var instructionsByLevel = [UInt64](repeating: 0, count: 5)
-    public var trapCounts: [TrapKey: UInt64] = [:]
+    @exclusivity(unchecked) public var instructionsByLevel = [UInt64](repeating: 0, count: 5)
+    @exclusivity(unchecked) public var trapCounts: [TrapKey: UInt64] = [:]
     public var level: PrivilegeLevel {
         switch prv {
         case Priv.machine: return .m
@@ -69,43 +72,51 @@ public final class Hart: InterruptTarget {
         default: return virt ? .vu : .u
         }
     }
-    public var medeleg: UInt64 = 0, mideleg: UInt64 = 0
-    public var mie: UInt64 = 0
-    var mipSoft: UInt64 = 0     // software-writable pending bits
-    var mipExt: UInt64 = 0      // levels driven by devices
-    public var mtvec: UInt64 = 0, mscratch: UInt64 = 0, mepc: UInt64 = 0, mcause: UInt64 = 0, mtval: UInt64 = 0
-    public var mcounteren: UInt64 = 0, menvcfg: UInt64 = 0, mcountinhibit: UInt64 = 0
-    var cycleOffset: UInt64 = 0, instretOffset: UInt64 = 0
+    @exclusivity(unchecked) public var medeleg: UInt64 = 0, mideleg: UInt64 = 0
+    @exclusivity(unchecked) public var mie: UInt64 = 0
+    @exclusivity(unchecked) var mipSoft: UInt64 = 0     // software-writable pending bits
+    @exclusivity(unchecked) var mipExt: UInt64 = 0      // levels driven by devices
+    @exclusivity(unchecked) public var mtvec: UInt64 = 0, mscratch: UInt64 = 0, mepc: UInt64 = 0, mcause: UInt64 = 0, mtval: UInt64 = 0
+    @exclusivity(unchecked) public var mcounteren: UInt64 = 0, menvcfg: UInt64 = 0, mcountinhibit: UInt64 = 0
+    @exclusivity(unchecked) var cycleOffset: UInt64 = 0, instretOffset: UInt64 = 0
     // Supervisor-level CSRs
-    public var stvec: UInt64 = 0, sscratch: UInt64 = 0, sepc: UInt64 = 0, scause: UInt64 = 0, stval: UInt64 = 0
-    public var satp: UInt64 = 0, scounteren: UInt64 = 0, senvcfg: UInt64 = 0, stimecmp: UInt64 = .max
-    public var fcsr: UInt64 = 0
+    @exclusivity(unchecked) public var stvec: UInt64 = 0, sscratch: UInt64 = 0, sepc: UInt64 = 0, scause: UInt64 = 0, stval: UInt64 = 0
+    @exclusivity(unchecked) public var satp: UInt64 = 0, scounteren: UInt64 = 0, senvcfg: UInt64 = 0, stimecmp: UInt64 = .max
+    @exclusivity(unchecked) public var fcsr: UInt64 = 0
     // Hypervisor and virtual-supervisor CSRs (H extension); hie lives in mie, hip is derived from hvip.
-    public var hstatus: UInt64 = 2 << 32   // VSXL = 64
-    public var hedeleg: UInt64 = 0, hideleg: UInt64 = 0, hvip: UInt64 = 0, hgeie: UInt64 = 0
-    public var hcounteren: UInt64 = 0, htimedelta: UInt64 = 0, htval: UInt64 = 0, htinst: UInt64 = 0
-    public var hgatp: UInt64 = 0, henvcfg: UInt64 = 0
-    public var vsstatus: UInt64 = 2 << 32  // UXL = 64
-    public var vstvec: UInt64 = 0, vsscratch: UInt64 = 0, vsepc: UInt64 = 0, vscause: UInt64 = 0, vstval: UInt64 = 0
-    public var vsatp: UInt64 = 0
-    public var mtval2: UInt64 = 0, mtinst: UInt64 = 0
+    @exclusivity(unchecked) public var hstatus: UInt64 = 2 << 32   // VSXL = 64
+    @exclusivity(unchecked) public var hedeleg: UInt64 = 0, hideleg: UInt64 = 0, hvip: UInt64 = 0, hgeie: UInt64 = 0
+    @exclusivity(unchecked) public var hcounteren: UInt64 = 0, htimedelta: UInt64 = 0, htval: UInt64 = 0, htinst: UInt64 = 0
+    @exclusivity(unchecked) public var hgatp: UInt64 = 0, henvcfg: UInt64 = 0
+    @exclusivity(unchecked) public var vsstatus: UInt64 = 2 << 32  // UXL = 64
+    @exclusivity(unchecked) public var vstvec: UInt64 = 0, vsscratch: UInt64 = 0, vsepc: UInt64 = 0, vscause: UInt64 = 0, vstval: UInt64 = 0
+    @exclusivity(unchecked) public var vsatp: UInt64 = 0
+    @exclusivity(unchecked) public var mtval2: UInt64 = 0, mtinst: UInt64 = 0
     /// Sstc with H: the VS-level timer compare, in guest time (time + htimedelta); used when henvcfg.STCE = 1.
-    public var vstimecmp: UInt64 = .max
+    @exclusivity(unchecked) public var vstimecmp: UInt64 = .max
     /// Set by a CSR access that must raise a virtual-instruction exception instead of an illegal-instruction one.
-    var csrVirtualFault = false
+    @exclusivity(unchecked) var csrVirtualFault = false
     // PMP (16 entries)
-    public var pmpcfg = [UInt8](repeating: 0, count: 16)
-    public var pmpaddr = [UInt64](repeating: 0, count: 16)
-    var pmpRanges: [(lo: UInt64, hi: UInt64, perm: UInt8, locked: Bool)] = []
+    @exclusivity(unchecked) public var pmpcfg = [UInt8](repeating: 0, count: 16)
+    @exclusivity(unchecked) public var pmpaddr = [UInt64](repeating: 0, count: 16)
+    /// Active PMP regions in priority order (a raw buffer: walks read it on every level, and an
+    /// Array property would cost an exclusivity check per read).
+    let pmpRanges: UnsafeMutablePointer<PMPRange>
+    @exclusivity(unchecked) var pmpRangeCount = 0
+    /// G-stage translations (guest-physical page -> host-physical page) with the accesses each has
+    /// passed. VS-stage walks go through the G-stage once per level, so caching it makes a two-stage
+    /// TLB refill cost about as much as a one-stage one. Cleared with the G-stage (hgatp, HFENCE.GVMA).
+    let gCache: UnsafeMutablePointer<GStageEntry>
+    static let gCacheSize = 2048
 
-    public var reservation: UInt64 = .max
+    @exclusivity(unchecked) public var reservation: UInt64 = .max
     let jitContext: UnsafeMutablePointer<JITContext>
     /// Set by WFI; cleared when an enabled interrupt becomes pending.
-    public var waitingForInterrupt = false
+    @exclusivity(unchecked) public var waitingForInterrupt = false
     /// Harts not yet started (SBI HSM) do not run.
-    public var running = true
+    @exclusivity(unchecked) public var running = true
     /// Asks the run loop to return at the next slice boundary.
-    public var stopRequested = false
+    @exclusivity(unchecked) public var stopRequested = false
 
     public init(id: Int, ram: GuestRAM, bus: PhysicalBus, time: TimeBase, code: CodeCache) {
         self.id = id
@@ -121,10 +132,13 @@ public final class Hart: InterruptTarget {
         tlbFetch = .allocate(capacity: n); tlbFetch.initialize(repeating: FetchEntry(), count: n)
         jitContext = .allocate(capacity: 1)
         jitContext.initialize(to: JITContext(tlbLoad: tlbLoad, tlbStore: tlbStore))
+        pmpRanges = .allocate(capacity: 16); pmpRanges.initialize(repeating: PMPRange(), count: 16)
+        gCache = .allocate(capacity: Hart.gCacheSize); gCache.initialize(repeating: GStageEntry(), count: Hart.gCacheSize)
         code.harts.append(self)
     }
     deinit {
         x.deallocate(); f.deallocate(); jitContext.deallocate(); tlbLoad.deallocate(); tlbStore.deallocate(); tlbFetch.deallocate()
+        pmpRanges.deallocate(); gCache.deallocate()
     }
 
     static func isaBits(_ letters: String) -> UInt64 {
@@ -144,7 +158,7 @@ public final class Hart: InterruptTarget {
         vscause = 0; vstval = 0; vsatp = 0; mtval2 = 0; mtinst = 0; vstimecmp = .max
         pmpcfg = [UInt8](repeating: 0, count: 16); pmpaddr = [UInt64](repeating: 0, count: 16); rebuildPMP()
         reservation = .max; waitingForInterrupt = false
-        flushTLB()
+        flushAllTLB()
     }
 
     // MARK: Interrupts
@@ -317,6 +331,12 @@ public final class Hart: InterruptTarget {
     /// Flushes the combined two-stage translations (slots 4-7: VU, VS, VS+SUM, spare).
     public func flushVirtualTLB() { flushSlots(4...7) }
 
+    /// Flushes everything that depends on the G-stage: the combined entries and the G-stage cache.
+    public func flushGStage() {
+        flushVirtualTLB()
+        gCache.update(repeating: GStageEntry(), count: Hart.gCacheSize)
+    }
+
     func flushSlots(_ slots: ClosedRange<Int>) {
         for slot in slots {
             let base = slot * Hart.tlbSize
@@ -332,6 +352,7 @@ public final class Hart: InterruptTarget {
         tlbLoad.update(repeating: TLBEntry(), count: n)
         tlbStore.update(repeating: TLBEntry(), count: n)
         tlbFetch.update(repeating: FetchEntry(), count: n)
+        gCache.update(repeating: GStageEntry(), count: Hart.gCacheSize)
     }
 
     /// Removes store entries that map onto the host page (the page now holds decoded code).
@@ -366,7 +387,7 @@ public final class Hart: InterruptTarget {
     // MARK: PMP (§3.7)
 
     func rebuildPMP() {
-        pmpRanges = []
+        pmpRangeCount = 0
         var prevAddr: UInt64 = 0
         for i in 0..<16 {
             let cfg = pmpcfg[i]
@@ -385,8 +406,11 @@ public final class Hart: InterruptTarget {
             default: break
             }
             prevAddr = addr
-            if a != 0 && hi > lo { pmpRanges.append((lo, hi, cfg & 7, cfg & 0x80 != 0)) }
-            else if a != 0 { pmpRanges.append((1, 0, 0, cfg & 0x80 != 0)) } // empty range keeps priority order
+            guard a != 0 else { continue }
+            // An empty range keeps its place in the priority order but matches nothing.
+            pmpRanges[pmpRangeCount] = hi > lo ? PMPRange(lo: lo, hi: hi, perm: cfg & 7, locked: cfg & 0x80 != 0)
+                                               : PMPRange(lo: 1, hi: 0, perm: 0, locked: cfg & 0x80 != 0)
+            pmpRangeCount += 1
         }
     }
 
@@ -394,7 +418,8 @@ public final class Hart: InterruptTarget {
     func pmpAllows(_ pa: UInt64, _ len: UInt64, _ access: Access, _ p: UInt8) -> Bool {
         let need: UInt8 = access == .fetch ? 4 : (access == .store ? 2 : 1)
         let last = pa &+ len &- 1
-        for r in pmpRanges {
+        for i in 0..<pmpRangeCount {
+            let r = pmpRanges[i]
             let touches = pa < r.hi && last >= r.lo
             if !touches { continue }
             let covers = pa >= r.lo && last < r.hi
@@ -460,11 +485,24 @@ public final class Hart: InterruptTarget {
         let levels: Int
         switch mode { case 8: levels = 3; case 9: levels = 4; default: levels = 5 }
         // The guest physical address is 2 bits wider than the VA of the matching Sv mode, zero-extended.
+        let page = gpa >> 12
+        let index = Int(page & UInt64(Hart.gCacheSize - 1))
+        let bit: UInt8 = execForRead ? 8 : (access == .fetch ? 4 : (access == .store ? 2 : 1))
+        let cached = gCache[index]
+        if cached.page == page && cached.passed & bit != 0 { return .ok(cached.hostPage | (gpa & 0xfff)) }
         if gpa >> UInt64(12 + 9 * levels + 2) != 0 { return .guestFault(guestPageFaultCause(access), gpa: gpa, tinst: tinst) }
-        switch walk(gpa, root: hgatp, levels: levels, access, user: true, sum: false, mxr: mstatus & MStatus.mxr != 0,
-                    execForRead: execForRead, stage: .g) {
+        let result = walk(gpa, root: hgatp, levels: levels, access, user: true, sum: false, mxr: mstatus & MStatus.mxr != 0,
+                          execForRead: execForRead, stage: .g)
+        switch result {
+        case .ok(let pa):
+            // A passed store also means the walk set D, so later stores need no A/D update either.
+            let hostPage = pa & ~0xfff
+            gCache[index] = cached.page == page && cached.hostPage == hostPage
+                ? GStageEntry(page: page, hostPage: hostPage, passed: cached.passed | bit)
+                : GStageEntry(page: page, hostPage: hostPage, passed: bit)
+            return result
         case .fault(let c) where c == pageFaultCause(access): return .guestFault(guestPageFaultCause(access), gpa: gpa, tinst: tinst)
-        case let other: return other
+        default: return result
         }
     }
 
@@ -753,6 +791,17 @@ extension Hart {
 public enum PrivilegeLevel: Int, CaseIterable, Sendable, CustomStringConvertible {
     case u = 0, hs, m, vu, vs
     public var description: String { ["U", "HS", "M", "VU", "VS"][rawValue] }
+}
+
+/// One PMP region as `rebuildPMP` derives it from pmpcfg/pmpaddr.
+struct PMPRange {
+    var lo: UInt64 = 1, hi: UInt64 = 0, perm: UInt8 = 0, locked = false
+}
+
+/// A cached G-stage translation: `passed` has a bit per access kind the walk allowed
+/// (1 load, 2 store, 4 fetch, 8 HLVX read).
+struct GStageEntry {
+    var page: UInt64 = .max, hostPage: UInt64 = 0, passed: UInt8 = 0
 }
 
 public struct TrapKey: Hashable, Sendable {
