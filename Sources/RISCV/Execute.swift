@@ -38,7 +38,7 @@ extension Hart {
             inner: while n < limit {
                 let tag = pc & ~0xfff
                 if tag != pageTag {
-                    let e = tlbF[Int((pc >> 12) & 255)]
+                    let e = tlbF[Int((pc >> 12) & Hart.tlbMask)]
                     if e.tag == tag {
                         page = e
                     } else {
@@ -109,7 +109,7 @@ extension Hart {
                     let va = x[rs1] &+ simm(d)
                     let size: UInt64
                     switch d.op { case .lb, .lbu: size = 1; case .lh, .lhu: size = 2; case .lw, .lwu: size = 4; default: size = 8 }
-                    let e = tlbL[Int((va >> 12) & 255)]
+                    let e = tlbL[Int((va >> 12) & Hart.tlbMask)]
                     var v: UInt64
                     if e.tag == va & ~(0xfff ^ (size &- 1)) {
                         let p = hostPtr(va &+ e.addend)
@@ -138,7 +138,7 @@ extension Hart {
                     let v = x[rs2]
                     let size: UInt64
                     switch d.op { case .sb: size = 1; case .sh: size = 2; case .sw: size = 4; default: size = 8 }
-                    let e = tlbS[Int((va >> 12) & 255)]
+                    let e = tlbS[Int((va >> 12) & Hart.tlbMask)]
                     if e.tag == va & ~(0xfff ^ (size &- 1)) {
                         let p = hostPtr(va &+ e.addend)
                         switch size {
@@ -259,7 +259,7 @@ extension Hart {
     /// A taken control transfer in interpreted code: counts the target and compiles it once hot.
     @inline(never)
     func noteJumpTarget(_ va: UInt64, _ tlbF: UnsafeMutablePointer<FetchEntry>) {
-        let e = tlbF[Int((va >> 12) & 255)]
+        let e = tlbF[Int((va >> 12) & Hart.tlbMask)]
         guard e.tag == va & ~0xfff else { return }
         let ops = UnsafeMutablePointer<DOp>(bitPattern: e.ops).unsafelyUnwrapped
         let slot = Int(va & 0xfff) >> 1
@@ -386,15 +386,14 @@ extension Hart {
             if virt {
                 if prv == Priv.user || hstatus & HStatus.vtvm != 0 { return trapVirtualRaw(raw) }
                 // In VS-mode SFENCE.VMA orders the guest's own (VS-stage) translations only.
-                flushVirtualTLB()
+                if d.rs1 != 0 { flushAddress(x[Int(d.rs1)], slots: 4...7) } else { flushVirtualTLB() }
                 pc = next
                 return
             }
             if prv == Priv.user || (prv == Priv.supervisor && mstatus & MStatus.tvm != 0) { return trapIllegalRaw(raw) }
-            // Whole flush even for one address: an entry may come from a superpage covering it.
             // With V=0 it orders HS-level translations only (H §"Hypervisor Memory-Management
             // Fence Instructions"), so the combined guest entries stay.
-            flushSlots(0...2)
+            if d.rs1 != 0 { flushAddress(x[Int(d.rs1)], slots: 0...2) } else { flushSlots(0...2) }
             pc = next
         case .hfenceVVMA, .hfenceGVMA:
             let raw = UInt32(bitPattern: d.imm)
@@ -403,7 +402,9 @@ extension Hart {
             if d.op == .hfenceGVMA && prv == Priv.supervisor && mstatus & MStatus.tvm != 0 { return trapIllegalRaw(raw) }
             // Combined two-stage entries cache both stages: either fence drops them all; only
             // HFENCE.GVMA also drops the G-stage cache.
-            if d.op == .hfenceGVMA { flushGStage() } else { flushVirtualTLB() }
+            if d.op == .hfenceGVMA { flushGStage() }
+            else if d.rs1 != 0 { flushAddress(x[Int(d.rs1)], slots: 4...7) }   // one guest virtual address
+            else { flushVirtualTLB() }
             pc = next
         case .hlv, .hlvx, .hsv:
             let raw = UInt32(bitPattern: d.imm)

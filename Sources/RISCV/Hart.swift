@@ -31,7 +31,10 @@ public final class Hart: InterruptTarget {
     let code: CodeCache
     public weak var sbi: SBIHandler?
 
-    static let tlbSize = 256
+    static let tlbSize = 1024
+    static let tlbMask = UInt64(tlbSize - 1)
+    /// Refills logged per slot between flushes (see `clearSlot`).
+    static let tlbFillLogSize = 64
     static let tlbSlots = 8
     /// TLB slots: 0 U, 1 S, 2 S with SUM, 3 M (bare), 4-7 reserved for V=1 modes.
     let tlbLoad: UnsafeMutablePointer<TLBEntry>
@@ -65,6 +68,12 @@ public final class Hart: InterruptTarget {
     /// Instructions retired per level, indexed by `PrivilegeLevel.rawValue`.
     @exclusivity(unchecked) public var instructionsByLevel = [UInt64](repeating: 0, count: 5)
     @exclusivity(unchecked) public var trapCounts: [TrapKey: UInt64] = [:]
+    /// Slow-path address translations (TLB refills, MMIO and misaligned accesses) per level of the access.
+    @exclusivity(unchecked) public var translationsByLevel = [UInt64](repeating: 0, count: 5)
+    /// G-stage page-table walks (G-stage cache misses).
+    @exclusivity(unchecked) public var gStageWalks: UInt64 = 0
+    /// TLB flushes of HS/U (slots 0-2) and of the combined guest entries (slots 4-7).
+    @exclusivity(unchecked) public var hostTLBFlushes: UInt64 = 0, guestTLBFlushes: UInt64 = 0
     public var level: PrivilegeLevel {
         switch prv {
         case Priv.machine: return .m
@@ -107,6 +116,14 @@ public final class Hart: InterruptTarget {
     /// passed. VS-stage walks go through the G-stage once per level, so caching it makes a two-stage
     /// TLB refill cost about as much as a one-stage one. Cleared with the G-stage (hgatp, HFENCE.GVMA).
     let gCache: UnsafeMutablePointer<GStageEntry>
+    /// Per slot: refills since the last flush, and the first `tlbFillLogSize` of their indices.
+    let tlbFillCount: UnsafeMutablePointer<Int>
+    let tlbFillLog: UnsafeMutablePointer<UInt16>
+    /// Per TLB index: log2 of the largest leaf page any entry there came from (0 when empty), so an
+    /// SFENCE.VMA for one address can find the entries a superpage leaf produced.
+    let tlbLeafShift: UnsafeMutablePointer<UInt8>
+    /// log2 of the leaf page size of the last successful translation (VS-stage leaf under V=1).
+    @exclusivity(unchecked) var lastLeafShift: UInt8 = 12
     static let gCacheSize = 2048
 
     @exclusivity(unchecked) public var reservation: UInt64 = .max
@@ -134,11 +151,15 @@ public final class Hart: InterruptTarget {
         jitContext.initialize(to: JITContext(tlbLoad: tlbLoad, tlbStore: tlbStore))
         pmpRanges = .allocate(capacity: 16); pmpRanges.initialize(repeating: PMPRange(), count: 16)
         gCache = .allocate(capacity: Hart.gCacheSize); gCache.initialize(repeating: GStageEntry(), count: Hart.gCacheSize)
+        tlbFillCount = .allocate(capacity: Hart.tlbSlots); tlbFillCount.initialize(repeating: 0, count: Hart.tlbSlots)
+        tlbFillLog = .allocate(capacity: Hart.tlbSlots * Hart.tlbFillLogSize)
+        tlbFillLog.initialize(repeating: 0, count: Hart.tlbSlots * Hart.tlbFillLogSize)
+        tlbLeafShift = .allocate(capacity: n); tlbLeafShift.initialize(repeating: 0, count: n)
         code.harts.append(self)
     }
     deinit {
         x.deallocate(); f.deallocate(); jitContext.deallocate(); tlbLoad.deallocate(); tlbStore.deallocate(); tlbFetch.deallocate()
-        pmpRanges.deallocate(); gCache.deallocate()
+        pmpRanges.deallocate(); gCache.deallocate(); tlbFillCount.deallocate(); tlbFillLog.deallocate(); tlbLeafShift.deallocate()
     }
 
     static func isaBits(_ letters: String) -> UInt64 {
@@ -170,13 +191,17 @@ public final class Hart: InterruptTarget {
     /// The architectural mip value (privileged spec §3.1.9, Sstc §"stimecmp").
     public var mip: UInt64 {
         var v = mipSoft | mipExt
-        if menvcfg & (1 << 63) != 0 {
+        let stce = menvcfg >> 63 != 0
+        let vstce = hypervisorExtension && henvcfg >> 63 != 0
+        // One clock read serves both timers (it is the costliest part of an interrupt check).
+        let now = stce || vstce ? time.now() : 0
+        if stce {
             v &= ~IRQ.stip
-            if time.now() >= stimecmp { v |= IRQ.stip }
+            if now >= stimecmp { v |= IRQ.stip }
         }
         if hypervisorExtension {
             v |= hvip & Hart.vsInterrupts   // GEILEN = 0: no guest external interrupts
-            if henvcfg >> 63 != 0 && time.now() &+ htimedelta >= vstimecmp { v |= IRQ.vstip }
+            if vstce && now &+ htimedelta >= vstimecmp { v |= IRQ.vstip }
         }
         return v
     }
@@ -189,11 +214,20 @@ public final class Hart: InterruptTarget {
         let mEnabled = prv < Priv.machine || mstatus & MStatus.mie != 0
         let sEnabled = virt || prv < Priv.supervisor || (prv == Priv.supervisor && mstatus & MStatus.sie != 0)
         let vsEnabled = virt && (prv < Priv.supervisor || vsstatus & MStatus.sie != 0)
-        let mPending = mEnabled ? pending & ~mideleg : 0
-        let sPending = sEnabled ? pending & mideleg & ~hideleg : 0
-        let vsPending = vsEnabled ? pending & mideleg & hideleg : 0
-        for set in [mPending, sPending, vsPending] where set != 0 {
-            for bit: UInt64 in [11, 3, 7, 9, 1, 5, 12, 10, 2, 6] where set & (1 << bit) != 0 { return bit }
+        if mEnabled, let bit = Hart.highestPriority(pending & ~mideleg) { return bit }
+        if sEnabled, let bit = Hart.highestPriority(pending & mideleg & ~hideleg) { return bit }
+        if vsEnabled, let bit = Hart.highestPriority(pending & mideleg & hideleg) { return bit }
+        return nil
+    }
+
+    /// The highest-priority interrupt in `set` (MEI, MSI, MTI, SEI, SSI, STI, SGEI, VSEI, VSSI, VSTI).
+    @inline(__always) static func highestPriority(_ set: UInt64) -> UInt64? {
+        if set == 0 { return nil }
+        var order: UInt64 = 0x62_AC51_973B   // the cause numbers above, one per nibble, lowest nibble first
+        for _ in 0..<10 {
+            let bit = order & 0xf
+            if set & (1 << bit) != 0 { return bit }
+            order >>= 4
         }
         return nil
     }
@@ -338,29 +372,95 @@ public final class Hart: InterruptTarget {
     }
 
     func flushSlots(_ slots: ClosedRange<Int>) {
-        for slot in slots {
-            let base = slot * Hart.tlbSize
+        if collectStats { if slots.lowerBound >= 4 { guestTLBFlushes &+= 1 } else { hostTLBFlushes &+= 1 } }
+        for slot in slots { clearSlot(slot) }
+    }
+
+    /// Empties one slot. Linux fences often and refills few entries in between, so a slot whose
+    /// refills were all logged clears just those indices instead of the whole table.
+    @inline(__always) func clearSlot(_ slot: Int) {
+        let count = tlbFillCount[slot]
+        if count == 0 { return }
+        let base = slot * Hart.tlbSize
+        if count <= Hart.tlbFillLogSize {
+            let log = tlbFillLog + slot * Hart.tlbFillLogSize
+            for i in 0..<count { clearEntries(base + Int(log[i])) }
+        } else {
             (tlbLoad + base).update(repeating: TLBEntry(), count: Hart.tlbSize)
             (tlbStore + base).update(repeating: TLBEntry(), count: Hart.tlbSize)
             (tlbFetch + base).update(repeating: FetchEntry(), count: Hart.tlbSize)
+            (tlbLeafShift + base).update(repeating: 0, count: Hart.tlbSize)
         }
+        tlbFillCount[slot] = 0
+    }
+
+    @inline(__always) func clearEntries(_ index: Int) {
+        tlbLoad[index] = TLBEntry(); tlbStore[index] = TLBEntry(); tlbFetch[index] = FetchEntry(); tlbLeafShift[index] = 0
+    }
+
+    /// SFENCE.VMA (or HFENCE.VVMA) for one virtual address: drops the entries of `slots` that the leaf
+    /// mapping `va` may have produced, superpage siblings included (priv §10.2.1: an address fence
+    /// orders stores to the leaf PTE only). The ASID argument is ignored (a wider flush is allowed).
+    func flushAddress(_ va: UInt64, slots: ClosedRange<Int>) {
+        if collectStats { if slots.lowerBound >= 4 { guestTLBFlushes &+= 1 } else { hostTLBFlushes &+= 1 } }
+        for slot in slots {
+            let count = tlbFillCount[slot]
+            if count == 0 { continue }
+            let base = slot * Hart.tlbSize
+            if count <= Hart.tlbFillLogSize {
+                let log = tlbFillLog + slot * Hart.tlbFillLogSize
+                for i in 0..<count { clearIfCovering(base + Int(log[i]), va) }
+            } else {
+                for i in base..<(base + Hart.tlbSize) { clearIfCovering(i, va) }
+            }
+        }
+    }
+
+    @inline(__always) func clearIfCovering(_ index: Int, _ va: UInt64) {
+        let shift = UInt64(tlbLeafShift[index])
+        if shift == 0 { return }
+        let target = va >> shift
+        if tlbLoad[index].tag >> shift == target || tlbStore[index].tag >> shift == target
+            || tlbFetch[index].tag >> shift == target {
+            clearEntries(index)
+        }
+    }
+
+    /// Index of `va`'s entry in `slot`, logged as filled (call only when storing an entry there).
+    @inline(__always) func tlbFillIndex(_ va: UInt64, slot: Int) -> Int {
+        let index = Int((va >> 12) & Hart.tlbMask)
+        let count = tlbFillCount[slot]
+        if count < Hart.tlbFillLogSize { tlbFillLog[slot * Hart.tlbFillLogSize + count] = UInt16(index) }
+        tlbFillCount[slot] = count &+ 1
+        let i = slot * Hart.tlbSize + index
+        tlbLeafShift[i] = max(tlbLeafShift[i], lastLeafShift)
+        return i
     }
 
     /// Flushes everything, M-mode slot included (PMP changes).
     public func flushAllTLB() {
-        let n = Hart.tlbSize * Hart.tlbSlots
-        tlbLoad.update(repeating: TLBEntry(), count: n)
-        tlbStore.update(repeating: TLBEntry(), count: n)
-        tlbFetch.update(repeating: FetchEntry(), count: n)
+        for slot in 0..<Hart.tlbSlots { tlbFillCount[slot] = Hart.tlbFillLogSize + 1; clearSlot(slot) }
         gCache.update(repeating: GStageEntry(), count: Hart.gCacheSize)
     }
 
     /// Removes store entries that map onto the host page (the page now holds decoded code).
     func dropStoreEntries(hostPage: UInt) {
-        for i in 0..<(Hart.tlbSize * Hart.tlbSlots) {
-            let e = tlbStore[i]
-            if e.tag != .max && UInt(truncatingIfNeeded: e.tag &+ e.addend) == hostPage { tlbStore[i] = TLBEntry() }
+        for slot in 0..<Hart.tlbSlots {
+            let count = tlbFillCount[slot]
+            if count == 0 { continue }
+            let base = slot * Hart.tlbSize
+            if count <= Hart.tlbFillLogSize {
+                let log = tlbFillLog + slot * Hart.tlbFillLogSize
+                for i in 0..<count { dropStoreEntry(base + Int(log[i]), hostPage: hostPage) }
+            } else {
+                for i in base..<(base + Hart.tlbSize) { dropStoreEntry(i, hostPage: hostPage) }
+            }
         }
+    }
+
+    @inline(__always) func dropStoreEntry(_ i: Int, hostPage: UInt) {
+        let e = tlbStore[i]
+        if e.tag != .max && UInt(truncatingIfNeeded: e.tag &+ e.addend) == hostPage { tlbStore[i] = TLBEntry() }
     }
 
     /// Effective privilege for loads and stores (MPRV, §3.1.6.3).
@@ -450,6 +550,7 @@ public final class Hart: InterruptTarget {
     /// With `virt`, translates through vsatp (VS-stage) and hgatp (G-stage); `hlvx` asks for execute permission
     /// in place of read permission (HLVX).
     func translate(_ va: UInt64, _ access: Access, _ p: UInt8, virt v: Bool = false, hlvx: Bool = false) -> Translation {
+        lastLeafShift = 12
         if v { return translateVirtual(va, access, p, hlvx: hlvx) }
         let mode = satp >> 60
         if p == Priv.machine || mode == 0 { return .ok(va) }
@@ -491,6 +592,7 @@ public final class Hart: InterruptTarget {
         let cached = gCache[index]
         if cached.page == page && cached.passed & bit != 0 { return .ok(cached.hostPage | (gpa & 0xfff)) }
         if gpa >> UInt64(12 + 9 * levels + 2) != 0 { return .guestFault(guestPageFaultCause(access), gpa: gpa, tinst: tinst) }
+        if collectStats { gStageWalks &+= 1 }
         let result = walk(gpa, root: hgatp, levels: levels, access, user: true, sum: false, mxr: mstatus & MStatus.mxr != 0,
                           execForRead: execForRead, stage: .g)
         switch result {
@@ -583,12 +685,17 @@ public final class Hart: InterruptTarget {
                 pte = newPTE
             }
             let offsetMask: UInt64 = (1 << UInt64(12 + 9 * level)) - 1
+            if stage != .g { lastLeafShift = UInt8(12 + 9 * level) }
             return .ok((ppn << 12) | (va & offsetMask))
         }
     }
 
     /// Translation plus PMP check of the exact bytes. On failure takes the trap and returns nil.
     func physical(_ va: UInt64, _ len: UInt64, _ access: Access, _ p: UInt8, virt v: Bool = false, hlvx: Bool = false) -> UInt64? {
+        if collectStats {
+            let l: PrivilegeLevel = p == Priv.machine ? .m : (p == Priv.supervisor ? (v ? .vs : .hs) : (v ? .vu : .u))
+            translationsByLevel[l.rawValue] &+= 1
+        }
         switch translate(va, access, p, virt: v, hlvx: hlvx) {
         case .fault(let cause):
             trap(cause: cause, tval: va, gva: v)
@@ -628,7 +735,7 @@ public final class Hart: InterruptTarget {
         guard let pa = physical(va, UInt64(size), .load, p, virt: v) else { return nil }
         if let hp = ram.hostPointer(pa, UInt64(size)) {
             if pmpPageUniform(pa, .load, p) {
-                tlbLoad[slot(forPriv: p, virt: v) * Hart.tlbSize + Int((va >> 12) & 255)] =
+                tlbLoad[tlbFillIndex(va, slot: slot(forPriv: p, virt: v))] =
                     TLBEntry(tag: va & ~0xfff, addend: UInt64(UInt(bitPattern: hp - Int(pa & 0xfff))) &- (va & ~0xfff))
             }
             return Hart.hostLoad(hp, size)
@@ -654,7 +761,7 @@ public final class Hart: InterruptTarget {
             let ramPage = Int((pa - ram.base) >> 12)
             code.invalidate(ramPage: ramPage)
             if pmpPageUniform(pa, .store, p) {
-                tlbStore[slot(forPriv: p, virt: v) * Hart.tlbSize + Int((va >> 12) & 255)] =
+                tlbStore[tlbFillIndex(va, slot: slot(forPriv: p, virt: v))] =
                     TLBEntry(tag: va & ~0xfff, addend: UInt64(UInt(bitPattern: hp - Int(pa & 0xfff))) &- (va & ~0xfff))
             }
             Hart.hostStore(hp, size, value)
@@ -671,13 +778,27 @@ public final class Hart: InterruptTarget {
             trap(cause: isLoadReserved ? Cause.loadMisaligned : Cause.storeMisaligned, tval: va)
             return nil
         }
+        // A store-TLB hit means RAM, writable (hence readable), PMP-uniform and holding no decoded
+        // code: kernels use atomics constantly (locks, refcounts), so they must not walk every time.
+        let slot = dataSlot
+        let e = tlbStore[slot * Hart.tlbSize + Int((va >> 12) & Hart.tlbMask)]
+        if e.tag == va & ~0xfff {
+            let hp = UnsafeMutableRawPointer(bitPattern: UInt(truncatingIfNeeded: va &+ e.addend)).unsafelyUnwrapped
+            return (hp, ram.base &+ UInt64(hp - ram.pointer))
+        }
         let access: Access = isLoadReserved ? .load : .store
         guard let pa = physical(va, UInt64(size), access, dataPriv, virt: dataVirt) else { return nil }
         guard let hp = ram.hostPointer(pa, UInt64(size)) else {
             trap(cause: isLoadReserved ? Cause.loadAccess : Cause.storeAccess, tval: va, gva: dataVirt)
             return nil
         }
-        if !isLoadReserved { code.invalidate(ramPage: Int((pa - ram.base) >> 12)) }
+        if !isLoadReserved {
+            code.invalidate(ramPage: Int((pa - ram.base) >> 12))
+            if pmpPageUniform(pa, .store, dataPriv) {
+                tlbStore[tlbFillIndex(va, slot: slot)] =
+                    TLBEntry(tag: va & ~0xfff, addend: UInt64(UInt(bitPattern: hp - Int(pa & 0xfff))) &- (va & ~0xfff))
+            }
+        }
         return (hp, pa)
     }
 
@@ -692,7 +813,7 @@ public final class Hart: InterruptTarget {
         let e = FetchEntry(tag: va & ~0xfff, ops: UInt(bitPattern: code.ops(forRAMPage: ramPage)),
                            host: UInt(bitPattern: ram.pointer + (ramPage << 12)), ramPage: ramPage)
         if pmpPageUniform(pa, .fetch, prv) {
-            tlbFetch[fetchSlot * Hart.tlbSize + Int((va >> 12) & 255)] = e
+            tlbFetch[tlbFillIndex(va, slot: fetchSlot)] = e
         }
         return e
     }
@@ -714,14 +835,17 @@ public final class Hart: InterruptTarget {
             UnsafeMutablePointer<DOp>(bitPattern: e.ops)![offset >> 1] = d
             return d
         }
-        // Crosses a page boundary: fetch the upper parcel through translation every time.
+        // Crosses a page boundary: not cached (the next page may be remapped or rewritten on its
+        // own); its upper parcel comes through the fetch TLB, filled like any other fetch.
         let nextVA = va &+ 2
-        guard let pa = physical(nextVA, 2, .fetch, prv, virt: virt) else { return nil }
-        guard let hp = ram.hostPointer(pa, 2) else {
-            trap(cause: Cause.fetchAccess, tval: nextVA, gva: virt)
-            return nil
+        let next = tlbFetch[fetchSlot * Hart.tlbSize + Int((nextVA >> 12) & Hart.tlbMask)]
+        let hi: UInt16
+        if next.tag == nextVA {
+            hi = UnsafeRawPointer(bitPattern: next.host).unsafelyUnwrapped.load(as: UInt16.self)
+        } else {
+            guard let f = fetchFill(nextVA) else { return nil }
+            hi = UnsafeRawPointer(bitPattern: f.host).unsafelyUnwrapped.load(as: UInt16.self)
         }
-        let hi = hp.load(as: UInt16.self)
         return Decoder.decode(UInt32(lo) | UInt32(hi) << 16, hypervisor: hypervisorExtension)
     }
 }

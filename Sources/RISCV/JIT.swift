@@ -304,7 +304,7 @@ public final class JIT {
                 a.loadX(.rax, d.rs1); a.emit(0x48, 0x05); a.imm32(imm)           // rax = va
                 a.emit(0x48, 0x89, 0xC2)                                         // mov rdx, rax
                 a.emit(0x48, 0xC1, 0xEA, 0x0C)                                   // shr rdx, 12
-                a.emit(0x81, 0xE2); a.imm32(0xff)                                // and edx, 255
+                a.emit(0x81, 0xE2); a.imm32(Int32(Hart.tlbSize - 1))                 // and edx, tlbMask
                 a.emit(0x48, 0xC1, 0xE2, 0x04)                                   // shl rdx, 4
                 if isStore { a.emit(0x48, 0x03, 0x56, 0x08) } else { a.emit(0x48, 0x03, 0x16) }  // add rdx, [rsi+8] / [rsi]
                 a.emit(0x48, 0x89, 0xC1)                                         // mov rcx, rax

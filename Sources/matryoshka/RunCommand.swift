@@ -145,7 +145,13 @@ extension Run {
     static func levelReport(_ machine: Machine) -> String {
         var perLevel = [UInt64](repeating: 0, count: PrivilegeLevel.allCases.count)
         var traps: [TrapKey: UInt64] = [:]
+        var translations = [UInt64](repeating: 0, count: PrivilegeLevel.allCases.count)
+        var gWalks: UInt64 = 0, hostFlushes: UInt64 = 0, guestFlushes: UInt64 = 0
         for h in machine.harts {
+            for (i, n) in h.translationsByLevel.enumerated() { translations[i] &+= n }
+            gWalks &+= h.gStageWalks
+            hostFlushes &+= h.hostTLBFlushes
+            guestFlushes &+= h.guestTLBFlushes
             for (i, n) in h.instructionsByLevel.enumerated() { perLevel[i] &+= n }
             for (k, n) in h.trapCounts { traps[k, default: 0] &+= n }
         }
@@ -154,6 +160,9 @@ extension Run {
         for l in PrivilegeLevel.allCases {
             out += String(format: " %@ %llu (%.1f%%)", l.description, perLevel[l.rawValue], 100 * Double(perLevel[l.rawValue]) / Double(total))
         }
+        out += "\nmatryoshka: slow-path translations (TLB refills) by level:"
+        for l in PrivilegeLevel.allCases { out += " \(l.description) \(translations[l.rawValue])" }
+        out += "; G-stage walks: \(gWalks); TLB flushes: host \(hostFlushes), guest \(guestFlushes)"
         out += "\nmatryoshka: traps (cause, from -> to: count):\n"
         for (k, n) in traps.sorted(by: { $0.value > $1.value }) {
             let code = k.cause & ~Cause.interruptBit
