@@ -270,10 +270,18 @@ extension GuestImages {
         let mirror = debianMirror()
         var freshIndex = false
         while true {
-            let index: DebianPackageIndex
+            var cached: DebianPackageIndex?
             if !freshIndex && fm.fileExists(atPath: packagesIndexPath) {
                 progress("reading the cached \(suite) Packages index \(packagesIndexPath)")
-                index = try DebianPackageIndex.load(packagesXZ: packagesIndexPath)
+                do {
+                    cached = try DebianPackageIndex.load(packagesXZ: packagesIndexPath)
+                } catch {
+                    progress("  cannot read it (an interrupted download?): \(error)")
+                }
+            }
+            let index: DebianPackageIndex
+            if let cached {
+                index = cached
             } else {
                 progress("downloading the \(suite) riscv64 Packages index from \(mirror)")
                 index = try downloadPackagesIndex(mirror: mirror, keyring: try archiveKeyring(), progress: progress)
