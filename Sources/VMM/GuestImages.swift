@@ -102,7 +102,7 @@ public struct GuestImages: Sendable {
             var extra: [(guestPath: String, hostPath: String, mode: UInt32)] = []
             let modDir = cache + "/initramfs-modules"
             do {
-                for path in try decompressedModules(into: modDir, progress: progress) {
+                for path in try decompressedModules(initramfsModules, into: modDir) {
                     let name = (path as NSString).lastPathComponent
                     extra.append((guestPath: "/lib/modules/" + name, hostPath: path, mode: 0o644))
                 }
@@ -118,7 +118,7 @@ public struct GuestImages: Sendable {
         progress("initramfs: \(initramfsPath)")
     }
 
-    private static func missingToolMessage(_ tool: String) -> String {
+    static func missingToolMessage(_ tool: String) -> String {
         """
         \(tool) not found in PATH. Fetching the guest images uses Debian's package tools: install apt \
         and dpkg (they come with Debian and Ubuntu), or set MATRYOSHKA_CACHE to a directory holding \
@@ -132,10 +132,7 @@ public struct GuestImages: Sendable {
         for tool in ["apt-get", "apt-cache", "dpkg-deb"] where findExecutable(tool) == nil {
             throw GuestImageError(missingToolMessage(tool))
         }
-        let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
-        guard fm.fileExists(atPath: keyring) else {
-            throw GuestImageError("\(keyring) is missing: install the debian-archive-keyring package (apt-get install debian-archive-keyring)")
-        }
+        let keyring = try archiveKeyring()
         let cache = cacheDirectory
         let apt = cache + "/apt"
         let debs = cache + "/debs"
@@ -194,6 +191,15 @@ public struct GuestImages: Sendable {
         }
     }
 
+    /// Debian's archive keyring, which signs the suite's InRelease.
+    static func archiveKeyring() throws -> String {
+        let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+        guard FileManager.default.fileExists(atPath: keyring) else {
+            throw GuestImageError("\(keyring) is missing: install the debian-archive-keyring package (apt-get install debian-archive-keyring)")
+        }
+        return keyring
+    }
+
     private static func runWithRetries(_ args: [String], attempts: Int = 3, progress: (String) -> Void) throws {
         var attempt = 1
         while true {
@@ -214,10 +220,45 @@ public struct GuestImages: Sendable {
     /// Packages index). Returns the package names.
     private static func downloadDirect(mirror: String, keyring: String, into debs: String,
                                        progress: (String) -> Void) throws -> [String] {
-        let fm = FileManager.default
-        let helper = ["/usr/lib/apt/apt-helper", "/usr/libexec/apt/apt-helper"].first { fm.isExecutableFile(atPath: $0) }
+        let index = try downloadPackagesIndex(mirror: mirror, keyring: keyring, progress: progress)
+        guard let meta = index["linux-image-riscv64"]?.depends,
+              let kernel = meta.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) })
+                .first(where: { $0.hasPrefix("linux-image-") })?.split(separator: " ").first.map(String.init) else {
+            throw GuestImageError("linux-image-riscv64 not found in \(packagesIndexURL(mirror: mirror))")
+        }
+        let packages = [kernel, "busybox-static", "opensbi"]
+        for name in packages {
+            guard let package = index[name], !package.filename.isEmpty, !package.sha256.isEmpty else {
+                throw GuestImageError("\(name) not found in \(packagesIndexURL(mirror: mirror))")
+            }
+            try downloadDeb(package, mirror: mirror, into: debs, progress: progress)
+        }
+        return packages
+    }
+
+    /// The Packages index that `downloadPackagesIndex` fetches (kept in the cache).
+    static var packagesIndexPath: String { cacheDirectory + "/apt/direct/Packages.xz" }
+
+    private static func packagesIndexURL(mirror: String) -> String {
+        "\(mirror)/dists/\(suite)/main/binary-riscv64/Packages.xz"
+    }
+
+    static func aptHelper() throws -> String {
+        let helper = ["/usr/lib/apt/apt-helper", "/usr/libexec/apt/apt-helper"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
         guard let helper else { throw GuestImageError(missingToolMessage("apt-helper (from apt)")) }
-        let index = cacheDirectory + "/apt/direct"
+        return helper
+    }
+
+    /// Downloads the suite's signed InRelease and its riscv64 Packages.xz into the cache
+    /// (`packagesIndexPath`), checks both as far as the mirror allows, and parses the index.
+    static func downloadPackagesIndex(mirror: String, keyring: String,
+                                      progress: (String) -> Void) throws -> DebianPackageIndex {
+        let fm = FileManager.default
+        let helper = try aptHelper()
+        let packagesXZ = packagesIndexPath
+        let index = (packagesXZ as NSString).deletingLastPathComponent
         try makeDirectory(index)
         let dists = "\(mirror)/dists/\(suite)"
         _ = try run([helper, "download-file", "\(dists)/InRelease", index + "/InRelease"])
@@ -225,9 +266,8 @@ public struct GuestImages: Sendable {
             _ = try run(["gpgv", "--keyring", keyring, index + "/InRelease"])
             progress("  InRelease signature verified")
         }
-        let packagesXZ = index + "/Packages.xz"
         try? fm.removeItem(atPath: packagesXZ)
-        _ = try run([helper, "download-file", "\(dists)/main/binary-riscv64/Packages.xz", packagesXZ])
+        _ = try run([helper, "download-file", packagesIndexURL(mirror: mirror), packagesXZ])
         let release = (try? String(contentsOfFile: index + "/InRelease", encoding: .utf8)) ?? ""
         let digest = (try? run(["sha256sum", packagesXZ]))?.split(separator: " ").first.map(String.init) ?? "?"
         if release.contains(digest + " ") {
@@ -235,33 +275,25 @@ public struct GuestImages: Sendable {
         } else {
             progress("  warning: Packages.xz does not match the signed InRelease (mirror sync in progress?); .debs are checked against its SHA256 only")
         }
-        let text = String(decoding: try runData(["xz", "-dc", packagesXZ]), as: UTF8.self)
-        var stanzas: [String: [String: String]] = [:]
-        for block in text.components(separatedBy: "\n\n") {
-            var fields: [String: String] = [:]
-            for line in block.split(separator: "\n") where !line.hasPrefix(" ") {
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            }
-            if let name = fields["Package"] { stanzas[name] = fields }
-        }
-        guard let meta = stanzas["linux-image-riscv64"]?["Depends"],
-              let kernel = meta.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) })
-                .first(where: { $0.hasPrefix("linux-image-") })?.split(separator: " ").first.map(String.init) else {
-            throw GuestImageError("linux-image-riscv64 not found in \(dists)/main/binary-riscv64/Packages.xz")
-        }
-        let packages = [kernel, "busybox-static", "opensbi"]
-        for name in packages {
-            guard let fields = stanzas[name], let file = fields["Filename"], let sha = fields["SHA256"] else {
-                throw GuestImageError("\(name) not found in \(dists)/main/binary-riscv64/Packages.xz")
-            }
-            let dest = debs + "/" + (file as NSString).lastPathComponent
-            if fm.fileExists(atPath: dest) { continue }
-            progress("downloading \(file) (\((Int(fields["Size"] ?? "0") ?? 0) / 1_000_000) MB)")
-            _ = try run([helper, "download-file", "\(mirror)/\(file)", dest + ".part", "SHA256:" + sha])
+        return try DebianPackageIndex.load(packagesXZ: packagesXZ)
+    }
+
+    /// Downloads one .deb into `debs` (skipped when already there) with apt-helper, which
+    /// checks it against the SHA256 from the index before it gets its final name.
+    static func downloadDeb(_ package: DebianPackageIndex.Package, mirror: String, into debs: String,
+                            progress: (String) -> Void) throws {
+        let fm = FileManager.default
+        let dest = debs + "/" + (package.filename as NSString).lastPathComponent
+        if fm.fileExists(atPath: dest) { return }
+        let helper = try aptHelper()
+        progress("downloading \(package.filename) (\(String(format: "%.1f", Double(package.size) / 1e6)) MB)")
+        try? fm.removeItem(atPath: dest + ".part")
+        _ = try run([helper, "download-file", "\(mirror)/\(package.filename)", dest + ".part", "SHA256:" + package.sha256])
+        do {
             try fm.moveItem(atPath: dest + ".part", toPath: dest)
+        } catch {
+            throw GuestImageError("cannot rename \(dest).part to \(dest): \(error.localizedDescription)")
         }
-        return packages
     }
 
     private static func linkStableNames(progress: (String) -> Void) throws {
@@ -298,8 +330,9 @@ public struct GuestImages: Sendable {
         progress("kernel \(version)")
     }
 
-    /// Decompresses `initramfsModules` (and nothing else) from `modulesDirectory` into `dir`.
-    private static func decompressedModules(into dir: String, progress: (String) -> Void) throws -> [String] {
+    /// Decompresses the named modules (and nothing else) from `modulesDirectory` into `dir`;
+    /// modules the kernel does not have are left out.
+    static func decompressedModules(_ names: [String], into dir: String) throws -> [String] {
         let fm = FileManager.default
         guard findExecutable("xz") != nil else {
             throw GuestImageError("xz not found (install xz-utils)")
@@ -314,13 +347,13 @@ public struct GuestImages: Sendable {
         if let walker = fm.enumerator(atPath: base) {
             for case let rel as String in walker {
                 let file = (rel as NSString).lastPathComponent
-                for name in initramfsModules where file == name + ".ko.xz" || file == name + ".ko" {
+                for name in names where file == name + ".ko.xz" || file == name + ".ko" {
                     found[name] = base + rel
                 }
             }
         }
         var out: [String] = []
-        for name in initramfsModules {
+        for name in names {
             guard let src = found[name] else { continue }
             let dst = dir + "/" + name + ".ko"
             if !fm.fileExists(atPath: dst) {
@@ -409,7 +442,7 @@ public struct GuestImages: Sendable {
 
     // MARK: Helpers
 
-    private static func debianMirror() -> String {
+    static func debianMirror() -> String {
         if let m = ProcessInfo.processInfo.environment["MATRYOSHKA_DEBIAN_MIRROR"], !m.isEmpty { return m }
         if let text = try? String(contentsOfFile: "/etc/apt/sources.list.d/debian.sources", encoding: .utf8) {
             for line in text.split(separator: "\n") where line.hasPrefix("URIs:") {
@@ -437,7 +470,7 @@ public struct GuestImages: Sendable {
         return nil
     }
 
-    private static func makeDirectory(_ path: String) throws {
+    static func makeDirectory(_ path: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
@@ -445,11 +478,11 @@ public struct GuestImages: Sendable {
         }
     }
 
-    private static func writeFile(_ path: String, _ text: String) throws {
+    static func writeFile(_ path: String, _ text: String) throws {
         try writeData(path, Data(text.utf8))
     }
 
-    private static func writeData(_ path: String, _ data: Data) throws {
+    static func writeData(_ path: String, _ data: Data) throws {
         do {
             try data.write(to: URL(fileURLWithPath: path))
         } catch {
@@ -458,12 +491,12 @@ public struct GuestImages: Sendable {
     }
 
     @discardableResult
-    private static func run(_ args: [String], cwd: String? = nil) throws -> String {
+    static func run(_ args: [String], cwd: String? = nil) throws -> String {
         String(decoding: try runData(args, cwd: cwd, mergeStderr: true), as: UTF8.self)
     }
 
     /// Runs a tool found in PATH and returns its standard output; throws with its output on failure.
-    private static func runData(_ args: [String], cwd: String? = nil, mergeStderr: Bool = false) throws -> Data {
+    static func runData(_ args: [String], cwd: String? = nil, mergeStderr: Bool = false) throws -> Data {
         guard let exe = findExecutable(args[0]) else {
             throw GuestImageError(missingToolMessage(args[0]))
         }

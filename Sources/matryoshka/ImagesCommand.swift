@@ -17,11 +17,16 @@ struct Images: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Download the guest packages with a private apt configuration and build the default initramfs.")
 
+        @Flag(help: "Also build the nested-virtualization images (qemu-system-riscv on an L1 disk; for `matryoshka demo nested`).")
+        var nested = false
+
         func run() throws {
             do {
-                try GuestImages.fetch { line in
+                let progress: (String) -> Void = { line in
                     FileHandle.standardError.write(Data(("images: " + line + "\n").utf8))
                 }
+                try GuestImages.fetch(progress: progress)
+                if nested { try GuestImages.fetchNested(progress: progress) }
             } catch let error as GuestImageError {
                 FileHandle.standardError.write(Data(("error: " + error.message + "\n").utf8))
                 throw ExitCode.failure
@@ -32,7 +37,7 @@ struct Images: ParsableCommand {
     struct Path: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the cache paths (NAME=PATH lines).")
 
-        @Argument(help: "Print only this path: cache, kernel, firmware, busybox, modules or initramfs.")
+        @Argument(help: "Print only this path: cache, kernel, firmware, busybox, modules, initramfs, nested-disk, nested-initramfs or nested-l2-initramfs.")
         var name: String?
 
         func run() throws {
@@ -43,6 +48,9 @@ struct Images: ParsableCommand {
                 ("busybox", GuestImages.busyboxPath),
                 ("modules", GuestImages.modulesDirectory),
                 ("initramfs", GuestImages.initramfsPath),
+                ("nested-disk", GuestImages.nestedDiskPath),
+                ("nested-initramfs", GuestImages.nestedInitramfsPath),
+                ("nested-l2-initramfs", GuestImages.nestedL2InitramfsPath),
             ]
             if let name {
                 guard let match = paths.first(where: { $0.0 == name }) else {

@@ -57,11 +57,6 @@ struct Run: ParsableCommand {
         throw ExitCode(code)
     }
 
-    func fail(_ message: String, status: Int32) -> Int32 {
-        FileHandle.standardError.write(Data("matryoshka: \(message)\n".utf8))
-        return status
-    }
-
     func runMachine() -> Int32 {
         var config = MachineConfig()
         guard let mem = parseSize(memory) else { return fail("invalid --memory '\(memory)': use a size such as 512M or 2G", status: 2) }
@@ -93,44 +88,64 @@ struct Run: ParsableCommand {
             config.initrdPath = initrd ?? GuestImages.initramfsPath
             config.bootargs = append ?? (config.virtioConsole ? "console=ttyS0 console=hvc0 quiet" : "console=ttyS0 quiet")
         }
-        let machine: Machine
-        do {
-            machine = try Machine(config: config)
-            try machine.boot()
-        } catch {
-            return fail("\(error)", status: 2)
+        return runGuest(config, options: GuestRunOptions(stats: stats, noJit: noJit, maxInstructions: maxInstructions))
+    }
+}
+
+/// How `runGuest` runs a configured machine (the flags `run` and `demo` share).
+struct GuestRunOptions {
+    var stats = false
+    var noJit = false
+    var maxInstructions: UInt64?
+}
+
+/// Prints `matryoshka: message` on stderr and returns `status`.
+func fail(_ message: String, status: Int32) -> Int32 {
+    FileHandle.standardError.write(Data("matryoshka: \(message)\n".utf8))
+    return status
+}
+
+/// Creates and boots the machine, connects the console to the terminal, runs it until it stops and
+/// returns matryoshka's exit status: 0 on power-off (or Ctrl-A X); 1 on power-off reporting failure,
+/// reset or an emulation error; 2 when the machine cannot be built from `config`.
+func runGuest(_ config: MachineConfig, options: GuestRunOptions) -> Int32 {
+    let machine: Machine
+    do {
+        machine = try Machine(config: config)
+        try machine.boot()
+    } catch {
+        return fail("\(error)", status: 2)
+    }
+    let profilePath = ProcessInfo.processInfo.environment["MATRYOSHKA_PROFILE"]
+    machine.profile = profilePath != nil
+    let console = Console(machine: machine)
+    console.start()
+    machine.code.jitEnabled = !options.noJit
+    for h in machine.harts { h.collectStats = options.stats }
+    let reason = machine.run(maxInstructions: options.maxInstructions ?? .max)
+    console.stop()
+    if let profilePath {
+        let lines = machine.pcSamples.sorted { $0.value > $1.value }.map { String(format: "%016llx %d", $0.key, $0.value) }
+        try? lines.joined(separator: "\n").write(toFile: profilePath, atomically: true, encoding: .utf8)
+    }
+    if options.stats {
+        let s = machine.stats
+        let busy = s.hostSeconds - s.idleSeconds
+        let mips = busy > 0 ? Double(s.instructions) / busy / 1e6 : 0
+        FileHandle.standardError.write(Data(String(format: "matryoshka: %llu instructions in %.2f s (%.2f s idle; %.0f MIPS while running), %llu SBI calls\n", s.instructions, s.hostSeconds, s.idleSeconds, mips, s.sbiCalls).utf8))
+        FileHandle.standardError.write(Data(Run.levelReport(machine).utf8))
+        if let jit = machine.code.jit {
+            FileHandle.standardError.write(Data("matryoshka: JIT: \(jit.compiledBlocks) blocks compiled, \(jit.chainedExits) exits chained, \(jit.flushes) flushes\n".utf8))
         }
-        let profilePath = ProcessInfo.processInfo.environment["MATRYOSHKA_PROFILE"]
-        machine.profile = profilePath != nil
-        let console = Console(machine: machine)
-        console.start()
-        machine.code.jitEnabled = !noJit
-        for h in machine.harts { h.collectStats = stats }
-        let reason = machine.run(maxInstructions: maxInstructions ?? .max)
-        console.stop()
-        if let profilePath {
-            let lines = machine.pcSamples.sorted { $0.value > $1.value }.map { String(format: "%016llx %d", $0.key, $0.value) }
-            try? lines.joined(separator: "\n").write(toFile: profilePath, atomically: true, encoding: .utf8)
-        }
-        if stats {
-            let s = machine.stats
-            let busy = s.hostSeconds - s.idleSeconds
-            let mips = busy > 0 ? Double(s.instructions) / busy / 1e6 : 0
-            FileHandle.standardError.write(Data(String(format: "matryoshka: %llu instructions in %.2f s (%.2f s idle; %.0f MIPS while running), %llu SBI calls\n", s.instructions, s.hostSeconds, s.idleSeconds, mips, s.sbiCalls).utf8))
-            FileHandle.standardError.write(Data(Run.levelReport(machine).utf8))
-            if let jit = machine.code.jit {
-                FileHandle.standardError.write(Data("matryoshka: JIT: \(jit.compiledBlocks) blocks compiled, \(jit.chainedExits) exits chained, \(jit.flushes) flushes\n".utf8))
-            }
-        }
-        switch reason {
-        case .powerOff(code: 0): return 0
-        case .powerOff(let code): return fail("guest powered off reporting failure code \(code)", status: 1)
-        case .reset: return fail("guest reset itself (reboot is not supported yet; the machine stops)", status: 1)
-        case .stopped:
-            FileHandle.standardError.write(Data("matryoshka: terminated by Ctrl-A X\n".utf8))
-            return 0  // as QEMU: quitting from the console is not an error
-        case .error(let m): return fail("emulation stopped: \(m)", status: 1)
-        }
+    }
+    switch reason {
+    case .powerOff(code: 0): return 0
+    case .powerOff(let code): return fail("guest powered off reporting failure code \(code)", status: 1)
+    case .reset: return fail("guest reset itself (reboot is not supported yet; the machine stops)", status: 1)
+    case .stopped:
+        FileHandle.standardError.write(Data("matryoshka: terminated by Ctrl-A X\n".utf8))
+        return 0  // as QEMU: quitting from the console is not an error
+    case .error(let m): return fail("emulation stopped: \(m)", status: 1)
     }
 }
 

@@ -212,7 +212,9 @@ final class BootTests: XCTestCase {
     }
 
     /// Runs `binary args` with stdin from /dev/null and stdout+stderr into a file; kills it after `timeout`.
-    static func launch(_ binary: String, _ args: [String], timeout: TimeInterval) throws -> RunResult {
+    /// `environment` entries are added to (or replace) the test's own.
+    static func launch(_ binary: String, _ args: [String], timeout: TimeInterval,
+                       environment: [String: String] = [:]) throws -> RunResult {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let logPath = dir + "/console.log"
@@ -223,6 +225,9 @@ final class BootTests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = args
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Machine
+import VMM
+
+/// `matryoshka demo …`: ready-made guests that fetch what they need and boot.
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ready-made demonstrations (fetch the images they need, then boot).",
+        subcommands: [Nested.self])
+
+    /// Nested virtualization: L1 Linux with KVM on Matryoshka's H extension runs L2 Linux in QEMU.
+    struct Nested: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Boot Linux (L1) with --hypervisor; it loads kvm.ko and runs Linux (L2) in qemu-system-riscv64 -accel kvm.",
+            discussion: """
+                The first run downloads Debian's qemu-system-riscv (~30 MB of packages) and builds the L1 disk \
+                (`matryoshka images fetch --nested`). L2 prints a banner from inside the nested guest and powers off, \
+                then L1 powers off. Exit status 0 when L2 ran and qemu exited 0; 1 when L1 reports a failure.
+                """)
+
+        @Flag(help: "Print execution statistics on exit (instructions per level, VM exits).")
+        var stats = false
+        @Flag(help: "A shell in L1 instead of the automatic run (start L2 with `run-l2`).")
+        var shell = false
+        @Option(help: "L1 RAM, e.g. 1G (L2 gets 256M of it).")
+        var memory: String = "1G"
+        @Flag(help: "Disable the JIT (interpret everything).")
+        var noJit = false
+
+        func run() throws {
+            guard let mem = parseSize(memory) else {
+                throw ExitCode(fail("invalid --memory '\(memory)': use a size such as 1G", status: 2))
+            }
+            guard mem >= 512 << 20 else {
+                throw ExitCode(fail("--memory \(memory) is too small: L1 needs at least 512M (L2 takes 256M)", status: 2))
+            }
+            do {
+                if !GuestImages.isNestedFetched {
+                    try GuestImages.fetchNested { line in
+                        FileHandle.standardError.write(Data(("images: " + line + "\n").utf8))
+                    }
+                }
+                try GuestImages.checkNestedDisk()
+            } catch let error as GuestImageError {
+                throw ExitCode(fail(error.message, status: 2))
+            }
+            var config = MachineConfig()
+            config.memorySize = mem
+            config.hypervisor = true
+            config.kernelPath = GuestImages.kernelPath
+            config.initrdPath = GuestImages.nestedInitramfsPath
+            // Read-only: the cached image never changes, and several demos can run at once.
+            config.disks = [DiskSpec(path: GuestImages.nestedDiskPath, format: "raw", readOnly: true)]
+            config.bootargs = "console=ttyS0 quiet nested=\(shell ? "shell" : "demo")"
+            throw ExitCode(runGuest(config, options: GuestRunOptions(stats: stats, noJit: noJit)))
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import VMM
+import XCTest
+
+/// Nested virtualization end to end: `matryoshka demo nested` boots Linux (L1) with the H extension;
+/// L1 loads kvm.ko and runs Linux (L2) in qemu-system-riscv64 -accel kvm.
+///
+/// Needs the release binary and the nested images (`matryoshka images fetch --nested`); without them
+/// the tests are skipped, except under CI=true, where they fail.
+final class NestedBootTests: XCTestCase {
+    /// ~9 s on the 2-core CI machine kind; generous for a loaded host.
+    static let timeout: TimeInterval = 300
+
+    func testNestedDemoRunsL2UnderKVM() throws {
+        let binary = try requireBinary()
+        guard GuestImages.isNestedFetched else {
+            try missing("nested images missing or out of date in \(GuestImages.nestedDirectory): run `swift run -c release matryoshka images fetch --nested`")
+        }
+        let started = Date()
+        let result = try BootTests.launch(binary, ["demo", "nested", "--stats"], timeout: Self.timeout)
+        let elapsed = Date().timeIntervalSince(started)
+        let output = result.output
+        let tail = output.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).suffix(60).joined(separator: "\n")
+
+        XCTAssertFalse(result.timedOut, "demo nested did not finish within \(Int(Self.timeout)) s; last output:\n\(tail)")
+        XCTAssertEqual(result.status, 0, "exit status of demo nested; last output:\n\(tail)")
+
+        // L1: kvm.ko loaded and /dev/kvm exists (the L1 init checks `[ -c /dev/kvm ]` before this banner).
+        XCTAssertTrue(output.contains("kvm: hypervisor extension available") || output.contains("/dev/kvm ready"),
+                      "L1 never reported KVM; last output:\n\(tail)")
+
+        // L2's own init prints its banner (kernel version, CPUs, isa) and powers off; then qemu exits 0
+        // in L1, and L1 powers off: two "reboot: Power down", L2's first.
+        guard let l2Banner = output.range(of: "=== L2 guest (nested") else {
+            XCTFail("the L2 banner never appeared; last output:\n\(tail)")
+            return
+        }
+        XCTAssertNotNil(output.range(of: "L2 isa : rv64", range: l2Banner.upperBound..<output.endIndex),
+                        "L2 banner without its isa line; last output:\n\(tail)")
+        let powerDowns = ranges(of: "reboot: Power down", in: output)
+        XCTAssertEqual(powerDowns.count, 2, "expected L2's and then L1's power-down messages; last output:\n\(tail)")
+        if powerDowns.count == 2, let qemuExit = output.range(of: "L1: qemu-system-riscv64 exited with status 0") {
+            XCTAssertTrue(l2Banner.upperBound <= powerDowns[0].lowerBound
+                          && powerDowns[0].upperBound <= qemuExit.lowerBound
+                          && qemuExit.upperBound <= powerDowns[1].lowerBound,
+                          "order should be: L2 banner, L2 power-down, qemu exit 0 in L1, L1 power-down; last output:\n\(tail)")
+        } else {
+            XCTFail("L1 did not report qemu's exit status 0; last output:\n\(tail)")
+        }
+
+        // --stats: the L2 kernel ran in VS mode and its user space in VU; its traps reached L1's KVM.
+        let levels = fields(afterPrefix: "matryoshka: instructions executed by level:", in: output)
+        XCTAssertGreaterThan(levels["VS"] ?? 0, 0, "instructions in VS; levels: \(levels); last output:\n\(tail)")
+        XCTAssertGreaterThan(levels["VU"] ?? 0, 0, "instructions in VU; levels: \(levels); last output:\n\(tail)")
+        let exits = output.split(whereSeparator: \.isNewline)
+            .first { $0.hasPrefix("matryoshka: VM exits") }
+            .flatMap { $0.split(separator: " ").last.flatMap { UInt64($0) } } ?? 0
+        XCTAssertGreaterThan(exits, 0, "VM exits; last output:\n\(tail)")
+        print("NestedBootTests: L1 + L2 finished in \(String(format: "%.1f", elapsed)) s; VS \(levels["VS"] ?? 0), VU \(levels["VU"] ?? 0) instructions, \(exits) VM exits")
+    }
+
+    /// A damaged L1 disk is reported by name before any guest boots (exit status 2). Runs against a
+    /// scratch cache that shares everything with the real one except the disk.
+    func testNestedDemoRejectsCorruptDisk() throws {
+        let binary = try requireBinary()
+        guard GuestImages.isNestedFetched else {
+            try missing("nested images missing or out of date in \(GuestImages.nestedDirectory): run `swift run -c release matryoshka images fetch --nested`")
+        }
+        let fm = FileManager.default
+        let real = GuestImages.cacheDirectory
+        let scratch = try BootTests.makeTemporaryDirectory()
+        defer { try? fm.removeItem(atPath: scratch) }
+        for name in try fm.contentsOfDirectory(atPath: real) where name != "nested" {
+            // Symlinks are recreated as they are (relative targets resolve through the linked `root`),
+            // so the scratch cache's kernel and hence the images' fingerprint match the real cache's.
+            let target = (try? fm.destinationOfSymbolicLink(atPath: real + "/" + name)) ?? real + "/" + name
+            try fm.createSymbolicLink(atPath: scratch + "/" + name, withDestinationPath: target)
+        }
+        let nested = scratch + "/nested"
+        try fm.createDirectory(atPath: nested, withIntermediateDirectories: true)
+        for name in [".complete", "l1-initramfs.cpio.gz"] {
+            try fm.copyItem(atPath: GuestImages.nestedDirectory + "/" + name, toPath: nested + "/" + name)
+        }
+        let disk = nested + "/l1-disk.ext4"
+        try Data(repeating: 0x5A, count: 1 << 20).write(to: URL(fileURLWithPath: disk))
+
+        // An unreachable mirror: if the images were not recognised as built, a rebuild fails fast
+        // instead of downloading.
+        let result = try BootTests.launch(binary, ["demo", "nested"], timeout: 60,
+                                          environment: ["MATRYOSHKA_CACHE": scratch,
+                                                        "MATRYOSHKA_DEBIAN_MIRROR": "http://127.0.0.1:9/debian"])
+        XCTAssertFalse(result.timedOut, "demo nested with a corrupt disk did not exit within 60 s:\n\(result.output)")
+        XCTAssertEqual(result.status, 2, "exit status for a corrupt L1 disk; output:\n\(result.output)")
+        XCTAssertTrue(result.output.contains(disk) && result.output.contains("not an ext4 image"),
+                      "the error should name the disk and say what is wrong; output:\n\(result.output)")
+        XCTAssertTrue(result.output.contains("images fetch --nested"), "the error should say how to fix it; output:\n\(result.output)")
+    }
+
+    // MARK: Helpers
+
+    private func missing(_ message: String) throws -> Never {
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            XCTFail(message)
+            throw XCTSkip("(failed above) " + message)
+        }
+        throw XCTSkip(message)
+    }
+
+    private func requireBinary() throws -> String {
+        let binary = BootTests.matryoshkaBinary
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            try missing("matryoshka binary not found at \(binary): run `swift build -c release` or set MATRYOSHKA_BIN")
+        }
+        return binary
+    }
+
+    private func ranges(of needle: String, in text: String) -> [Range<String.Index>] {
+        var found: [Range<String.Index>] = []
+        var start = text.startIndex
+        while let r = text.range(of: needle, range: start..<text.endIndex) {
+            found.append(r)
+            start = r.upperBound
+        }
+        return found
+    }
+
+    /// "prefix U 12 (0.1%) HS 34 (5.0%) ..." -> ["U": 12, "HS": 34, ...].
+    private func fields(afterPrefix prefix: String, in text: String) -> [String: UInt64] {
+        guard let line = text.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix(prefix) }) else { return [:] }
+        let words = line.dropFirst(prefix.count).split(separator: " ")
+        var result: [String: UInt64] = [:]
+        for (name, value) in zip(words, words.dropFirst()) {
+            if let n = UInt64(value), UInt64(name) == nil { result[String(name)] = n }
+        }
+        return result
+    }
+}
