@@ -5,7 +5,8 @@ that runs L2 Linux in qemu-system-riscv64 -accel kvm.
 Builds, in a temporary directory, a variant of the nested L1 disk (`matryoshka images fetch
 --nested`) holding guest/bench/cpu.c (static riscv64) and an L1 /init in bench mode, which
 
-  1. loads kvm.ko, times `bench-cpu ROUNDS` in L1 (markers on the console, /proc/uptime before
+  1. loads kvm.ko, waits 1 s for boot-time kernel work to settle (L2 does the same), times
+     `bench-cpu ROUNDS` in L1 (markers on the console, /proc/uptime before
      and after),
   2. prints a "starting L2" marker and runs L2 under `qemu-system-riscv64 -accel kvm`; L2's
      /init prints a marker (with L2's /proc/uptime) as soon as it starts, times bench-cpu ROUNDS
@@ -62,6 +63,7 @@ grep -q nested=bench /proc/cmdline || echo "note: booted without nested=bench"
 for m in irqbypass kvm; do insmod /lib/modules/$m.ko || fail "insmod $m.ko"; done
 [ -c /dev/kvm ] || fail "no /dev/kvm"
 echo "BENCH-L1-INIT"
+sleep 1   # let boot-time work (deferred probes, workqueues) finish, as in L2
 read u0 rest < /proc/uptime
 echo "BENCH-L1-CPU-START"
 bench-cpu {rounds}
@@ -83,6 +85,7 @@ L2_INIT = """#!/bin/sh
 mount -t proc proc /proc
 read up rest < /proc/uptime
 echo "BENCH-L2-INIT $up"
+sleep 1   # let boot-time work (deferred probes, workqueues) finish, as in L1
 read u0 rest < /proc/uptime
 echo "BENCH-L2-CPU-START"
 /bin/bench-cpu {rounds}
