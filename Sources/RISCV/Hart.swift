@@ -701,7 +701,10 @@ public final class Hart: InterruptTarget {
             trap(cause: cause, tval: va, gva: v)
             return nil
         case .guestFault(let cause, let gpa, let tinst):
-            trap(cause: cause, tval: va, gva: true, gpa: gpa, tinst: tinst)
+            // Implicit VS-stage walks carry their pseudoinstruction; explicit accesses get the
+            // transformed instruction (fetches report 0).
+            let inst = tinst == 0 && access != .fetch ? transformedInstruction(faultVA: va) : tinst
+            trap(cause: cause, tval: va, gva: true, gpa: gpa, tinst: inst)
             return nil
         case .ok(let pa):
             if !pmpAllows(pa, len, access, p) {

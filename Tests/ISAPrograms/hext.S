@@ -471,6 +471,67 @@ test_main:
     and a0, a0, a1
     EXPECTR a0, a1
 
+    /* --- mtinst: transformed instructions of faulting explicit accesses (imm cleared, rs1 = offset,
+     *     bit 1 clear when compressed); VA 0x140000000 maps to the unmapped GPA 0x180000000 --- */
+    NEXT
+    RESUME 1f
+    GOTO_V 1, 2f
+    .option push
+    .option norvc
+2:  li a0, 0x140000000
+    ld a1, 16(a0)
+    .option pop
+    ecall
+1:  EXPECTM m_cause, 21
+    EXPECTM m_tinst, (11 << 7) | (3 << 12) | 0x03          /* ld a1, 0(x0) */
+    NEXT
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  li a0, 0x140000000
+    c.ld a1, 16(a0)
+    ecall
+1:  EXPECTM m_cause, 21
+    EXPECTM m_tinst, (11 << 7) | (3 << 12) | 0x01          /* expanded, bit 1 clear */
+    NEXT
+    RESUME 1f
+    GOTO_V 1, 2f
+    .option push
+    .option norvc
+2:  li a0, 0x140000010
+    sw a2, -4(a0)
+    .option pop
+    ecall
+1:  EXPECTM m_cause, 23
+    EXPECTM m_tinst, (12 << 20) | (2 << 12) | 0x23         /* sw a2, 0(x0) */
+    NEXT
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  li a0, 0x140000010
+    c.sw a2, 4(a0)
+    ecall
+1:  EXPECTM m_cause, 23
+    EXPECTM m_tinst, (12 << 20) | (2 << 12) | 0x21
+    NEXT
+    RESUME 1f
+    GOTO_V 1, 2f
+2:  li a0, 0x140000008
+    amoadd.d.aq a3, a2, (a0)
+    ecall
+1:  EXPECTM m_cause, 23
+    EXPECTM m_tinst, (1 << 26) | (12 << 20) | (3 << 12) | (13 << 7) | 0x2f   /* aq kept */
+    NEXT
+    li t0, HSTATUS_SPVP
+    csrs hstatus, t0
+    RESUME 1f
+    li a0, 0x140000008
+    hlv.d a1, (a0)
+    j fail
+1:  EXPECTM m_cause, 21
+    EXPECTM m_tval, 0x140000008
+    EXPECTM m_tinst, 0x6c004073 | (11 << 7)                 /* hlv.d a1, (x0) */
+    li t0, HSTATUS_SPVP
+    csrc hstatus, t0
+
     /* --- HLV / HLVX / HSV from M with SPVP --- */
     NEXT
     li t0, HSTATUS_SPVP
