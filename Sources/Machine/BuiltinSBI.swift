@@ -48,8 +48,11 @@ final class BuiltinSBI: SBIHandler {
             switch fid {
             case 0: error = forEachHart(mask: a(0), base: a(1)) { _ in }                 // remote FENCE.I: ops track stores
             case 1, 2: error = forEachHart(mask: a(0), base: a(1)) { $0.flushTLB() }      // SFENCE.VMA (ASID)
-            case 3...6 where h.hypervisorExtension:
-                // Remote HFENCE.GVMA (VMID) / HFENCE.VVMA (ASID): drop the combined two-stage translations.
+            case 3...4 where h.hypervisorExtension:
+                // Remote HFENCE.GVMA (VMID): the G-stage changed, so its cache goes with the combined entries.
+                error = forEachHart(mask: a(0), base: a(1)) { $0.flushGStage() }
+            case 5...6 where h.hypervisorExtension:
+                // Remote HFENCE.VVMA (ASID): only the combined (VS-stage) translations.
                 error = forEachHart(mask: a(0), base: a(1)) { $0.flushVirtualTLB() }
             default: error = BuiltinSBI.notSupported
             }

@@ -101,10 +101,11 @@ extension GuestImages {
     /// `/usr/local/bin/run-l2` on the disk: starts the L2 guest. `run-l2 shell` gives L2 a shell.
     static let nestedRunL2Script = """
         #!/bin/busybox sh
-        # Starts the L2 guest under KVM. Arguments are added to L2's kernel command line ("shell": a shell in L2).
+        # Starts the L2 guest under KVM, with one vCPU per L1 CPU. Arguments are added to L2's kernel
+        # command line ("shell": a shell in L2).
         extra=""
         for a in "$@"; do [ "$a" = shell ] && extra="$extra nested=shell" || extra="$extra $a"; done
-        exec qemu-system-riscv64 -M virt -accel kvm -cpu host -m 256M -smp 1 -nographic -no-reboot \\
+        exec qemu-system-riscv64 -M virt -accel kvm -cpu host -m 256M -smp $(nproc) -nographic -no-reboot \\
             -kernel /l2/Image -initrd /l2/initrd.gz -append "console=ttyS0 quiet$extra"
         """
 
@@ -144,7 +145,7 @@ extension GuestImages {
         shell)
             echo "    Start the L2 guest:  run-l2        (L2 boots, prints its banner and powers off)"
             echo "                         run-l2 shell  (a shell in L2; exit it to power L2 off)"
-            echo "    run-l2 = qemu-system-riscv64 -M virt -accel kvm -cpu host -m 256M -smp 1 -nographic -no-reboot"
+            echo "    run-l2 = qemu-system-riscv64 -M virt -accel kvm -cpu host -m 256M -smp $(nproc) -nographic -no-reboot"
             echo "             -kernel /l2/Image -initrd /l2/initrd.gz -append 'console=ttyS0 quiet'"
             echo "    In qemu, Ctrl-A X quits; under matryoshka on a terminal type Ctrl-A Ctrl-A X (Ctrl-A X quits matryoshka)."
             echo "    The root file system is read-only; /tmp is writable. Exit the shell to power off."
@@ -156,7 +157,7 @@ extension GuestImages {
             poweroff -f
             ;;
         demo)
-            echo "L1: starting L2: run-l2 (qemu-system-riscv64 -M virt -accel kvm -cpu host -m 256M)"
+            echo "L1: starting L2: run-l2 (qemu-system-riscv64 -M virt -accel kvm -cpu host -m 256M -smp $(nproc))"
             { run-l2; echo $? > /tmp/qemu.status; } 2>&1 | tee /tmp/l2.log
             status=$(cat /tmp/qemu.status 2>/dev/null)
             echo "L1: qemu-system-riscv64 exited with status ${status:-unknown}"

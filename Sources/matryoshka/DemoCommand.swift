@@ -27,6 +27,10 @@ struct Demo: ParsableCommand {
         var memory: String = "1G"
         @Flag(help: "Disable the JIT (interpret everything).")
         var noJit = false
+        @Option(help: "L1 harts (1-8); L2 gets one vCPU per L1 hart.")
+        var cpus: Int = 1
+        @Option(help: "L1 firmware: 'builtin' (SBI implemented by Matryoshka), 'opensbi' (the fetched fw_dynamic.bin) or a path.")
+        var firmware: String = "builtin"
 
         func run() throws {
             guard let mem = parseSize(memory) else {
@@ -34,6 +38,9 @@ struct Demo: ParsableCommand {
             }
             guard mem >= 512 << 20 else {
                 throw ExitCode(fail("--memory \(memory) is too small: L1 needs at least 512M (L2 takes 256M)", status: 2))
+            }
+            guard (1...8).contains(cpus) else {
+                throw ExitCode(fail("invalid --cpus \(cpus): use 1 to 8", status: 2))
             }
             do {
                 if !GuestImages.isNestedFetched {
@@ -48,6 +55,12 @@ struct Demo: ParsableCommand {
             var config = MachineConfig()
             config.memorySize = mem
             config.hypervisor = true
+            config.harts = cpus
+            switch firmware {
+            case "builtin": config.firmware = .builtin
+            case "opensbi": config.firmware = .file(GuestImages.firmwarePath)
+            default: config.firmware = .file(firmware)
+            }
             config.kernelPath = GuestImages.kernelPath
             config.initrdPath = GuestImages.nestedInitramfsPath
             // Read-only: the cached image never changes, and several demos can run at once.

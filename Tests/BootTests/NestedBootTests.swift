@@ -12,12 +12,22 @@ final class NestedBootTests: XCTestCase {
     static let timeout: TimeInterval = 300
 
     func testNestedDemoRunsL2UnderKVM() throws {
+        try runNestedDemo(extraArguments: [], cpus: 1)
+    }
+
+    /// Two L1 harts with the built-in SBI, two L2 vCPUs: KVM's remote HFENCEs go through the SBI
+    /// RFENCE extension that Matryoshka implements itself.
+    func testNestedDemoTwoHarts() throws {
+        try runNestedDemo(extraArguments: ["--cpus", "2"], cpus: 2)
+    }
+
+    private func runNestedDemo(extraArguments: [String], cpus: Int) throws {
         let binary = try requireBinary()
         guard GuestImages.isNestedFetched else {
             try missing("nested images missing or out of date in \(GuestImages.nestedDirectory): run `swift run -c release matryoshka images fetch --nested`")
         }
         let started = Date()
-        let result = try BootTests.launch(binary, ["demo", "nested", "--stats"], timeout: Self.timeout)
+        let result = try BootTests.launch(binary, ["demo", "nested", "--stats"] + extraArguments, timeout: Self.timeout)
         let elapsed = Date().timeIntervalSince(started)
         let output = result.output
         let tail = output.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).suffix(60).joined(separator: "\n")
@@ -37,6 +47,8 @@ final class NestedBootTests: XCTestCase {
         }
         XCTAssertNotNil(output.range(of: "L2 isa : rv64", range: l2Banner.upperBound..<output.endIndex),
                         "L2 banner without its isa line; last output:\n\(tail)")
+        XCTAssertNotNil(output.range(of: "\(cpus) CPU(s), up", range: l2Banner.lowerBound..<output.endIndex),
+                        "L2 should see \(cpus) vCPU(s); last output:\n\(tail)")
         let powerDowns = ranges(of: "reboot: Power down", in: output)
         XCTAssertEqual(powerDowns.count, 2, "expected L2's and then L1's power-down messages; last output:\n\(tail)")
         if powerDowns.count == 2, let qemuExit = output.range(of: "L1: qemu-system-riscv64 exited with status 0") {
