@@ -217,9 +217,8 @@ extension Hart {
             guard mode == 0 || mode == 8 || mode == 9 || mode == 10 else { return true }  // WARL: keep old
             let old = satp
             satp = mode == 0 ? 0 : (v & ~(0xffff << 44) | (v & (0xffff << 44)))
-            // A write does not fence (priv §10.1.11); entries are untagged, so only a new
-            // root/ASID makes them stale. HS-level slots only: guest translations do not use satp.
-            if satp != old { flushSlots(0...2) }
+            // A write does not fence (priv §10.1.11): it selects the TLB context tagged with the new value.
+            if satp != old { selectHostContext() }
         case CSR.mstatus:
             let w = Hart.mstatusWritable | (hypervisorExtension ? MStatus.mpv | MStatus.gva : 0)
             setMstatus((mstatus & ~w) | (v & w))
@@ -288,8 +287,12 @@ extension Hart {
             if !(mode == 0 || mode == 8 || mode == 9 || mode == 10) { mode = hgatp >> 60 }
             let old = hgatp
             hgatp = (mode << 60) | (v & ((0x3fff << 44) | ((1 << 44) - 4)))
-            // KVM rewrites hgatp on every vCPU load; an unchanged value keeps the combined entries.
-            if hgatp != old { flushGStage() }
+            // KVM rewrites hgatp on every vCPU load; an unchanged value keeps everything. A new one selects
+            // its guest context; the G-stage cache is not tagged by VMID and starts over.
+            if hgatp != old {
+                selectGuestContext()
+                gCache.update(repeating: GStageEntry(), count: Hart.gCacheSize)
+            }
         case CSR.henvcfg:
             // FIOM, and STCE when menvcfg.STCE allows it; PBMTE/CBIE/ADUE are not implemented.
             henvcfg = v & (1 | (menvcfg & (1 << 63)))
@@ -319,7 +322,7 @@ extension Hart {
             guard mode == 0 || mode == 8 || mode == 9 || mode == 10 else { return true }  // WARL: keep old
             let old = vsatp
             vsatp = mode == 0 ? 0 : v
-            if vsatp != old { flushVirtualTLB() }
+            if vsatp != old { selectGuestContext() }
         case CSR.mtval2: mtval2 = v
         case CSR.mtinst: mtinst = v
         default: return false

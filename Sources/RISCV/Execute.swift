@@ -386,25 +386,24 @@ extension Hart {
             if virt {
                 if prv == Priv.user || hstatus & HStatus.vtvm != 0 { return trapVirtualRaw(raw) }
                 // In VS-mode SFENCE.VMA orders the guest's own (VS-stage) translations only.
-                if d.rs1 != 0 { flushAddress(x[Int(d.rs1)], slots: 4...7) } else { flushVirtualTLB() }
+                fenceGuest(va: d.rs1 != 0 ? x[Int(d.rs1)] : nil, asid: d.rs2 != 0 ? x[Int(d.rs2)] : nil)
                 pc = next
                 return
             }
             if prv == Priv.user || (prv == Priv.supervisor && mstatus & MStatus.tvm != 0) { return trapIllegalRaw(raw) }
             // With V=0 it orders HS-level translations only (H §"Hypervisor Memory-Management
             // Fence Instructions"), so the combined guest entries stay.
-            if d.rs1 != 0 { flushAddress(x[Int(d.rs1)], slots: 0...2) } else { flushSlots(0...2) }
+            fenceHost(va: d.rs1 != 0 ? x[Int(d.rs1)] : nil, asid: d.rs2 != 0 ? x[Int(d.rs2)] : nil)
             pc = next
         case .hfenceVVMA, .hfenceGVMA:
             let raw = UInt32(bitPattern: d.imm)
             if virt { return trapVirtualRaw(raw) }
             if prv == Priv.user { return trapIllegalRaw(raw) }
             if d.op == .hfenceGVMA && prv == Priv.supervisor && mstatus & MStatus.tvm != 0 { return trapIllegalRaw(raw) }
-            // Combined two-stage entries cache both stages: either fence drops them all; only
-            // HFENCE.GVMA also drops the G-stage cache.
-            if d.op == .hfenceGVMA { flushGStage() }
-            else if d.rs1 != 0 { flushAddress(x[Int(d.rs1)], slots: 4...7) }   // one guest virtual address
-            else { flushVirtualTLB() }
+            // HFENCE.VVMA: guest virtual address (rs1) and guest ASID (rs2) of the current VMID.
+            // HFENCE.GVMA: guest physical address >> 2 (rs1) and VMID (rs2).
+            if d.op == .hfenceGVMA { fenceGStage(vmid: d.rs2 != 0 ? x[Int(d.rs2)] : nil) }
+            else { fenceGuest(va: d.rs1 != 0 ? x[Int(d.rs1)] : nil, asid: d.rs2 != 0 ? x[Int(d.rs2)] : nil) }
             pc = next
         case .hlv, .hlvx, .hsv:
             let raw = UInt32(bitPattern: d.imm)

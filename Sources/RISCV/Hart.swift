@@ -35,8 +35,7 @@ public final class Hart: InterruptTarget {
     static let tlbMask = UInt64(tlbSize - 1)
     /// Refills logged per slot between flushes (see `clearSlot`).
     static let tlbFillLogSize = 64
-    static let tlbSlots = 8
-    /// TLB slots: 0 U, 1 S, 2 S with SUM, 3 M (bare), 4-7 reserved for V=1 modes.
+    /// TLB slots (M, then three per host and per guest context): see TLB.swift.
     let tlbLoad: UnsafeMutablePointer<TLBEntry>
     let tlbStore: UnsafeMutablePointer<TLBEntry>
     let tlbFetch: UnsafeMutablePointer<FetchEntry>
@@ -124,6 +123,11 @@ public final class Hart: InterruptTarget {
     let tlbLeafShift: UnsafeMutablePointer<UInt8>
     /// log2 of the leaf page size of the last successful translation (VS-stage leaf under V=1).
     @exclusivity(unchecked) var lastLeafShift: UInt8 = 12
+    /// TLB contexts (TLB.swift): the current ones, their tags (.max: unused) and last use.
+    @exclusivity(unchecked) var hostContext = 0, guestContext = 0, tlbClock: UInt64 = 0
+    let hostContextKeys: UnsafeMutablePointer<UInt64>, hostContextUsed: UnsafeMutablePointer<UInt64>
+    let guestContextVSATP: UnsafeMutablePointer<UInt64>, guestContextHGATP: UnsafeMutablePointer<UInt64>
+    let guestContextUsed: UnsafeMutablePointer<UInt64>
     static let gCacheSize = 2048
 
     @exclusivity(unchecked) public var reservation: UInt64 = .max
@@ -155,11 +159,19 @@ public final class Hart: InterruptTarget {
         tlbFillLog = .allocate(capacity: Hart.tlbSlots * Hart.tlbFillLogSize)
         tlbFillLog.initialize(repeating: 0, count: Hart.tlbSlots * Hart.tlbFillLogSize)
         tlbLeafShift = .allocate(capacity: n); tlbLeafShift.initialize(repeating: 0, count: n)
+        hostContextKeys = .allocate(capacity: Hart.hostContexts); hostContextKeys.initialize(repeating: .max, count: Hart.hostContexts)
+        hostContextUsed = .allocate(capacity: Hart.hostContexts); hostContextUsed.initialize(repeating: 0, count: Hart.hostContexts)
+        guestContextVSATP = .allocate(capacity: Hart.guestContexts); guestContextVSATP.initialize(repeating: .max, count: Hart.guestContexts)
+        guestContextHGATP = .allocate(capacity: Hart.guestContexts); guestContextHGATP.initialize(repeating: .max, count: Hart.guestContexts)
+        guestContextUsed = .allocate(capacity: Hart.guestContexts); guestContextUsed.initialize(repeating: 0, count: Hart.guestContexts)
         code.harts.append(self)
+        flushAllTLB()   // tags the initial contexts
     }
     deinit {
         x.deallocate(); f.deallocate(); jitContext.deallocate(); tlbLoad.deallocate(); tlbStore.deallocate(); tlbFetch.deallocate()
         pmpRanges.deallocate(); gCache.deallocate(); tlbFillCount.deallocate(); tlbFillLog.deallocate(); tlbLeafShift.deallocate()
+        hostContextKeys.deallocate(); hostContextUsed.deallocate()
+        guestContextVSATP.deallocate(); guestContextHGATP.deallocate(); guestContextUsed.deallocate()
     }
 
     static func isaBits(_ letters: String) -> UInt64 {
@@ -353,115 +365,7 @@ public final class Hart: InterruptTarget {
         pc = sepc
     }
 
-    // MARK: TLB
-
-    public func flushTLB() {
-        // Slot 3 (M-mode, bare) never depends on satp or page tables; slots 4-7 (V=1) are only
-        // filled with the H extension. Clearing only what can be filled keeps SFENCE.VMA cheap.
-        flushSlots(0...2)
-        if hypervisorExtension { flushVirtualTLB() }
-    }
-
-    /// Flushes the combined two-stage translations (slots 4-7: VU, VS, VS+SUM, spare).
-    public func flushVirtualTLB() { flushSlots(4...7) }
-
-    /// Flushes everything that depends on the G-stage: the combined entries and the G-stage cache.
-    public func flushGStage() {
-        flushVirtualTLB()
-        gCache.update(repeating: GStageEntry(), count: Hart.gCacheSize)
-    }
-
-    func flushSlots(_ slots: ClosedRange<Int>) {
-        if collectStats { if slots.lowerBound >= 4 { guestTLBFlushes &+= 1 } else { hostTLBFlushes &+= 1 } }
-        for slot in slots { clearSlot(slot) }
-    }
-
-    /// Empties one slot. Linux fences often and refills few entries in between, so a slot whose
-    /// refills were all logged clears just those indices instead of the whole table.
-    @inline(__always) func clearSlot(_ slot: Int) {
-        let count = tlbFillCount[slot]
-        if count == 0 { return }
-        let base = slot * Hart.tlbSize
-        if count <= Hart.tlbFillLogSize {
-            let log = tlbFillLog + slot * Hart.tlbFillLogSize
-            for i in 0..<count { clearEntries(base + Int(log[i])) }
-        } else {
-            (tlbLoad + base).update(repeating: TLBEntry(), count: Hart.tlbSize)
-            (tlbStore + base).update(repeating: TLBEntry(), count: Hart.tlbSize)
-            (tlbFetch + base).update(repeating: FetchEntry(), count: Hart.tlbSize)
-            (tlbLeafShift + base).update(repeating: 0, count: Hart.tlbSize)
-        }
-        tlbFillCount[slot] = 0
-    }
-
-    @inline(__always) func clearEntries(_ index: Int) {
-        tlbLoad[index] = TLBEntry(); tlbStore[index] = TLBEntry(); tlbFetch[index] = FetchEntry(); tlbLeafShift[index] = 0
-    }
-
-    /// SFENCE.VMA (or HFENCE.VVMA) for one virtual address: drops the entries of `slots` that the leaf
-    /// mapping `va` may have produced, superpage siblings included (priv §10.2.1: an address fence
-    /// orders stores to the leaf PTE only). The ASID argument is ignored (a wider flush is allowed).
-    func flushAddress(_ va: UInt64, slots: ClosedRange<Int>) {
-        if collectStats { if slots.lowerBound >= 4 { guestTLBFlushes &+= 1 } else { hostTLBFlushes &+= 1 } }
-        for slot in slots {
-            let count = tlbFillCount[slot]
-            if count == 0 { continue }
-            let base = slot * Hart.tlbSize
-            if count <= Hart.tlbFillLogSize {
-                let log = tlbFillLog + slot * Hart.tlbFillLogSize
-                for i in 0..<count { clearIfCovering(base + Int(log[i]), va) }
-            } else {
-                for i in base..<(base + Hart.tlbSize) { clearIfCovering(i, va) }
-            }
-        }
-    }
-
-    @inline(__always) func clearIfCovering(_ index: Int, _ va: UInt64) {
-        let shift = UInt64(tlbLeafShift[index])
-        if shift == 0 { return }
-        let target = va >> shift
-        if tlbLoad[index].tag >> shift == target || tlbStore[index].tag >> shift == target
-            || tlbFetch[index].tag >> shift == target {
-            clearEntries(index)
-        }
-    }
-
-    /// Index of `va`'s entry in `slot`, logged as filled (call only when storing an entry there).
-    @inline(__always) func tlbFillIndex(_ va: UInt64, slot: Int) -> Int {
-        let index = Int((va >> 12) & Hart.tlbMask)
-        let count = tlbFillCount[slot]
-        if count < Hart.tlbFillLogSize { tlbFillLog[slot * Hart.tlbFillLogSize + count] = UInt16(index) }
-        tlbFillCount[slot] = count &+ 1
-        let i = slot * Hart.tlbSize + index
-        tlbLeafShift[i] = max(tlbLeafShift[i], lastLeafShift)
-        return i
-    }
-
-    /// Flushes everything, M-mode slot included (PMP changes).
-    public func flushAllTLB() {
-        for slot in 0..<Hart.tlbSlots { tlbFillCount[slot] = Hart.tlbFillLogSize + 1; clearSlot(slot) }
-        gCache.update(repeating: GStageEntry(), count: Hart.gCacheSize)
-    }
-
-    /// Removes store entries that map onto the host page (the page now holds decoded code).
-    func dropStoreEntries(hostPage: UInt) {
-        for slot in 0..<Hart.tlbSlots {
-            let count = tlbFillCount[slot]
-            if count == 0 { continue }
-            let base = slot * Hart.tlbSize
-            if count <= Hart.tlbFillLogSize {
-                let log = tlbFillLog + slot * Hart.tlbFillLogSize
-                for i in 0..<count { dropStoreEntry(base + Int(log[i]), hostPage: hostPage) }
-            } else {
-                for i in base..<(base + Hart.tlbSize) { dropStoreEntry(i, hostPage: hostPage) }
-            }
-        }
-    }
-
-    @inline(__always) func dropStoreEntry(_ i: Int, hostPage: UInt) {
-        let e = tlbStore[i]
-        if e.tag != .max && UInt(truncatingIfNeeded: e.tag &+ e.addend) == hostPage { tlbStore[i] = TLBEntry() }
-    }
+    // MARK: TLB (contexts, fences and refills: TLB.swift)
 
     /// Effective privilege for loads and stores (MPRV, §3.1.6.3).
     var dataPriv: UInt8 {
@@ -473,16 +377,6 @@ public final class Hart: InterruptTarget {
         return prv == Priv.machine && mstatus & (MStatus.mprv | MStatus.mpv) == MStatus.mprv | MStatus.mpv
             && mstatus & MStatus.mpp != MStatus.mpp
     }
-    func slot(forPriv p: UInt8, virt v: Bool = false) -> Int {
-        if v { return p == Priv.supervisor ? (vsstatus & MStatus.sum != 0 ? 6 : 5) : 4 }
-        switch p {
-        case Priv.machine: return 3
-        case Priv.supervisor: return mstatus & MStatus.sum != 0 ? 2 : 1
-        default: return 0
-        }
-    }
-    var dataSlot: Int { slot(forPriv: dataPriv, virt: dataVirt) }
-    var fetchSlot: Int { virt ? (prv == Priv.supervisor ? 5 : 4) : (prv == Priv.machine ? 3 : (prv == Priv.supervisor ? 1 : 0)) }
 
     // MARK: PMP (§3.7)
 
