@@ -93,6 +93,7 @@ final class ISATests: XCTestCase {
     func testCounters() throws { try runProgram("counters") }
     func testInterrupts() throws { try runProgram("interrupts") }
     func testMMU() throws { try runProgram("mmu") }
+    func testTLBContexts() throws { try runProgram("tlb_contexts") }
     func testPMP() throws { try runProgram("pmp") }
     func testFloatingPoint() throws { try runProgram("fpu") }
     func testHypervisorExtension() throws { try runProgram("hext", hypervisor: true) }
