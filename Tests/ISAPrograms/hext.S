@@ -61,6 +61,34 @@
     add \reg, \reg, t5
 .endm
 
+/* Load test_word through both stages in VS-mode; the trap that ends it must have cause `cause`
+ * (10: the ECALL after a successful load). */
+.macro VS_LOAD cause
+    RESUME 1001f
+    GOTO_V 1, 1002f
+1002:
+    GUESTVA a0, test_word
+    ld s0, 0(a0)
+    ecall
+1001:
+    EXPECTM m_cause, \cause
+.endm
+/* vsatp = Sv39 | asid | root; hgatp = Sv39x4 | vmid | root (no fence). */
+.macro SET_VSATP root, asid
+    la a0, \root
+    srli a0, a0, 12
+    li a1, (8 << 60) | (\asid << 44)
+    or a0, a0, a1
+    csrw vsatp, a0
+.endm
+.macro SET_HGATP root, vmid
+    la a0, \root
+    srli a0, a0, 12
+    li a1, (8 << 60) | (\vmid << 44)
+    or a0, a0, a1
+    csrw hgatp, a0
+.endm
+
     .text
     .align 4
 hmtrap:
@@ -692,6 +720,61 @@ test_main:
     sd a1, 32(a0)
     hfence.gvma
 
+    /* --- tagged guest contexts: switching vsatp (ASID) or hgatp (VMID) never shows the other
+     *     context's translations; HFENCE.VVMA/GVMA with an ASID/VMID reach a context that is not
+     *     current. Context 1: vs_root (ASID 0), g_root (VMID 0). vs_root2 (ASID 2) leaves VA
+     *     0x40000000 unmapped; g_root2 (VMID 2) leaves GPA 0x100000000 unmapped. --- */
+    NEXT
+    la a0, vs_root2
+    li a1, 0x200000cf             /* VA 0x80000000 -> GPA 0x80000000 (code) */
+    sd a1, 16(a0)
+    la a0, g_root2
+    li a1, 0x200000df             /* GPA 0x80000000 -> PA 0x80000000 */
+    sd a1, 16(a0)
+    VS_LOAD 10                    /* context 1: mapped, cached */
+    NEXT
+    la a0, vs_root2
+    srli a0, a0, 12
+    li a1, (8 << 60) | (2 << 44)
+    or a0, a0, a1
+    csrw vsatp, a0                /* ASID 2: same VMID, other VS tables */
+    VS_LOAD 13                    /* VS-stage page fault, not context 1's entry */
+    NEXT
+    SET_VSATP vs_root, 0
+    VS_LOAD 10
+    NEXT
+    la a0, vs_root
+    sd zero, 8(a0)                /* unmap VA 0x40000000 in ASID 0 while it is cached */
+    SET_VSATP vs_root2, 2
+    li t0, 0
+    hfence.vvma x0, t0            /* ASID 0, issued while ASID 2 is current */
+    SET_VSATP vs_root, 0
+    VS_LOAD 13
+    la a0, vs_root
+    li a1, 0x4000000f
+    sd a1, 8(a0)
+    hfence.vvma
+    VS_LOAD 10
+    NEXT
+    SET_HGATP g_root2, 2          /* VMID 2: GPA 0x100000000 unmapped */
+    VS_LOAD 21                    /* guest-page fault, not VMID 0's entry */
+    NEXT
+    SET_HGATP g_root, 0
+    VS_LOAD 10
+    NEXT
+    la a0, g_root
+    sd zero, 32(a0)               /* unmap GPA 0x100000000 in VMID 0 while it is cached */
+    SET_HGATP g_root2, 2
+    li t0, 0
+    hfence.gvma x0, t0            /* VMID 0, issued while VMID 2 is current */
+    SET_HGATP g_root, 0
+    VS_LOAD 21
+    la a0, g_root
+    li a1, 0x200000df
+    sd a1, 32(a0)
+    hfence.gvma
+    VS_LOAD 10
+
     /* --- VS-level interrupts through hvip --- */
     NEXT
     li t0, 1 << 2
@@ -878,7 +961,9 @@ store_word: .dword 0
 vstrap2:  .dword 0
     .align 12
 vs_root:  .space 4096
+vs_root2: .space 4096
 hs_root:  .space 4096
 hs_l1:    .space 4096
     .align 14
 g_root:   .space 16384
+g_root2:  .space 16384
