@@ -46,11 +46,11 @@ echo "BENCH-CPU-GUEST-UPTIME $u0 $u1"
 poweroff -f
 """
 
-MARK_INIT = b"BENCH-INIT-REACHED"
-MARK_START = b"BENCH-CPU-START"
-MARK_END = b"BENCH-CPU-END"
-MARK_GUEST = b"BENCH-CPU-GUEST-UPTIME "
-MARK_CHECK = b"bench-cpu rounds="
+MARK_INIT = "BENCH-INIT-REACHED"
+MARK_START = "BENCH-CPU-START"
+MARK_END = "BENCH-CPU-END"
+MARK_GUEST = "BENCH-CPU-GUEST-UPTIME "
+MARK_CHECK = "bench-cpu rounds="
 
 
 def cache_dir():
@@ -136,34 +136,21 @@ class Run:
                 and self.t_end is not None and self.checksum is not None)
 
 
-def boot_once(cmd, timeout):
-    run = Run()
+def run_streaming(cmd, timeout, run, on_line):
+    """Runs cmd (stdout and stderr together), calling on_line(text, seconds since start) for each line
+    as it arrives. Keeps the last 25 lines in run.tail; sets run.total, run.status and run.timed_out."""
     start = time.monotonic()
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     except OSError as e:
-        run.tail = [f"cannot start {cmd[0]}: {e}"]
-        run.status = -1
+        run.tail, run.status = [f"cannot start {cmd[0]}: {e}"], -1
         return run
 
     def reader():
-        for line in iter(proc.stdout.readline, b""):
-            now = time.monotonic() - start
-            if MARK_INIT in line and run.t_init is None:
-                run.t_init = now
-            elif MARK_START in line and run.t_start is None:
-                run.t_start = now
-            elif MARK_END in line and run.t_end is None:
-                run.t_end = now
-            elif MARK_GUEST in line:
-                try:
-                    u0, u1 = line.split(MARK_GUEST, 1)[1].split()[:2]
-                    run.guest_s = float(u1) - float(u0)
-                except (ValueError, IndexError):
-                    pass
-            elif MARK_CHECK in line:
-                run.checksum = line.strip().decode(errors="replace")
-            run.tail.append(line.rstrip().decode(errors="replace"))
+        for raw in iter(proc.stdout.readline, b""):
+            line = raw.decode(errors="replace").rstrip()
+            on_line(line, time.monotonic() - start)
+            run.tail.append(line)
             del run.tail[:-25]
 
     t = threading.Thread(target=reader, daemon=True)
@@ -178,6 +165,28 @@ def boot_once(cmd, timeout):
     t.join(timeout=5)
     run.status = proc.returncode
     return run
+
+
+def boot_once(cmd, timeout):
+    run = Run()
+
+    def on_line(line, now):
+        if MARK_INIT in line and run.t_init is None:
+            run.t_init = now
+        elif MARK_START in line and run.t_start is None:
+            run.t_start = now
+        elif MARK_END in line and run.t_end is None:
+            run.t_end = now
+        elif MARK_GUEST in line:
+            try:
+                u0, u1 = line.split(MARK_GUEST, 1)[1].split()[:2]
+                run.guest_s = float(u1) - float(u0)
+            except (ValueError, IndexError):
+                pass
+        elif MARK_CHECK in line:
+            run.checksum = line.strip()
+
+    return run_streaming(cmd, timeout, run, on_line)
 
 
 def fmt(v, unit="s"):

@@ -36,8 +36,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import importlib.util
 
 # Shared helpers from bench-boot.py (not importable by name: it has a dash).
@@ -180,48 +178,27 @@ def guest_span(line, mark):
 
 def boot_once(cmd, timeout):
     run = Run()
-    start = time.monotonic()
-    try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    except OSError as e:
-        run.tail, run.status = [f"cannot start {cmd[0]}: {e}"], -1
-        return run
 
-    def reader():
-        for raw in iter(proc.stdout.readline, b""):
-            now = time.monotonic() - start
-            line = raw.decode(errors="replace").strip()
-            for mark in MARKS:
-                if line.startswith(mark) and mark not in run.t:
-                    run.t[mark] = now
-            if line.startswith("BENCH-L1-CPU-UPTIME "):
-                run.l1_guest = guest_span(line, "BENCH-L1-CPU-UPTIME ")
-            elif line.startswith("BENCH-L2-CPU-UPTIME "):
-                run.l2_guest = guest_span(line, "BENCH-L2-CPU-UPTIME ")
-            elif line.startswith("BENCH-L2-INIT "):
-                try:
-                    run.l2_uptime = float(line.split()[1])
-                except (ValueError, IndexError):
-                    pass
-            elif line.startswith("BENCH-QEMU-EXIT "):
-                run.qemu_exit = line.split()[1] if len(line.split()) > 1 else None
-            elif line.startswith("bench-cpu rounds="):
-                run.checksums.append(line)
-            run.tail.append(line)
-            del run.tail[:-25]
+    def on_line(line, now):
+        line = line.strip()
+        for mark in MARKS:
+            if line.startswith(mark) and mark not in run.t:
+                run.t[mark] = now
+        if line.startswith("BENCH-L1-CPU-UPTIME "):
+            run.l1_guest = guest_span(line, "BENCH-L1-CPU-UPTIME ")
+        elif line.startswith("BENCH-L2-CPU-UPTIME "):
+            run.l2_guest = guest_span(line, "BENCH-L2-CPU-UPTIME ")
+        elif line.startswith("BENCH-L2-INIT "):
+            try:
+                run.l2_uptime = float(line.split()[1])
+            except (ValueError, IndexError):
+                pass
+        elif line.startswith("BENCH-QEMU-EXIT "):
+            run.qemu_exit = line.split()[1] if len(line.split()) > 1 else None
+        elif line.startswith("bench-cpu rounds="):
+            run.checksums.append(line)
 
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        run.timed_out = True
-        proc.kill()
-        proc.wait()
-    run.total = time.monotonic() - start
-    t.join(timeout=5)
-    run.status = proc.returncode
-    return run
+    return bench_boot.run_streaming(cmd, timeout, run, on_line)
 
 
 def with_guest(host, guest):
