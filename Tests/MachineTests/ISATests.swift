@@ -97,9 +97,11 @@ final class ISATests: XCTestCase {
     func testPMP() throws { try runProgram("pmp") }
     func testFloatingPoint() throws { try runProgram("fpu") }
     func testHypervisorExtension() throws { try runProgram("hext", hypervisor: true) }
+    func testTLB() throws { try runProgram("tlb") }
+    func testHypervisorTLB() throws { try runProgram("hext_tlb", hypervisor: true) }
     /// The H extension must not change what the other programs observe.
     func testProgramsWithHypervisorEnabled() throws {
-        for name in ["rv64i", "rv64m", "rv64a", "rvc", "csr_traps", "counters", "interrupts", "mmu", "pmp", "fpu"] {
+        for name in ["rv64i", "rv64m", "rv64a", "rvc", "csr_traps", "counters", "interrupts", "mmu", "pmp", "fpu", "tlb"] {
             try runProgram(name, hypervisor: true)
         }
     }
