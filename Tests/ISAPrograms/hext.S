@@ -499,6 +499,28 @@ test_main:
     and a0, a0, a1
     EXPECTR a0, a1
 
+    /* --- instruction guest-page fault into M: VA 0x140000000 is executable in the VS-stage, its GPA
+     *     0x180000000 is not mapped by the G-stage; mtinst is 0 for a fetch --- */
+    NEXT
+    RESUME 1f
+    li t6, MSTATUS_MPP
+    csrc mstatus, t6
+    li t6, (1 << 11) | MSTATUS_MPV
+    csrs mstatus, t6
+    li t6, 0x140000000
+    csrw mepc, t6
+    mret
+1:  EXPECTM m_cause, 20
+    EXPECTM m_epc, 0x140000000
+    EXPECTM m_tval, 0x140000000
+    EXPECTM m_tval2, 0x180000000 >> 2
+    EXPECTM m_tinst, 0
+    la a0, m_cause + 24
+    ld a0, 0(a0)
+    li a1, MSTATUS_MPV | MSTATUS_GVA
+    and a0, a0, a1
+    EXPECTR a0, a1
+
     /* --- mtinst: transformed instructions of faulting explicit accesses (imm cleared, rs1 = offset,
      *     bit 1 clear when compressed); VA 0x140000000 maps to the unmapped GPA 0x180000000 --- */
     NEXT
