@@ -33,6 +33,7 @@ extension Hart {
             let ctx = jitContext
             ctx.pointee.tlbLoad = tlbL
             ctx.pointee.tlbStore = tlbS
+            ctx.pointee.tlbFetch = tlbF
             if jitBlocks != nil { noteJumpTarget(pc, tlbF) }   // after a trap, CSR op, xRET: an entry point
             var n = 0
             inner: while n < limit {

@@ -152,7 +152,7 @@ public final class Hart: InterruptTarget {
         tlbStore = .allocate(capacity: n); tlbStore.initialize(repeating: TLBEntry(), count: n)
         tlbFetch = .allocate(capacity: n); tlbFetch.initialize(repeating: FetchEntry(), count: n)
         jitContext = .allocate(capacity: 1)
-        jitContext.initialize(to: JITContext(tlbLoad: tlbLoad, tlbStore: tlbStore))
+        jitContext.initialize(to: JITContext(tlbLoad: tlbLoad, tlbStore: tlbStore, tlbFetch: tlbFetch))
         pmpRanges = .allocate(capacity: 16); pmpRanges.initialize(repeating: PMPRange(), count: 16)
         gCache = .allocate(capacity: Hart.gCacheSize); gCache.initialize(repeating: GStageEntry(), count: Hart.gCacheSize)
         tlbFillCount = .allocate(capacity: Hart.tlbSlots); tlbFillCount.initialize(repeating: 0, count: Hart.tlbSlots)

@@ -19,6 +19,7 @@ struct JITContext {
     var exitPC: UInt64 = 0                         // +16: where the interpreter continues
     var executed: UInt64 = 0                       // +24: instructions completed (blocks add to it)
     var budget: Int64 = 0                          // +32: chained blocks run while this stays positive
+    var tlbFetch: UnsafeMutablePointer<FetchEntry> // +40: the fetch TLB slot of the running privilege
 }
 
 typealias JITBlockFunction = @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer) -> Void
@@ -84,6 +85,42 @@ struct X86Emitter {
         emit(0xC3)
         return site
     }
+    /// Leaves the block for the pc in rax, going straight on to the block translated there when the
+    /// fetch TLB maps it and that block was translated for this very address (QEMU's
+    /// lookup-and-goto): calls, returns and jumps to other pages then stay in translated code.
+    /// Otherwise (or when the chain budget is spent) returns to the interpreter with exitPC = rax.
+    mutating func lookupExit(executed: Int, blocks: UnsafeMutablePointer<JITBlock>) {
+        emit(0x48, 0x89, 0x46, 0x10)                            // mov [rsi+16], rax
+        addExecuted(executed)
+        emit(0x48, 0x81, 0x6E, 0x20); imm32(Int32(executed))    // sub qword [rsi+32], imm32
+        var outs = [jcc(0x8E)]                                  // jle out
+        emit(0x48, 0x89, 0xC2)                                  // mov rdx, rax
+        emit(0x48, 0xC1, 0xEA, 0x0C)                            // shr rdx, 12
+        emit(0x81, 0xE2); imm32(Int32(Hart.tlbSize - 1))        // and edx, tlbMask
+        emit(0x48, 0xC1, 0xE2, UInt8(MemoryLayout<FetchEntry>.stride.trailingZeroBitCount))  // shl rdx, log2(stride)
+        emit(0x48, 0x03, 0x56, 0x28)                            // add rdx, [rsi+40]
+        emit(0x48, 0x89, 0xC1)                                  // mov rcx, rax
+        emit(0x48, 0x81, 0xE1); imm32(-4096)                    // and rcx, ~0xfff
+        emit(0x48, 0x3B, 0x0A)                                  // cmp rcx, [rdx]   (tag)
+        outs.append(jcc(0x85))                                  // jne out
+        emit(0x48, 0x8B, 0x52, UInt8(MemoryLayout<FetchEntry>.offset(of: \.ops)!))  // mov rdx, [rdx+ops]
+        emit(0x89, 0xC1)                                        // mov ecx, eax
+        emit(0x81, 0xE1); imm32(0xffe)                          // and ecx, 0xffe
+        emit(0xD1, 0xE9)                                        // shr ecx, 1      (slot)
+        emit(0x48, 0x6B, 0xC9, UInt8(MemoryLayout<DOp>.stride)) // imul rcx, rcx, stride
+        emit(0x48, 0x01, 0xCA)                                  // add rdx, rcx    (&ops[slot])
+        emit(0x80, 0x7A, UInt8(MemoryLayout<DOp>.offset(of: \.op)!), Op.jit.rawValue)  // cmp byte [rdx+op], .jit
+        outs.append(jcc(0x85))                                  // jne out
+        emit(0x48, 0x63, 0x4A, UInt8(MemoryLayout<DOp>.offset(of: \.imm)!))  // movsxd rcx, dword [rdx+imm]
+        emit(0x48, 0x69, 0xC9); imm32(Int32(MemoryLayout<JITBlock>.stride))   // imul rcx, rcx, stride
+        emit(0x48, 0xBA); imm64(UInt64(UInt(bitPattern: blocks)))            // mov rdx, blocks
+        emit(0x48, 0x01, 0xD1)                                  // add rcx, rdx    (&blocks[index])
+        emit(0x48, 0x3B, 0x41, UInt8(MemoryLayout<JITBlock>.offset(of: \.va)!))  // cmp rax, [rcx+va]
+        outs.append(jcc(0x85))                                  // jne out
+        emit(0xFF, 0x61, UInt8(MemoryLayout<JITBlock>.offset(of: \.code)!))      // jmp [rcx+code]
+        for o in outs { patch(o, to: bytes.count) }
+        emit(0xC3)                                              // out: ret
+    }
     /// Emits `jcc rel32` (cc = 0x80...0x8F) and returns the offset of the rel32 to patch.
     mutating func jcc(_ cc: UInt8) -> Int { emit(0x0F, cc); let at = bytes.count; imm32(0); return at }
     mutating func patch(_ at: Int, to target: Int) {
@@ -118,6 +155,8 @@ public final class JIT {
 
     init?() {
         guard JIT.isAvailable else { return nil }
+        // lookupExit indexes the fetch TLB with a shift.
+        precondition(MemoryLayout<FetchEntry>.stride.nonzeroBitCount == 1)
         let p = mmap(nil, JIT.codeSize, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let p, p != MAP_FAILED else { return nil }
         code = p
@@ -186,7 +225,7 @@ public final class JIT {
         let pageVA = va & ~0xfff
         func exitTo(_ target: UInt64, _ executed: Int) {
             if target & ~0xfff == pageVA { chainSites.append((a.chainableExit(pc: target, executed: executed), target)) }
-            else { a.exit(pc: target, executed: executed) }
+            else { a.movRaxImm64(target); a.lookupExit(executed: executed, blocks: blocks) }
         }
         var count = 0
         var ended = false
@@ -339,9 +378,8 @@ public final class JIT {
                 count += 1
                 a.loadX(.rax, d.rs1); a.emit(0x48, 0x05); a.imm32(imm)
                 a.emit(0x48, 0x83, 0xE0, 0xFE)                                   // and rax, -2
-                a.emit(0x48, 0x89, 0x46, 0x10)                                   // mov [rsi+16], rax
-                a.movRaxImm64(next); a.storeX(d.rd, .rax)
-                a.exitCount(count)
+                a.emit(0x48, 0xB9); a.imm64(next); a.storeX(d.rd, .rcx)          // rd = next (rax keeps the target)
+                a.lookupExit(executed: count, blocks: blocks)
                 ended = true
             case .beq, .bne, .blt, .bge, .bltu, .bgeu:
                 count += 1
