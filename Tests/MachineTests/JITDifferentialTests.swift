@@ -79,7 +79,7 @@ final class JITDifferentialTests: XCTestCase {
         }
     }
 
-    func run(program: [UInt32], registers: [UInt64], jit: Bool) throws -> (regs: [UInt64], data: [UInt8], reason: ExitReason, compiled: Int) {
+    func run(program: [UInt32], registers: [UInt64], jit: Bool, counter: UInt64 = 12) throws -> (regs: [UInt64], data: [UInt8], reason: ExitReason, compiled: Int) {
         var config = MachineConfig()
         config.memorySize = 16 << 20
         config.firmware = .none
@@ -91,7 +91,7 @@ final class JITDifferentialTests: XCTestCase {
         h.reset(pc: JITDifferentialTests.codeBase)
         for (n, v) in registers.enumerated() { h.x[n + 1] = v }
         h.x[Int(JITDifferentialTests.dataReg)] = JITDifferentialTests.dataBase
-        h.x[Int(JITDifferentialTests.counterReg)] = 12
+        h.x[Int(JITDifferentialTests.counterReg)] = counter
         let reason = m.run(maxInstructions: 1_000_000)
         return ((0..<32).map { h.x[$0] }, m.ram.copyOut(JITDifferentialTests.dataBase, 2048)!, reason, m.code.jit?.compiledBlocks ?? 0)
     }
@@ -120,6 +120,39 @@ final class JITDifferentialTests: XCTestCase {
             XCTAssertGreaterThan(fast.compiled, 0, "round \(round): the JIT compiled nothing")
             XCTAssertEqual(slow.compiled, 0)
         }
+    }
+
+    static func jal(_ imm: Int32, _ rd: UInt32) -> UInt32 {
+        let u = UInt32(bitPattern: imm)
+        return ((u >> 20) & 1) << 31 | ((u >> 1) & 0x3ff) << 21 | ((u >> 11) & 1) << 20 | ((u >> 12) & 0xff) << 12 | rd << 7 | 0x6f
+    }
+
+    /// Calls to another page and returns (JAL across pages, JALR through ra) leave a block through the
+    /// fetch-TLB lookup that jumps straight into the target's block: the result must match the
+    /// interpreter's, for a loop long enough that every block is hot.
+    func testCallsAndReturnsAcrossPagesMatchTheInterpreter() throws {
+        var program = [UInt32](repeating: 0x0000_0013, count: 1024 + 6)   // nops
+        program[0] = JITDifferentialTests.jal(4096, 1)                          // jal ra, func (next page)
+        program[1] = JITDifferentialTests.i(-1, 31, 0, 31, 0x13)                // addi x31, x31, -1
+        program[2] = JITDifferentialTests.b(-8, 0, 31, 1)                       // bne x31, x0, 0
+        program[3] = 0x0010_0f37                                                // lui x30, 0x100 (sifive_test)
+        program[4] = 0x0000_5eb7                                                // lui x29, 5
+        program[5] = JITDifferentialTests.i(0x555, 29, 0, 29, 0x13)
+        program[6] = JITDifferentialTests.s(0, 29, 30, 2)                       // pass
+        program[1024] = JITDifferentialTests.r(0, 31, 5, 0, 5, 0x33)            // func: add x5, x5, x31
+        program[1025] = JITDifferentialTests.i(0x55, 5, 4, 6, 0x13)             //   xori x6, x5, 0x55
+        program[1026] = JITDifferentialTests.i(3, 6, 1, 7, 0x13)                //   slli x7, x6, 3
+        program[1027] = JITDifferentialTests.r(0, 7, 5, 0, 5, 0x33)             //   add x5, x5, x7
+        program[1028] = JITDifferentialTests.i(0, 1, 0, 0, 0x67)                //   jalr x0, 0(ra)
+        var regs = [UInt64](repeating: 0, count: 15)
+        regs[4] = 7   // x5
+        let slow = try run(program: program, registers: regs, jit: false, counter: 5000)
+        let fast = try run(program: program, registers: regs, jit: true, counter: 5000)
+        XCTAssertEqual(slow.reason, .powerOff(code: 0))
+        XCTAssertEqual(fast.reason, .powerOff(code: 0))
+        XCTAssertEqual(slow.regs, fast.regs, "registers after 5000 calls across pages")
+        XCTAssertNotEqual(slow.regs[5], 7, "the function never ran")
+        XCTAssertGreaterThanOrEqual(fast.compiled, 3, "caller, loop and callee blocks")
     }
 
     func testJITActuallyCompilesTheLoop() throws {
