@@ -121,6 +121,10 @@ public final class Hart: InterruptTarget {
     /// Per TLB index: log2 of the largest leaf page any entry there came from (0 when empty), so an
     /// SFENCE.VMA for one address can find the entries a superpage leaf produced.
     let tlbLeafShift: UnsafeMutablePointer<UInt8>
+    /// Per slot: the distinct superpages (va >> shift << 6 | shift) refills came from since the last
+    /// flush, up to `tlbSuperRegions` (a count above that means "too many to tell").
+    let tlbSuperRegionCount: UnsafeMutablePointer<Int>
+    let tlbSuperRegionList: UnsafeMutablePointer<UInt64>
     /// log2 of the leaf page size of the last successful translation (VS-stage leaf under V=1).
     @exclusivity(unchecked) var lastLeafShift: UInt8 = 12
     /// TLB contexts (TLB.swift): the current ones, their tags (.max: unused) and last use.
@@ -130,6 +134,8 @@ public final class Hart: InterruptTarget {
     let guestContextUsed: UnsafeMutablePointer<UInt64>
     static let gCacheSize = 2048
 
+    /// The last host-clock read for interrupt checks and the instret it was taken at (`interruptClock`).
+    @exclusivity(unchecked) var clockValue: UInt64 = 0, clockReadAt: UInt64 = 0
     @exclusivity(unchecked) public var reservation: UInt64 = .max
     let jitContext: UnsafeMutablePointer<JITContext>
     /// Set by WFI; cleared when an enabled interrupt becomes pending.
@@ -159,6 +165,9 @@ public final class Hart: InterruptTarget {
         tlbFillLog = .allocate(capacity: Hart.tlbSlots * Hart.tlbFillLogSize)
         tlbFillLog.initialize(repeating: 0, count: Hart.tlbSlots * Hart.tlbFillLogSize)
         tlbLeafShift = .allocate(capacity: n); tlbLeafShift.initialize(repeating: 0, count: n)
+        tlbSuperRegionCount = .allocate(capacity: Hart.tlbSlots); tlbSuperRegionCount.initialize(repeating: 0, count: Hart.tlbSlots)
+        tlbSuperRegionList = .allocate(capacity: Hart.tlbSlots * Hart.tlbSuperRegions)
+        tlbSuperRegionList.initialize(repeating: 0, count: Hart.tlbSlots * Hart.tlbSuperRegions)
         hostContextKeys = .allocate(capacity: Hart.hostContexts); hostContextKeys.initialize(repeating: .max, count: Hart.hostContexts)
         hostContextUsed = .allocate(capacity: Hart.hostContexts); hostContextUsed.initialize(repeating: 0, count: Hart.hostContexts)
         guestContextVSATP = .allocate(capacity: Hart.guestContexts); guestContextVSATP.initialize(repeating: .max, count: Hart.guestContexts)
@@ -170,6 +179,7 @@ public final class Hart: InterruptTarget {
     deinit {
         x.deallocate(); f.deallocate(); jitContext.deallocate(); tlbLoad.deallocate(); tlbStore.deallocate(); tlbFetch.deallocate()
         pmpRanges.deallocate(); gCache.deallocate(); tlbFillCount.deallocate(); tlbFillLog.deallocate(); tlbLeafShift.deallocate()
+        tlbSuperRegionCount.deallocate(); tlbSuperRegionList.deallocate()
         hostContextKeys.deallocate(); hostContextUsed.deallocate()
         guestContextVSATP.deallocate(); guestContextHGATP.deallocate(); guestContextUsed.deallocate()
     }
@@ -201,27 +211,38 @@ public final class Hart: InterruptTarget {
     }
 
     /// The architectural mip value (privileged spec §3.1.9, Sstc §"stimecmp").
-    public var mip: UInt64 {
+    public var mip: UInt64 { mip(at: time.now()) }
+
+    /// mip with the Sstc timers compared against `now` (mtime).
+    @inline(__always) func mip(at now: UInt64) -> UInt64 {
         var v = mipSoft | mipExt
-        let stce = menvcfg >> 63 != 0
-        let vstce = hypervisorExtension && henvcfg >> 63 != 0
-        // One clock read serves both timers (it is the costliest part of an interrupt check).
-        let now = stce || vstce ? time.now() : 0
-        if stce {
+        if menvcfg >> 63 != 0 {
             v &= ~IRQ.stip
             if now >= stimecmp { v |= IRQ.stip }
         }
         if hypervisorExtension {
             v |= hvip & Hart.vsInterrupts   // GEILEN = 0: no guest external interrupts
-            if vstce && now &+ htimedelta >= vstimecmp { v |= IRQ.vstip }
+            if henvcfg >> 63 != 0 && now &+ htimedelta >= vstimecmp { v |= IRQ.vstip }
         }
         return v
     }
 
+    /// mtime for the interrupt check at the top of each run-loop round. Reading the host clock costs
+    /// as much as a few dozen instructions and kernels leave the loop on every CSR access, so the value
+    /// is reused until `clockRefreshInstructions` more instructions have retired (a timer interrupt is
+    /// taken at most that late; WFI and the idle loop read the clock themselves).
+    func interruptClock() -> UInt64 {
+        if instret &- clockReadAt < Hart.clockRefreshInstructions { return clockValue }
+        clockValue = time.now()
+        clockReadAt = instret
+        return clockValue
+    }
+    static let clockRefreshInstructions: UInt64 = 512
+
     /// Interrupt to take now, or nil. Interrupts for M-mode come before HS-mode before VS-mode; within a level
     /// the order is MEI, MSI, MTI, SEI, SSI, STI, SGEI, VSEI, VSSI, VSTI (privileged spec §3.1.9, H §"hip/hie").
     func pendingInterrupt() -> UInt64? {
-        let pending = mip & mie
+        let pending = mip(at: interruptClock()) & mie
         if pending == 0 { return nil }
         let mEnabled = prv < Priv.machine || mstatus & MStatus.mie != 0
         let sEnabled = virt || prv < Priv.supervisor || (prv == Priv.supervisor && mstatus & MStatus.sie != 0)
@@ -247,7 +268,7 @@ public final class Hart: InterruptTarget {
     /// Takes a pending interrupt if one is enabled. Returns true if a trap was taken.
     @discardableResult
     public func checkInterrupts() -> Bool {
-        if waitingForInterrupt, mip & mie != 0 { waitingForInterrupt = false }
+        if waitingForInterrupt, mip & mie != 0 { waitingForInterrupt = false; clockReadAt = instret &- Hart.clockRefreshInstructions }
         guard let cause = pendingInterrupt() else { return false }
         waitingForInterrupt = false
         trap(cause: cause | Cause.interruptBit, tval: 0)

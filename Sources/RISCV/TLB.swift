@@ -14,6 +14,8 @@ extension Hart {
     static let firstHostSlot = 1
     static let firstGuestSlot = firstHostSlot + 3 * hostContexts
     static let tlbSlots = firstGuestSlot + 3 * guestContexts
+    /// Distinct superpages remembered per slot for address fences.
+    static let tlbSuperRegions = 16
 
     static func asid(_ atp: UInt64) -> UInt64 { (atp >> 44) & 0xffff }
     static func vmid(_ atp: UInt64) -> UInt64 { (atp >> 44) & 0x3fff }
@@ -176,6 +178,20 @@ extension Hart {
             (tlbLeafShift + base).update(repeating: 0, count: Hart.tlbSize)
         }
         tlbFillCount[slot] = 0
+        tlbSuperRegionCount[slot] = 0
+    }
+
+    /// Records the superpage (base and size) a refill of `slot` came from; past `tlbSuperRegions`
+    /// distinct ones the slot is marked as overflowing (address fences then search it).
+    func noteSuperRegion(_ va: UInt64, slot: Int) {
+        let shift = UInt64(lastLeafShift)
+        let key = (va >> shift) << 6 | shift
+        let count = tlbSuperRegionCount[slot]
+        if count > Hart.tlbSuperRegions { return }
+        let list = tlbSuperRegionList + slot * Hart.tlbSuperRegions
+        for i in 0..<count where list[i] == key { return }
+        if count < Hart.tlbSuperRegions { list[count] = key }
+        tlbSuperRegionCount[slot] = count &+ 1
     }
 
     @inline(__always) func clearEntries(_ index: Int) {
@@ -189,6 +205,19 @@ extension Hart {
             let count = tlbFillCount[slot]
             if count == 0 { continue }
             let base = slot * Hart.tlbSize
+            // A 4 KiB entry for va can only sit at va's own index. Superpage leaves are few (the
+            // kernel's linear map): only when one of them covers va must the slot be searched.
+            let regions = tlbSuperRegionCount[slot]
+            if regions <= Hart.tlbSuperRegions {
+                clearIfCovering(base + Int((va >> 12) & Hart.tlbMask), va)
+                let list = tlbSuperRegionList + slot * Hart.tlbSuperRegions
+                var covered = false
+                for i in 0..<regions {
+                    let key = list[i], shift = key & 63
+                    if key >> 6 == va >> shift { covered = true; break }
+                }
+                if !covered { continue }
+            }
             if count <= Hart.tlbFillLogSize {
                 let log = tlbFillLog + slot * Hart.tlbFillLogSize
                 for i in 0..<count { clearIfCovering(base + Int(log[i]), va) }
@@ -216,6 +245,7 @@ extension Hart {
         tlbFillCount[slot] = count &+ 1
         let i = slot * Hart.tlbSize + index
         tlbLeafShift[i] = max(tlbLeafShift[i], lastLeafShift)
+        if lastLeafShift > 12 { noteSuperRegion(va, slot: slot) }
         return i
     }
 
