@@ -1,4 +1,5 @@
 #include "common.h"
+#include "paging.h"
     .option arch, +h
 /* Software TLB with the H extension: the combined guest (V=1) entries, the G-stage translation cache
  * and the fences and CSR writes that must (or, [Matryoshka], need not) drop them. Runs with
@@ -27,23 +28,6 @@
 #define MEGA_B 0x80600000
 #define DP(n) (0x80800000 + (n) * 0x1000)
 
-.macro SETPTE table, index, pa, flags
-    la t0, \table
-    li t1, (\index) * 8
-    add t0, t0, t1
-    li t1, (((\pa) >> 12) << 10) | (\flags)
-    sd t1, 0(t0)
-.endm
-.macro PTE_SYM table, index, target
-    la t0, \table
-    li t1, (\index) * 8
-    add t0, t0, t1
-    la t1, \target
-    srli t1, t1, 12
-    slli t1, t1, 10
-    ori t1, t1, 1
-    sd t1, 0(t0)
-.endm
 /* guest page V(n) -> G(g); G(g) -> physical page pa */
 .macro VMAP n, g
     SETPTE vs_l0, 256 + (\n), G(\g), VS_RW
@@ -76,18 +60,6 @@
     GUEST_LD \va
     EXPECT_TRAP 10
     EXPECT s0, \val
-.endm
-.macro MARKERS base, start, n
-    li t0, \base
-    li t1, \start
-    li t2, \n
-    li t3, 0x1000
-1098:
-    sd t1, 0(t0)
-    add t0, t0, t3
-    addi t1, t1, 1
-    addi t2, t2, -1
-    bnez t2, 1098b
 .endm
 
 test_main:

@@ -1,4 +1,5 @@
 #include "common.h"
+#include "paging.h"
 /* Software TLB (no H extension): what the hart's translation caches must and must not keep.
  * Checks marked [Matryoshka] rely on this emulator's TLB design (1024 entries per slot indexed by
  * VPN mod 1024, 4 KiB-granular entries, SFENCE.VMA for one address dropping only what that leaf
@@ -35,25 +36,6 @@
 #define CPB  0x80904000            /* upper half 0x0020 (addi a0, zero, 2), then ret */
 #define SMCP 0x80906000
 
-/* table[index] = leaf or pointer PTE for physical address pa */
-.macro SETPTE table, index, pa, flags
-    la t0, \table
-    li t1, (\index) * 8
-    add t0, t0, t1
-    li t1, (((\pa) >> 12) << 10) | (\flags)
-    sd t1, 0(t0)
-.endm
-/* table[index] = pointer to the table at symbol target */
-.macro PTE_SYM table, index, target
-    la t0, \table
-    li t1, (\index) * 8
-    add t0, t0, t1
-    la t1, \target
-    srli t1, t1, 12
-    slli t1, t1, 10
-    ori t1, t1, PTE_V
-    sd t1, 0(t0)
-.endm
 .macro MAPX n, pa, flags
     SETPTE l0a, 256 + (\n), \pa, \flags
 .endm
@@ -80,19 +62,6 @@
     add t0, t0, t3
     addi t1, t1, -1
     bnez t1, 1099b
-.endm
-/* n doublewords: the one at base + k * 4 KiB = start + k */
-.macro MARKERS base, start, n
-    li t0, \base
-    li t1, \start
-    li t2, \n
-    li t3, 0x1000
-1098:
-    sd t1, 0(t0)
-    add t0, t0, t3
-    addi t1, t1, 1
-    addi t2, t2, -1
-    bnez t2, 1098b
 .endm
 
 test_main:
