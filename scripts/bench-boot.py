@@ -189,6 +189,30 @@ def boot_once(cmd, timeout):
     return run_streaming(cmd, timeout, run, on_line)
 
 
+def run_configurations(wanted, configs, names, runs, run_once, describe_ok, describe_failure,
+                       retry_after_failure=()):
+    """Runs each wanted configuration `runs` times, logging one line per run (the last output lines
+    on failure). A failed configuration stops early unless it is in retry_after_failure.
+    Returns ({key: [run, ...]}, whether any run failed)."""
+    results, failed = {}, False
+    for key in wanted:
+        results[key] = []
+        for i in range(runs):
+            log(f"== {names[key]}: run {i + 1}/{runs}")
+            r = run_once(configs[key])
+            results[key].append(r)
+            if r.ok:
+                log("   " + describe_ok(r))
+                continue
+            failed = True
+            log(f"   FAILED ({describe_failure(r)}) after {fmt(r.total)}; last output:")
+            for line in r.tail[-15:]:
+                log("   | " + line)
+            if key not in retry_after_failure:
+                break  # one failure is enough to report; don't spend the other runs
+    return results, failed
+
+
 def fmt(v, unit="s"):
     return "-" if v is None else f"{v:.2f}{unit}"
 
@@ -234,25 +258,14 @@ def main():
         if unknown:
             sys.exit(f"error: unknown configuration(s) {unknown}; use qemu, builtin, opensbi")
 
-        results, failed = {}, False
-        for key in wanted:
-            results[key] = []
-            for i in range(args.runs):
-                log(f"== {names[key]}: run {i + 1}/{args.runs}")
-                r = boot_once(configs[key], args.timeout)
-                results[key].append(r)
-                if r.ok:
-                    log(f"   boot-to-init {fmt(r.t_init)}  cpu {fmt(r.t_end - r.t_start)}  total {fmt(r.total)}  {r.checksum}")
-                else:
-                    failed = True
-                    why = "timed out" if r.timed_out else f"exit status {r.status}"
-                    if r.status == 0 and r.checksum is None:
-                        why += ", no checksum line"
-                    log(f"   FAILED ({why}) after {fmt(r.total)}; last output:")
-                    for line in r.tail[-15:]:
-                        log("   | " + line)
-                    if key != "qemu":
-                        break  # one failure is enough to report; don't spend the other runs
+        def describe_failure(r):
+            why = "timed out" if r.timed_out else f"exit status {r.status}"
+            return why + (", no checksum line" if r.status == 0 and r.checksum is None else "")
+
+        results, failed = run_configurations(
+            wanted, configs, names, args.runs, lambda cmd: boot_once(cmd, args.timeout),
+            lambda r: f"boot-to-init {fmt(r.t_init)}  cpu {fmt(r.t_end - r.t_start)}  total {fmt(r.total)}  {r.checksum}",
+            describe_failure, retry_after_failure={"qemu"})
 
         print()
         print(f"boot benchmark: {args.runs} run(s) each, {args.cpus} hart(s), bench-cpu {args.rounds} rounds, medians")

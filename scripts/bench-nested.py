@@ -242,23 +242,11 @@ def main():
         if unknown:
             sys.exit(f"error: unknown configuration(s) {unknown}; use matryoshka, qemu")
 
-        results, failed = {}, False
-        for key in wanted:
-            results[key] = []
-            for i in range(args.runs):
-                log(f"== {names[key]}: run {i + 1}/{args.runs}")
-                r = boot_once(configs[key], args.timeout)
-                results[key].append(r)
-                if r.ok:
-                    log(f"   L1 cpu {with_guest(r.l1_cpu, r.l1_guest)}  L2 cpu {with_guest(r.l2_cpu, r.l2_guest)}  "
-                        f"L2 boot {with_guest(r.l2_boot, r.l2_uptime)}  total {fmt(r.total)}")
-                else:
-                    failed = True
-                    why = "timed out" if r.timed_out else f"exit status {r.status}, qemu in L1 exit {r.qemu_exit}"
-                    log(f"   FAILED ({why}) after {fmt(r.total)}; last output:")
-                    for line in r.tail[-15:]:
-                        log("   | " + line)
-                    break  # one failure is enough to report; don't spend the other runs
+        results, failed = bench_boot.run_configurations(
+            wanted, configs, names, args.runs, lambda cmd: boot_once(cmd, args.timeout),
+            lambda r: (f"L1 cpu {with_guest(r.l1_cpu, r.l1_guest)}  L2 cpu {with_guest(r.l2_cpu, r.l2_guest)}  "
+                       f"L2 boot {with_guest(r.l2_boot, r.l2_uptime)}  total {fmt(r.total)}"),
+            lambda r: "timed out" if r.timed_out else f"exit status {r.status}, qemu in L1 exit {r.qemu_exit}")
 
         print()
         print(f"nested benchmark: {args.runs} run(s) each, bench-cpu {args.rounds} rounds in L1 and in L2, medians")

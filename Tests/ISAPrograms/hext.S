@@ -6,9 +6,9 @@
  * M-mode at `resume` (with MPV cleared). The HS handler (stvec) and the VS handler (vstvec) only ECALL,
  * so the M-mode code afterwards reads scause/htval/hstatus or vscause/vsepc itself. */
 #include "common.h"
+#include "hext.h"
     .option arch, +h
 
-#define MSTATUS_MPV (1 << 39)
 #define MSTATUS_GVA (1 << 38)
 #define HSTATUS_GVA (1 << 6)
 #define HSTATUS_SPV (1 << 7)
@@ -22,16 +22,6 @@
     la t0, \label
     la t1, resume
     sd t0, 0(t1)
-.endm
-/* Enter a virtualized mode (0 = VU, 1 = VS) at label. */
-.macro GOTO_V mode, label
-    li t6, MSTATUS_MPP
-    csrc mstatus, t6
-    li t6, (\mode << 11) | MSTATUS_MPV
-    csrs mstatus, t6
-    la t6, \label
-    csrw mepc, t6
-    mret
 .endm
 /* Enter HS-mode (V=0, S) at label. */
 .macro GOTO_HS label

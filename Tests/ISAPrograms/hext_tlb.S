@@ -1,4 +1,5 @@
 #include "common.h"
+#include "hext.h"
 #include "paging.h"
     .option arch, +h
 /* Software TLB with the H extension: the combined guest (V=1) entries, the G-stage translation cache
@@ -14,7 +15,6 @@
  * G-stage (Sv39x4): G(n) = GPA 0xC0000000 + 256 + n pages -> g_l0[256 + n]. The TLB (1024 entries) and
  * G-stage cache (2048) indices used stay clear of those of the program's own pages. DP(n) are data pages with marker
  * 0xD000 + n; MEGA_A/MEGA_B hold 0xA0000 + k / 0xB0000 + k at the start of their k-th 4 KiB page. */
-#define MSTATUS_MPV (1 << 39)
 #define G_RWX 0xdf                 /* D A U X W R V */
 #define G_XO  0x59                 /* A U X V: execute-only */
 #define G_RO  0x53                 /* A U R V: read-only */
@@ -34,15 +34,6 @@
 .endm
 .macro GMAP g, pa, flags
     SETPTE g_l0, 256 + (\g), \pa, \flags
-.endm
-.macro GOTO_V mode, label
-    li t6, MSTATUS_MPP
-    csrc mstatus, t6
-    li t6, (\mode << 11) | MSTATUS_MPV
-    csrs mstatus, t6
-    la t6, \label
-    csrw mepc, t6
-    mret
 .endm
 /* s0 = doubleword at guest VA va, loaded in VS-mode; then trap_cause is 10 (the ECALL) or the fault. */
 .macro GUEST_LD va
