@@ -26,6 +26,18 @@ public protocol BlockBackend: AnyObject {
     func discard(offset: UInt64, length: UInt64) throws
     /// The range reads back as zeros afterwards; `unmap` allows freeing the space.
     func writeZeroes(offset: UInt64, length: UInt64, unmap: Bool) throws
+    /// Writes the buffers one after another from `offset` (a request scattered over guest pages).
+    func write(gathering buffers: [UnsafeRawBufferPointer], at offset: UInt64) throws
+}
+
+extension BlockBackend {
+    public func write(gathering buffers: [UnsafeRawBufferPointer], at offset: UInt64) throws {
+        var pos = offset
+        for b in buffers {
+            try write(from: b, at: pos)
+            pos += UInt64(b.count)
+        }
+    }
 }
 
 /// `--disk PATH[,format=raw|qcow2][,readonly=on|off]`. Without `format`, ("auto") a file
@@ -147,6 +159,34 @@ public final class RawFileBackend: BlockBackend {
             if n < 0 { if errno == EINTR { continue }; throw BlockError("\(path): write error: \(errnoText())") }
             if n == 0 { throw BlockError("\(path): short write") }
             done += n
+        }
+    }
+
+    /// One pwritev for the whole request: a 1 MiB guest write arrives as 256 page-sized pieces, and a
+    /// system call (and file-system allocation) per piece costs most of the throughput.
+    public func write(gathering buffers: [UnsafeRawBufferPointer], at offset: UInt64) throws {
+        guard !readOnly else { throw BlockError("\(path): read-only") }
+        var vectors = buffers.filter { $0.count > 0 }.map {
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
+        }
+        var first = 0
+        var pos = off_t(offset)
+        while first < vectors.count {
+            let count = Int32(min(vectors.count - first, 1024))   // IOV_MAX on Linux
+            let n = vectors.withUnsafeBufferPointer { pwritev(fd, $0.baseAddress! + first, count, pos) }
+            if n < 0 { if errno == EINTR { continue }; throw BlockError("\(path): write error: \(errnoText())") }
+            if n == 0 { throw BlockError("\(path): short write") }
+            pos += off_t(n)
+            // Skip what was written, trimming a vector written in part.
+            var left = n
+            while left > 0 && first < vectors.count {
+                if left >= vectors[first].iov_len { left -= vectors[first].iov_len; first += 1 }
+                else {
+                    vectors[first].iov_base = vectors[first].iov_base.map { $0 + left }
+                    vectors[first].iov_len -= left
+                    left = 0
+                }
+            }
         }
     }
 

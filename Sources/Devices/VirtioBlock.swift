@@ -199,13 +199,15 @@ public final class VirtioBlock: VirtioDevice {
             guard !backend.readOnly else { return finish(Status.ioErr) }
             let len = readableData
             guard let offset = range(sector: sector, bytes: len) else { return finish(Status.ioErr) }
-            var failed = false
-            var pos = offset
+            var pieces: [UnsafeRawBufferPointer] = []
+            var covered: UInt64 = 0
             ram.forEachRange(chain.readable, offset: 16, count: len) { p, _, n in
-                do { try backend.write(from: UnsafeRawBufferPointer(start: p, count: n), at: pos) } catch { failed = true; return false }
-                pos += UInt64(n)
+                pieces.append(UnsafeRawBufferPointer(start: p, count: n))
+                covered += UInt64(n)
                 return true
             }
+            var failed = covered != len
+            if !failed { failed = (try? backend.write(gathering: pieces, at: offset)) == nil }
             if !failed && writeThrough { failed = (try? backend.flush()) == nil }
             return finish(failed ? Status.ioErr : Status.ok)
         case RequestType.flush:
