@@ -106,7 +106,7 @@ extension GuestImages {
         extra=""
         for a in "$@"; do [ "$a" = shell ] && extra="$extra nested=shell" || extra="$extra $a"; done
         exec qemu-system-riscv64 -M virt -accel kvm -cpu host -m 256M -smp $(nproc) -nographic -no-reboot \\
-            -kernel /l2/Image -initrd /l2/initrd.gz -append "console=ttyS0 quiet$extra"
+            -kernel /l2/Image -initrd /l2/initrd.gz -append "console=ttyS0 quiet cryptomgr.notests$extra"
         """
 
     /// /init of the L1 disk. The kernel command line picks the mode: `nested=demo` (default) runs L2
@@ -146,7 +146,7 @@ extension GuestImages {
             echo "    Start the L2 guest:  run-l2        (L2 boots, prints its banner and powers off)"
             echo "                         run-l2 shell  (a shell in L2; exit it to power L2 off)"
             echo "    run-l2 = qemu-system-riscv64 -M virt -accel kvm -cpu host -m 256M -smp $(nproc) -nographic -no-reboot"
-            echo "             -kernel /l2/Image -initrd /l2/initrd.gz -append 'console=ttyS0 quiet'"
+            echo "             -kernel /l2/Image -initrd /l2/initrd.gz -append 'console=ttyS0 quiet cryptomgr.notests'"
             echo "    In qemu, Ctrl-A X quits; under matryoshka on a terminal type Ctrl-A Ctrl-A X (Ctrl-A X quits matryoshka)."
             echo "    The root file system is read-only; /tmp is writable. Exit the shell to power off."
             echo
