@@ -168,6 +168,9 @@ public struct DeviceTreeConfig {
     public var initrd: (start: UInt64, end: UInt64)?
     public var timebaseFrequency: UInt32
     public var virtioSlots: Int
+    /// Bytes for /chosen/rng-seed (as QEMU's virt board passes): Linux credits them to its CRNG at
+    /// once instead of gathering boot entropy for seconds from timer jitter.
+    public var rngSeed: [UInt8]?
 
     public init(harts: Int = 1,
                 isaExtensions: [String] = ["i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei", "zihintpause", "sstc"],
@@ -177,7 +180,8 @@ public struct DeviceTreeConfig {
                 bootargs: String = "",
                 initrd: (start: UInt64, end: UInt64)? = nil,
                 timebaseFrequency: UInt32 = 10_000_000,
-                virtioSlots: Int = 0) {
+                virtioSlots: Int = 0,
+                rngSeed: [UInt8]? = nil) {
         self.harts = harts
         self.isaExtensions = isaExtensions
         self.mmuType = mmuType
@@ -187,6 +191,7 @@ public struct DeviceTreeConfig {
         self.initrd = initrd
         self.timebaseFrequency = timebaseFrequency
         self.virtioSlots = virtioSlots
+        self.rngSeed = rngSeed
     }
 }
 
@@ -242,6 +247,7 @@ public func buildVirtDeviceTree(_ c: DeviceTreeConfig) -> [UInt8] {
     f.beginNode("chosen")
     f.property("bootargs", string: c.bootargs)
     f.property("stdout-path", string: serialPath)
+    if let seed = c.rngSeed { f.property("rng-seed", seed) }
     if let initrd = c.initrd {
         f.property("linux,initrd-start", u64: initrd.start)
         f.property("linux,initrd-end", u64: initrd.end)

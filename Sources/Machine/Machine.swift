@@ -213,7 +213,8 @@ public final class Machine {
         dtb = buildVirtDeviceTree(DeviceTreeConfig(harts: config.harts, isaExtensions: Machine.isaExtensions(for: config),
                                                    mmuType: "riscv,sv57", memoryBase: ram.base, memorySize: ram.size,
                                                    bootargs: config.bootargs, initrd: initrd,
-                                                   virtioSlots: virtio.count))
+                                                   virtioSlots: virtio.count,
+                                                   rngSeed: (0..<32).map { _ in UInt8.random(in: 0...255) }))
         guard dtb.count <= 0x10000 else { throw LoadError("device tree too large (\(dtb.count) bytes)") }
         ram.copyIn(dtbAddress, dtb)
 

@@ -96,7 +96,8 @@ final class DeviceTreeTests: XCTestCase {
                          memoryBase: 0x8000_0000, memorySize: 0x1_0000_0000,
                          bootargs: "console=ttyS0 earlycon=sbi root=/dev/vda",
                          initrd: (start: 0x8800_0000, end: 0x8880_0000),
-                         virtioSlots: 2)
+                         virtioSlots: 2,
+                         rngSeed: [0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04])
     }
 
     func testISAString() {
@@ -123,6 +124,7 @@ final class DeviceTreeTests: XCTestCase {
             "stdout-path = \"/soc/serial@10000000\";",
             "linux,initrd-start = <0x00 0x88000000>;",
             "linux,initrd-end = <0x00 0x88800000>;",
+            "rng-seed = <0xdeadbeef 0x1020304>;",
             "timebase-frequency = <0x989680>;",
             "cpu@0 {", "cpu@1 {",
             "device_type = \"cpu\";",
