@@ -65,7 +65,7 @@ struct Demo: ParsableCommand {
             config.initrdPath = GuestImages.nestedInitramfsPath
             // Read-only: the cached image never changes, and several demos can run at once.
             config.disks = [DiskSpec(path: GuestImages.nestedDiskPath, format: "raw", readOnly: true)]
-            // cryptomgr.notests: the kernel's boot-time crypto self-tests are a quarter of a nested run's
+            // cryptomgr.notests: the kernel's boot-time crypto self-tests are a sixth of a nested run's
             // instructions and show nothing about virtualization (run-l2 passes it to L2 as well).
             config.bootargs = "console=ttyS0 quiet cryptomgr.notests nested=\(shell ? "shell" : "demo")"
             throw ExitCode(runGuest(config, options: GuestRunOptions(stats: stats, noJit: noJit)))
