@@ -291,7 +291,7 @@ extension Hart {
             // its guest context; the G-stage cache is not tagged by VMID and starts over.
             if hgatp != old {
                 selectGuestContext()
-                gCache.update(repeating: GStageEntry(), count: Hart.gCacheSize)
+                clearGStageCache()
             }
         case CSR.henvcfg:
             // FIOM, and STCE when menvcfg.STCE allows it; PBMTE/CBIE/ADUE are not implemented.

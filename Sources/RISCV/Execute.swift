@@ -387,14 +387,14 @@ extension Hart {
             if virt {
                 if prv == Priv.user || hstatus & HStatus.vtvm != 0 { return trapVirtualRaw(raw) }
                 // In VS-mode SFENCE.VMA orders the guest's own (VS-stage) translations only.
-                fenceGuest(va: d.rs1 != 0 ? x[Int(d.rs1)] : nil, asid: d.rs2 != 0 ? x[Int(d.rs2)] : nil)
+                fenceGuest(va: fenceOperand(d.rs1), asid: fenceOperand(d.rs2))
                 pc = next
                 return
             }
             if prv == Priv.user || (prv == Priv.supervisor && mstatus & MStatus.tvm != 0) { return trapIllegalRaw(raw) }
             // With V=0 it orders HS-level translations only (H §"Hypervisor Memory-Management
             // Fence Instructions"), so the combined guest entries stay.
-            fenceHost(va: d.rs1 != 0 ? x[Int(d.rs1)] : nil, asid: d.rs2 != 0 ? x[Int(d.rs2)] : nil)
+            fenceHost(va: fenceOperand(d.rs1), asid: fenceOperand(d.rs2))
             pc = next
         case .hfenceVVMA, .hfenceGVMA:
             let raw = UInt32(bitPattern: d.imm)
@@ -403,8 +403,8 @@ extension Hart {
             if d.op == .hfenceGVMA && prv == Priv.supervisor && mstatus & MStatus.tvm != 0 { return trapIllegalRaw(raw) }
             // HFENCE.VVMA: guest virtual address (rs1) and guest ASID (rs2) of the current VMID.
             // HFENCE.GVMA: guest physical address >> 2 (rs1) and VMID (rs2).
-            if d.op == .hfenceGVMA { fenceGStage(vmid: d.rs2 != 0 ? x[Int(d.rs2)] : nil) }
-            else { fenceGuest(va: d.rs1 != 0 ? x[Int(d.rs1)] : nil, asid: d.rs2 != 0 ? x[Int(d.rs2)] : nil) }
+            if d.op == .hfenceGVMA { fenceGStage(vmid: fenceOperand(d.rs2)) }
+            else { fenceGuest(va: fenceOperand(d.rs1), asid: fenceOperand(d.rs2)) }
             pc = next
         case .hlv, .hlvx, .hsv:
             let raw = UInt32(bitPattern: d.imm)
@@ -441,6 +441,9 @@ extension Hart {
             trapIllegalRaw(UInt32(bitPattern: d.imm))
         }
     }
+
+    /// A fence's address or ASID/VMID operand: nil for x0, which means "all".
+    func fenceOperand(_ reg: UInt8) -> UInt64? { reg != 0 ? x[Int(reg)] : nil }
 
     func trapVirtualRaw(_ raw: UInt32) { trap(cause: Cause.virtualInstruction, tval: UInt64(raw)) }
     func trapIllegalRaw(_ raw: UInt32) { trap(cause: Cause.illegal, tval: UInt64(raw)) }

@@ -71,7 +71,7 @@ public final class Hart: InterruptTarget {
     @exclusivity(unchecked) public var translationsByLevel = [UInt64](repeating: 0, count: 5)
     /// G-stage page-table walks (G-stage cache misses).
     @exclusivity(unchecked) public var gStageWalks: UInt64 = 0
-    /// TLB flushes of HS/U (slots 0-2) and of the combined guest entries (slots 4-7).
+    /// Fences and flushes that reached the HS/U contexts and the guest (combined two-stage) contexts.
     @exclusivity(unchecked) public var hostTLBFlushes: UInt64 = 0, guestTLBFlushes: UInt64 = 0
     public var level: PrivilegeLevel {
         switch prv {
@@ -211,7 +211,10 @@ public final class Hart: InterruptTarget {
     }
 
     /// The architectural mip value (privileged spec §3.1.9, Sstc §"stimecmp").
-    public var mip: UInt64 { mip(at: time.now()) }
+    public var mip: UInt64 {
+        // The clock is read only when a Sstc timer is enabled.
+        mip(at: menvcfg >> 63 != 0 || (hypervisorExtension && henvcfg >> 63 != 0) ? time.now() : 0)
+    }
 
     /// mip with the Sstc timers compared against `now` (mtime).
     @inline(__always) func mip(at now: UInt64) -> UInt64 {

@@ -117,8 +117,11 @@ extension Hart {
             if let vmid, Hart.vmid(guestContextHGATP[i]) != vmid & 0x3fff { continue }
             clearContext(firstSlot: Hart.firstGuestSlot + 3 * i)
         }
-        gCache.update(repeating: GStageEntry(), count: Hart.gCacheSize)
+        clearGStageCache()
     }
+
+    /// The G-stage cache is not tagged by VMID: any G-stage change empties it.
+    func clearGStageCache() { gCache.update(repeating: GStageEntry(), count: Hart.gCacheSize) }
 
     private func fence(firstSlot: Int, va: UInt64?) {
         if let va {
@@ -145,14 +148,14 @@ extension Hart {
     /// Everything that depends on the G-stage: the combined entries and the G-stage cache.
     public func flushGStage() {
         flushVirtualTLB()
-        gCache.update(repeating: GStageEntry(), count: Hart.gCacheSize)
+        clearGStageCache()
     }
 
     /// Flushes everything, M-mode slot included, and forgets every context tag (PMP changes, reset,
     /// snapshot restore).
     public func flushAllTLB() {
         for slot in 0..<Hart.tlbSlots { tlbFillCount[slot] = Hart.tlbFillLogSize + 1; clearSlot(slot) }
-        gCache.update(repeating: GStageEntry(), count: Hart.gCacheSize)
+        clearGStageCache()
         for i in 0..<Hart.hostContexts { hostContextKeys[i] = .max; hostContextUsed[i] = 0 }
         for i in 0..<Hart.guestContexts { guestContextVSATP[i] = .max; guestContextHGATP[i] = .max; guestContextUsed[i] = 0 }
         hostContext = 0; guestContext = 0
