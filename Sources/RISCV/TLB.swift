@@ -221,12 +221,20 @@ extension Hart {
                 }
                 if !covered { continue }
             }
-            if count <= Hart.tlbFillLogSize {
-                let log = tlbFillLog + slot * Hart.tlbFillLogSize
-                for i in 0..<count { clearIfCovering(base + Int(log[i]), va) }
-            } else {
-                for i in base..<(base + Hart.tlbSize) { clearIfCovering(i, va) }
-            }
+            forEachFilledIndex(slot) { clearIfCovering($0, va) }
+        }
+    }
+
+    /// Calls `body` with every entry index of `slot` that may hold an entry: the logged refills, or
+    /// the whole slot once there were more than the log holds.
+    @inline(__always) func forEachFilledIndex(_ slot: Int, _ body: (Int) -> Void) {
+        let count = tlbFillCount[slot]
+        let base = slot * Hart.tlbSize
+        if count <= Hart.tlbFillLogSize {
+            let log = tlbFillLog + slot * Hart.tlbFillLogSize
+            for i in 0..<count { body(base + Int(log[i])) }
+        } else {
+            for i in base..<(base + Hart.tlbSize) { body(i) }
         }
     }
 
@@ -255,15 +263,7 @@ extension Hart {
     /// Removes store entries that map onto the host page (the page now holds decoded code).
     func dropStoreEntries(hostPage: UInt) {
         for slot in 0..<Hart.tlbSlots {
-            let count = tlbFillCount[slot]
-            if count == 0 { continue }
-            let base = slot * Hart.tlbSize
-            if count <= Hart.tlbFillLogSize {
-                let log = tlbFillLog + slot * Hart.tlbFillLogSize
-                for i in 0..<count { dropStoreEntry(base + Int(log[i]), hostPage: hostPage) }
-            } else {
-                for i in base..<(base + Hart.tlbSize) { dropStoreEntry(i, hostPage: hostPage) }
-            }
+            forEachFilledIndex(slot) { dropStoreEntry($0, hostPage: hostPage) }
         }
     }
 
