@@ -128,46 +128,12 @@ final class Qcow2BootTests: XCTestCase {
         return out
     }
 
-    /// The kernel module `name`.ko, decompressed into `dir` if the cache holds it as .ko.xz.
-    private func module(_ name: String, into dir: String) throws -> String {
-        let out = dir + "/" + name + ".ko"
-        if FileManager.default.fileExists(atPath: out) { return out }
-        var root = GuestImages.modulesDirectory
-        if let link = try? FileManager.default.destinationOfSymbolicLink(atPath: root) {
-            root = link.hasPrefix("/") ? link : GuestImages.cacheDirectory + "/" + link
-        }
-        root += "/"
-        guard let files = FileManager.default.enumerator(atPath: root) else { throw XCTSkip("cannot list \(root)") }
-        for case let rel as String in files {
-            switch (rel as NSString).lastPathComponent {
-            case name + ".ko":
-                try FileManager.default.copyItem(atPath: root + rel, toPath: out)
-                return out
-            case name + ".ko.xz":
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: Self.findTool("xz")!)
-                p.arguments = ["-dc", root + rel]
-                _ = FileManager.default.createFile(atPath: out, contents: nil)
-                let h = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-                p.standardOutput = h
-                try p.run()
-                p.waitUntilExit()
-                try h.close()
-                guard p.terminationStatus == 0 else { throw XCTSkip("xz -dc \(root + rel) failed") }
-                return out
-            default: continue
-            }
-        }
-        XCTFail("kernel module \(name) not found under \(root)")
-        throw XCTSkip("module \(name) missing")
-    }
-
     private func initrd(_ dir: String, _ name: String, _ script: String) throws -> String {
         let modDir = dir + "/modules"
         try FileManager.default.createDirectory(atPath: modDir, withIntermediateDirectories: true)
         var extra: [(guestPath: String, hostPath: String, mode: UInt32)] = []
         for m in Self.modules {
-            extra.append((guestPath: "/lib/modules/\(m).ko", hostPath: try module(m, into: modDir), mode: 0o644))
+            extra.append((guestPath: "/lib/modules/\(m).ko", hostPath: try VirtioBootTests.module(m, into: modDir), mode: 0o644))
         }
         let list = dir + "/\(name).modules"
         try Self.modules.joined(separator: " ").write(toFile: list, atomically: true, encoding: .utf8)
