@@ -213,6 +213,15 @@ def run_configurations(wanted, configs, names, runs, run_once, describe_ok, desc
     return results, failed
 
 
+def ratios(mine, reference, fields, digits):
+    """'label 0.8x, ...' for each (field, label): mine[field] / reference[field], '-' when unknown."""
+    parts = []
+    for field, label in fields:
+        a, b = mine[field], reference[field]
+        parts.append(f"{label} {a / b:.{digits}f}x" if a is not None and b else f"{label} -")
+    return ", ".join(parts)
+
+
 def fmt(v, unit="s"):
     return "-" if v is None else f"{v:.2f}{unit}"
 
@@ -294,11 +303,8 @@ def main():
             for key in ("builtin", "opensbi"):
                 if key not in med:
                     continue
-                parts = []
-                for field, label in (("init", "boot-to-init"), ("cpu", "cpu (host)"), ("total", "total")):
-                    a, b = med[key][field], med["qemu"][field]
-                    parts.append(f"{label} {a / b:.1f}x" if a is not None and b else f"{label} -")
-                print(f"  {names[key]:28} " + ", ".join(parts))
+                fields = (("init", "boot-to-init"), ("cpu", "cpu (host)"), ("total", "total"))
+                print(f"  {names[key]:28} " + ratios(med[key], med["qemu"], fields, digits=1))
         if failed:
             print("\nsome runs failed (see above)")
             return 1

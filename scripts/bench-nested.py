@@ -276,11 +276,8 @@ def main():
         if "matryoshka" in med and "qemu" in med:
             print()
             print("ratios (Matryoshka / QEMU host time, lower is better):")
-            parts = []
-            for field, label in (("l1", "L1 cpu"), ("l2", "L2 cpu"), ("boot", "L2 boot"), ("total", "total")):
-                a, b = med["matryoshka"][field], med["qemu"][field]
-                parts.append(f"{label} {a / b:.2f}x" if a is not None and b else f"{label} -")
-            print("  " + ", ".join(parts))
+            fields = (("l1", "L1 cpu"), ("l2", "L2 cpu"), ("boot", "L2 boot"), ("total", "total"))
+            print("  " + bench_boot.ratios(med["matryoshka"], med["qemu"], fields, digits=2))
         if failed:
             print("\nsome runs failed (see above)")
             return 1
