@@ -51,12 +51,16 @@ public func isQcow2Image(path: String) -> Bool {
     return n == 4 && m == qcow2Magic
 }
 
-private final class L2Table {
+/// A table kept in one of the metadata caches, stamped with its last use for LRU eviction.
+private protocol CachedTable: AnyObject {
+    var used: UInt64 { get set }
+}
+private final class L2Table: CachedTable {
     var e: [UInt64]
     var used: UInt64 = 0
     init(_ e: [UInt64]) { self.e = e }
 }
-private final class RefBlock {
+private final class RefBlock: CachedTable {
     var b: [UInt8]
     var used: UInt64 = 0
     init(_ b: [UInt8]) { self.b = b }
@@ -215,21 +219,16 @@ public final class Qcow2Backend: BlockBackend {
         insertL2(off, t)
         return t
     }
-    private func insertL2(_ off: UInt64, _ t: L2Table) {
-        if l2Cache.count >= l2CacheCapacity, let victim = l2Cache.min(by: { $0.value.used < $1.value.used })?.key {
-            l2Cache[victim] = nil
+    private func insertL2(_ off: UInt64, _ t: L2Table) { insert(off, t, into: &l2Cache, capacity: l2CacheCapacity) }
+    private func insertRB(_ off: UInt64, _ b: RefBlock) { insert(off, b, into: &rbCache, capacity: rbCacheCapacity) }
+    /// Adds a table to a cache, evicting the least recently used one when the cache is full.
+    private func insert<T: CachedTable>(_ off: UInt64, _ table: T, into cache: inout [UInt64: T], capacity: Int) {
+        if cache.count >= capacity, let victim = cache.min(by: { $0.value.used < $1.value.used })?.key {
+            cache[victim] = nil
         }
         tick += 1
-        t.used = tick
-        l2Cache[off] = t
-    }
-    private func insertRB(_ off: UInt64, _ b: RefBlock) {
-        if rbCache.count >= rbCacheCapacity, let victim = rbCache.min(by: { $0.value.used < $1.value.used })?.key {
-            rbCache[victim] = nil
-        }
-        tick += 1
-        b.used = tick
-        rbCache[off] = b
+        table.used = tick
+        cache[off] = table
     }
     private func loadRefBlock(_ boff: UInt64) throws -> RefBlock {
         tick += 1
