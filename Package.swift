@@ -1,9 +1,16 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Modules import only downward:
+//   Platform (guest RAM, time base, bus protocol, host events; not RISC-V specific)
+//   RISCV (the hart)            Devices (device models)
+//   Backends (disk formats, network backends: host side of the devices)
+//   Machine (the virt board, device tree, loaders, built-in SBI, run loop)
+//   VMM (a running VM: lifecycle, console, signals)     GuestImages (fetching guest software)
+//   matryoshka (the CLI)
 let package = Package(
     name: "Matryoshka",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "matryoshka", targets: ["matryoshka"]),
         .library(name: "MatryoshkaVMM", targets: ["VMM"]),
@@ -13,20 +20,27 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        .target(name: "RISCV"),
-        .systemLibrary(name: "CSlirp", path: "Sources/CSlirp", providers: [.apt(["libslirp-dev"])]),
-        .target(name: "Devices", dependencies: ["RISCV", "CSlirp"]),
-        .target(name: "Machine", dependencies: ["RISCV", "Devices", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "VMM", dependencies: ["Machine", "Devices", "RISCV", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Platform"),
+        .target(name: "RISCV", dependencies: ["Platform"]),
+        .target(name: "Devices", dependencies: ["Platform", "RISCV"]),
+        .systemLibrary(name: "CSlirp", path: "Sources/CSlirp"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "Backends", dependencies: ["Platform", "Devices", "CSlirp", "CZlib",
+                                                 .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Machine", dependencies: ["Platform", "RISCV", "Devices", "Backends",
+                                                .product(name: "Logging", package: "swift-log")]),
+        .target(name: "VMM", dependencies: ["Platform", "RISCV", "Devices", "Machine",
+                                            .product(name: "Logging", package: "swift-log")]),
+        .target(name: "GuestImages", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "matryoshka", dependencies: [
-            "VMM", "Machine",
+            "VMM", "Machine", "GuestImages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "RISCVTests", dependencies: ["RISCV"]),
-        .testTarget(name: "DevicesTests", dependencies: ["Devices", "RISCV"]),
-        .testTarget(name: "MachineTests", dependencies: ["Machine", "Devices", "RISCV"]),
-        .testTarget(name: "BootTests", dependencies: ["VMM", "Machine"]),
+        .testTarget(name: "RISCVTests", dependencies: ["Platform", "RISCV"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Platform", "Devices", "Backends", "RISCV"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "Devices", "RISCV", "Platform"]),
+        .testTarget(name: "BootTests", dependencies: ["VMM", "Machine", "GuestImages"]),
     ],
     swiftLanguageModes: [.v5]
 )

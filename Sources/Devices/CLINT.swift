@@ -1,3 +1,4 @@
+import Platform
 import RISCV
 
 /// SiFive CLINT (ACLINT MSWI + MTIMER in the classic layout).

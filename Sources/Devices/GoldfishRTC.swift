@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Platform
 import RISCV
 
 /// Goldfish RTC: nanoseconds since the Unix epoch, from the host's realtime clock plus an offset.

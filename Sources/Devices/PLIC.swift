@@ -1,3 +1,4 @@
+import Platform
 import RISCV
 
 /// SiFive PLIC with level-triggered gateways.

@@ -1,3 +1,4 @@
+import Platform
 import RISCV
 
 /// QEMU's sifive_test "finisher": a write to offset 0 powers off or resets the machine.

@@ -1,3 +1,5 @@
+import Synchronization
+import Platform
 import RISCV
 
 /// NS16550A UART (reg-shift 0, byte registers) as used by Linux's 8250 driver.
@@ -38,7 +40,7 @@ public final class UART16550: MMIODevice, Stateful, @unchecked Sendable {
     private var irqLevel = false
 
     // Host input queue (any thread, under `lock`).
-    private let lock = HostLock()
+    private let lock = Mutex(())
     private var hostQueue: [UInt8] = []
     private var hostHead = 0
 
@@ -61,7 +63,7 @@ public final class UART16550: MMIODevice, Stateful, @unchecked Sendable {
 
     /// Queues bytes typed on the host. Thread-safe.
     public func enqueueInput(_ bytes: [UInt8]) {
-        lock.withLock {
+        lock.withLock { _ in
             let room = UART16550.hostQueueLimit - (hostQueue.count - hostHead)
             if room > 0 { hostQueue.append(contentsOf: bytes.prefix(room)) }
         }
@@ -69,7 +71,7 @@ public final class UART16550: MMIODevice, Stateful, @unchecked Sendable {
 
     /// True while host input is waiting to be moved into the RX FIFO. Thread-safe.
     public var hasPendingInput: Bool {
-        lock.withLock { hostHead < hostQueue.count }
+        lock.withLock { _ in hostHead < hostQueue.count }
     }
 
     /// Emulation thread: moves queued host input into the RX FIFO (never overrunning it)
@@ -77,7 +79,7 @@ public final class UART16550: MMIODevice, Stateful, @unchecked Sendable {
     public func service() {
         let room = rxCapacity - rx.count
         if room > 0 {
-            let moved: [UInt8] = lock.withLock {
+            let moved: [UInt8] = lock.withLock { _ in
                 let n = min(room, hostQueue.count - hostHead)
                 guard n > 0 else { return [] }
                 let chunk = Array(hostQueue[hostHead..<hostHead + n])

@@ -1,3 +1,4 @@
+import Platform
 import RISCV
 
 /// virtio-blk (device ID 2, virtio 1.2 §5.2), one request queue.

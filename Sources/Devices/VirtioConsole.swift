@@ -1,3 +1,5 @@
+import Synchronization
+import Platform
 import RISCV
 
 /// virtio-console (device ID 3, virtio 1.2 §5.3) without MULTIPORT: a single port that Linux
@@ -15,32 +17,32 @@ public final class VirtioConsole: VirtioDevice {
     public var queueSizes: [UInt16] { [64, 64] }
     private let output: ([UInt8]) -> Void
 
-    private let lock = HostLock()
+    private let lock = Mutex(())
     private var hostQueue: [UInt8] = []
     private var driverActive = false
 
     /// True once a guest driver has brought the device up (DRIVER_OK) and until the device is
     /// reset. Thread-safe: the host input path uses it to fall back to the UART before the
     /// guest has loaded virtio_mmio.
-    public var isActive: Bool { lock.withLock { driverActive } }
+    public var isActive: Bool { lock.withLock { _ in driverActive } }
 
     public init(output: @escaping ([UInt8]) -> Void) { self.output = output }
 
     /// Queues bytes typed on the host. Thread-safe.
     public func enqueueInput(_ bytes: [UInt8]) {
-        lock.withLock {
+        lock.withLock { _ in
             let room = VirtioConsole.hostQueueLimit - hostQueue.count
             if room > 0 { hostQueue.append(contentsOf: bytes.prefix(room)) }
         }
     }
 
     /// True while host input waits for the guest. Thread-safe.
-    public var hasPendingInput: Bool { lock.withLock { !hostQueue.isEmpty } }
+    public var hasPendingInput: Bool { lock.withLock { _ in !hostQueue.isEmpty } }
 
     public func configSpace() -> [UInt8] { [UInt8](repeating: 0, count: 12) }   // cols, rows, max_nr_ports, emerg_wr
 
     public func process(queue index: Int, transport t: VirtioMMIOTransport) {
-        if !driverActive { lock.withLock { driverActive = true } }
+        if !driverActive { lock.withLock { _ in driverActive = true } }
         switch index {
         case VirtioConsole.transmitQueue:
             while let chain = t.pop(index) {
@@ -65,7 +67,7 @@ public final class VirtioConsole: VirtioDevice {
         let q = VirtioConsole.receiveQueue
         while hasPendingInput, t.pending(q) > 0, let chain = t.pop(q) {
             let room = Int(min(chain.writableBytes, 1 << 16))
-            let bytes: [UInt8] = lock.withLock {
+            let bytes: [UInt8] = lock.withLock { _ in
                 let n = min(room, hostQueue.count)
                 defer { hostQueue.removeFirst(n) }
                 return Array(hostQueue.prefix(n))
@@ -76,12 +78,12 @@ public final class VirtioConsole: VirtioDevice {
         t.signal(q)
     }
 
-    public func reset() { lock.withLock { driverActive = false } }
+    public func reset() { lock.withLock { _ in driverActive = false } }
     public func saveState(_ w: inout StateWriter) {
-        w.blob(lock.withLock { hostQueue })
+        w.blob(lock.withLock { _ in hostQueue })
     }
     public func loadState(_ r: inout StateReader) throws {
         let b = try r.blob(max: VirtioConsole.hostQueueLimit)
-        lock.withLock { hostQueue = b }
+        lock.withLock { _ in hostQueue = b }
     }
 }

@@ -1,3 +1,4 @@
+import Platform
 import RISCV
 
 // virtio-mmio transport, version 2 (virtio 1.2 §4.2.2).

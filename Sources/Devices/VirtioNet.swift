@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Platform
 import RISCV
 
 /// Where a virtio-net device's frames go: user-mode networking (libslirp), a tap interface, or a
@@ -303,13 +304,5 @@ public struct NetSpec: Equatable, Sendable {
             out.append(v)
         }
         return out
-    }
-
-    /// Creates the backend this spec describes.
-    public func openBackend() throws -> NetBackend {
-        switch mode {
-        case .user: return try SlirpBackend(hostForwards: hostForwards)
-        case .tap(let name): return try TapBackend(name: name)
-        }
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Platform
 import RISCV
 
 /// virtio-rng (entropy device, ID 4, virtio 1.2 §5.4): fills each device-writable buffer with

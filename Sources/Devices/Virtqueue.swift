@@ -1,3 +1,4 @@
+import Platform
 import RISCV
 
 // Split virtqueues (virtio 1.2 §2.7), device side.

@@ -1,3 +1,4 @@
+import Platform
 import RISCV
 
 /// The SBI implemented in Swift for `--firmware builtin` (RISC-V SBI spec v2.0): the kernel runs in

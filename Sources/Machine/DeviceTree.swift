@@ -1,6 +1,7 @@
 // Flattened device tree (DTB) writer and the QEMU-virt-compatible board description.
 // Format: Devicetree Specification v0.4, chapter 5 (version 17, last compatible version 16).
 
+import Platform
 import Devices
 
 /// Physical memory map of the board (QEMU `virt` layout).

@@ -1,3 +1,4 @@
+import Platform
 import RISCV
 
 public struct LoadError: Error, CustomStringConvertible {

@@ -2,8 +2,10 @@
 import Glibc
 #endif
 import Logging
+import Platform
 import RISCV
 import Devices
+import Backends
 
 public enum Firmware: Equatable, Sendable {
     /// No firmware file: the kernel starts in S-mode and the machine answers SBI calls itself.

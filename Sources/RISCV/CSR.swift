@@ -1,3 +1,4 @@
+import Platform
 /// CSR numbers (privileged spec, table "Currently allocated RISC-V ... CSR addresses").
 public enum CSR {
     public static let fflags: UInt16 = 0x001, frm: UInt16 = 0x002, fcsr: UInt16 = 0x003

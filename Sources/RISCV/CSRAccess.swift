@@ -1,3 +1,4 @@
+import Platform
 // CSR reads and writes with their privilege, WARL and side-effect rules (privileged spec §2, §3, §4).
 
 extension Hart {

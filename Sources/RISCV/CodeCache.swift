@@ -1,3 +1,4 @@
+import Platform
 /// Decoded instructions per physical RAM page, shared by all harts of a machine.
 /// A page's ops are never freed while the machine lives: invalidation zeroes them (`Op.undecoded`), so
 /// pointers held by a running hart stay valid and simply re-decode.

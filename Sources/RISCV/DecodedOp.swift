@@ -1,3 +1,4 @@
+import Platform
 /// Operations after decoding. One case per executable behaviour; compressed instructions map onto
 /// the same cases with `len == 2`. UInt8-backed so a `switch` compiles to one jump table.
 public enum Op: UInt8, Sendable {

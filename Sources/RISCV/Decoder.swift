@@ -1,3 +1,4 @@
+import Platform
 // Instruction decoding (unprivileged ISA chapters 2-16, RVC chapter "C" Standard Extension).
 // Decoding happens once per instruction per code page; the result is cached as a DOp.
 

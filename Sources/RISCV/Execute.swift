@@ -1,3 +1,4 @@
+import Platform
 // The instruction loop. Hot state lives in locals; anything that changes privilege, translation or
 // interrupt state leaves the inner loop so the outer loop re-derives it (see ../shared/perf-notes.md).
 

@@ -1,3 +1,4 @@
+import Platform
 // F and D instructions (unprivileged spec ch. "F" and "D"). Arithmetic is in FPU.swift;
 // this file does register access, NaN-boxing, rounding-mode resolution and mstatus.FS.
 

@@ -1,3 +1,4 @@
+import Platform
 // Floating-point unit for the RISC-V F and D extensions.
 //
 // Design

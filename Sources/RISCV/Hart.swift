@@ -1,3 +1,4 @@
+import Platform
 /// Handles ECALLs from S-mode when the machine provides the SBI itself (no firmware in M-mode).
 public protocol SBIHandler: AnyObject {
     /// Performs the call described by the hart's a0-a7 and writes a0/a1. The hart advances pc afterwards.

@@ -1,3 +1,4 @@
+import Platform
 // Snapshot of a hart's architectural state. TLBs and decoded ops are caches: they are flushed, not saved.
 
 extension Hart: Stateful {

@@ -1,3 +1,4 @@
+import Platform
 /// Interrupt bit positions in mip/mie (privileged spec §3.1.9).
 public enum IRQ {
     public static let ssip: UInt64 = 1 << 1

@@ -1,3 +1,4 @@
+import Platform
 // The software TLB's contexts, fences and refill bookkeeping.
 //
 // Entries live in "slots" of `tlbSize` direct-mapped entries, one slot per effective privilege

@@ -1,3 +1,4 @@
+import Platform
 // htinst/mtinst for guest-page faults of explicit accesses (H extension §"Transformed Instruction or
 // Pseudoinstruction for mtinst or htinst"). A hypervisor emulating MMIO reads the faulting access from
 // htinst instead of fetching the guest's instruction with HLVX (Linux KVM does exactly this).

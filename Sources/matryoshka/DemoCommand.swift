@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Machine
-import VMM
+import GuestImages
 
 /// `matryoshka demo …`: ready-made guests that fetch what they need and boot.
 struct Demo: ParsableCommand {

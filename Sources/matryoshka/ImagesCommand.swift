@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import VMM
+import GuestImages
 
 /// `matryoshka images …`: the guest software cache (Debian riscv64 kernel, OpenSBI, busybox).
 struct Images: ParsableCommand {

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Machine
 import VMM
+import GuestImages
+import Platform
 import RISCV
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 import Foundation
-import VMM
+import GuestImages
 import XCTest
 
 /// End-to-end tests: boot Debian's riscv64 Linux under the release `matryoshka` binary with a

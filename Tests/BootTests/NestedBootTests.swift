@@ -1,5 +1,5 @@
 import Foundation
-import VMM
+import GuestImages
 import XCTest
 
 /// Nested virtualization end to end: `matryoshka demo nested` boots Linux (L1) with the H extension;

@@ -1,6 +1,6 @@
 import Foundation
 import Machine
-import VMM
+import GuestImages
 import XCTest
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 import Foundation
-import VMM
+import GuestImages
 import XCTest
 
 /// Linux on a qcow2 overlay: the guest writes to an ext4 filesystem whose base image stays

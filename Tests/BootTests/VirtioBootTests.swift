@@ -1,6 +1,6 @@
 import Foundation
 import Machine
-import VMM
+import GuestImages
 import XCTest
 
 /// End-to-end virtio tests: Debian's kernel under the release `matryoshka` binary loads

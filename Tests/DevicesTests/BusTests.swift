@@ -1,6 +1,8 @@
 import XCTest
+import Platform
 import RISCV
 import Devices
+import Backends
 
 final class BusTests: XCTestCase {
     func testMapLoadStore() {

@@ -1,7 +1,9 @@
 import XCTest
 import Foundation
+import Platform
 import RISCV
 import Devices
+import Backends
 
 final class CLINTTests: XCTestCase {
     func make(_ n: Int = 2) -> (CLINT, [MockHart], TimeBase) {

@@ -1,6 +1,8 @@
 import XCTest
+import Platform
 import RISCV
 import Devices
+import Backends
 
 final class PLICTests: XCTestCase {
     func make(_ n: Int = 2) -> (PLIC, [MockHart]) {

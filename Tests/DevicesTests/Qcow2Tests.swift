@@ -1,4 +1,6 @@
+import Platform
 import Devices
+import Backends
 import Foundation
 import XCTest
 

@@ -1,6 +1,8 @@
 import XCTest
+import Platform
 import RISCV
 import Devices
+import Backends
 
 final class RTCTests: XCTestCase {
     final class Clock { var ns: UInt64 = 1_700_000_000_123_456_789 }

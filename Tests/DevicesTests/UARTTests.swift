@@ -1,7 +1,9 @@
 import XCTest
 import Foundation
+import Platform
 import RISCV
 import Devices
+import Backends
 
 final class UARTTests: XCTestCase {
     final class Wires {

@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
+import Platform
 import RISCV
 import Devices
+import Backends
 
 final class VirtioFuzzTests: XCTestCase {
     static let base: UInt64 = 0x8000_0000

@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
+import Platform
 import RISCV
 import Devices
+import Backends
 
 /// A backend that records what the guest sends and lets the test inject frames.
 final class FakeNetBackend: NetBackend {

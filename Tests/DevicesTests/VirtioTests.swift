@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
+import Platform
 import RISCV
 import Devices
+import Backends
 
 /// A minimal virtio driver that lays out split virtqueues in GuestRAM and talks to a
 /// VirtioMMIOTransport through its registers, as a guest would.

@@ -1,5 +1,6 @@
 import XCTest
 import Machine
+import Platform
 import RISCV
 
 /// Random straight-line integer code run in a hot loop, once interpreted and once with the JIT:

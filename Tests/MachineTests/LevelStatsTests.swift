@@ -1,5 +1,6 @@
 import XCTest
 import Machine
+import Platform
 import RISCV
 
 /// --stats accounting: instructions per privilege level and traps per (cause, from -> to).

@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import Platform
 import RISCV
 
 // Unit tests for the F/D floating-point unit (FPU.swift).

@@ -1,4 +1,5 @@
 import XCTest
+import Platform
 import RISCV
 
 final class NullBus: PhysicalBus {

@@ -1,3 +1,5 @@
+import Devices
+import Platform
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

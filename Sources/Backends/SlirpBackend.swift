@@ -1,7 +1,47 @@
+import Devices
+import Platform
 #if canImport(Glibc)
 import Glibc
 #endif
 import CSlirp
+
+/// libslirp's entry points, looked up once with dlopen("libslirp.so.0"): the build needs no -dev
+/// package, and a host without libslirp gets a clear error only when it asks for `--net user`.
+struct SlirpLibrary {
+    let new: slirp_new_fn
+    let cleanup: slirp_cleanup_fn
+    let pollfdsFill: slirp_pollfds_fill_fn
+    let pollfdsPoll: slirp_pollfds_poll_fn
+    let input: slirp_input_fn
+    let addHostfwd: slirp_add_hostfwd_fn
+    let stateSave: slirp_state_save_fn?
+    let stateLoad: slirp_state_load_fn?
+    let stateVersion: slirp_state_version_fn?
+
+    static let shared: Result<SlirpLibrary, NetError> = load()
+
+    private static func load() -> Result<SlirpLibrary, NetError> {
+        let names = ["libslirp.so.0", "libslirp.so"]
+        guard let h = names.lazy.compactMap({ dlopen($0, RTLD_NOW | RTLD_LOCAL) }).first else {
+            let why = dlerror().map { String(cString: $0) } ?? "not found"
+            return .failure(NetError("--net user needs libslirp (\(why)); install it with `apt-get install libslirp0`"))
+        }
+        func sym<T>(_ name: String, _ type: T.Type) -> T? {
+            dlsym(h, name).map { unsafeBitCast($0, to: T.self) }
+        }
+        guard let new = sym("slirp_new", slirp_new_fn.self), let cleanup = sym("slirp_cleanup", slirp_cleanup_fn.self),
+              let fill = sym("slirp_pollfds_fill", slirp_pollfds_fill_fn.self),
+              let poll = sym("slirp_pollfds_poll", slirp_pollfds_poll_fn.self),
+              let input = sym("slirp_input", slirp_input_fn.self),
+              let fwd = sym("slirp_add_hostfwd", slirp_add_hostfwd_fn.self) else {
+            return .failure(NetError("--net user: the installed libslirp lacks the 4.x API; install Debian's libslirp0"))
+        }
+        return .success(SlirpLibrary(new: new, cleanup: cleanup, pollfdsFill: fill, pollfdsPoll: poll, input: input,
+                                     addHostfwd: fwd, stateSave: sym("slirp_state_save", slirp_state_save_fn.self),
+                                     stateLoad: sym("slirp_state_load", slirp_state_load_fn.self),
+                                     stateVersion: sym("slirp_state_version", slirp_state_version_fn.self)))
+    }
+}
 
 /// User-mode networking through libslirp (QEMU's `-netdev user`): the guest sits on 10.0.2.0/24
 /// behind a NAT, 10.0.2.2 is the host (its loopback), 10.0.2.3 the DNS forwarder, and DHCP hands
@@ -11,6 +51,7 @@ public final class SlirpBackend: NetBackend {
     public private(set) var errors: [String] = []
 
     private var slirp: OpaquePointer?
+    private let lib: SlirpLibrary
     private let callbacks: UnsafeMutablePointer<SlirpCb>
     private var timers: [SlirpTimer] = []
     private var pollfds: [pollfd] = []
@@ -23,6 +64,7 @@ public final class SlirpBackend: NetBackend {
     }
 
     public init(hostForwards: [HostForward] = []) throws {
+        lib = try SlirpLibrary.shared.get()
         callbacks = .allocate(capacity: 1)
         callbacks.initialize(to: SlirpCb())
         callbacks.pointee.send_packet = { buf, len, opaque in
@@ -34,7 +76,7 @@ public final class SlirpBackend: NetBackend {
             let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
             if me.errors.count < 100, let msg { me.errors.append(String(cString: msg)) }
         }
-        callbacks.pointee.clock_get_ns = { _ in Int64(VirtioNet.monotonicNanos()) }
+        callbacks.pointee.clock_get_ns = { _ in Int64(TimeBase.hostNanos()) }
         callbacks.pointee.timer_new = { cb, cbOpaque, opaque in
             let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
             let t = SlirpTimer(cb: cb, cbOpaque: cbOpaque)
@@ -67,7 +109,7 @@ public final class SlirpBackend: NetBackend {
         cfg.in6_enabled = false
         cfg.disable_host_loopback = false
         cfg.enable_emu = false
-        slirp = slirp_new(&cfg, callbacks, Unmanaged.passUnretained(self).toOpaque())
+        slirp = lib.new(&cfg, callbacks, Unmanaged.passUnretained(self).toOpaque())
         guard slirp != nil else {
             callbacks.deallocate()
             throw NetError("--net user: libslirp failed to initialise")
@@ -76,7 +118,7 @@ public final class SlirpBackend: NetBackend {
             var host = in_addr(), guest = in_addr()
             host.s_addr = f.hostAddress.isEmpty ? 0 : parseIPv4(f.hostAddress)!
             guest.s_addr = parseIPv4(f.guestAddress.isEmpty ? "10.0.2.15" : f.guestAddress)!
-            if slirp_add_hostfwd(slirp, f.udp ? 1 : 0, host, Int32(f.hostPort), guest, Int32(f.guestPort)) < 0 {
+            if lib.addHostfwd(slirp, f.udp ? 1 : 0, host, Int32(f.hostPort), guest, Int32(f.guestPort)) < 0 {
                 let proto = f.udp ? "udp" : "tcp"
                 let err = String(cString: strerror(errno))
                 throw NetError("--net user: hostfwd \(proto):\(f.hostAddress.isEmpty ? "*" : f.hostAddress):\(f.hostPort): cannot listen on the host port (\(err))")
@@ -85,14 +127,14 @@ public final class SlirpBackend: NetBackend {
     }
 
     deinit {
-        if let slirp { slirp_cleanup(slirp) }
+        if let slirp { lib.cleanup(slirp) }
         timers.removeAll()
         callbacks.deallocate()
     }
 
     public func send(_ frame: [UInt8]) {
         guard let slirp else { return }
-        frame.withUnsafeBufferPointer { slirp_input(slirp, $0.baseAddress, Int32($0.count)) }
+        frame.withUnsafeBufferPointer { lib.input(slirp, $0.baseAddress, Int32($0.count)) }
     }
 
     public func poll() { pollOnce(timeoutNanos: 0) }
@@ -100,7 +142,7 @@ public final class SlirpBackend: NetBackend {
     public func wait(nanos: UInt64) { pollOnce(timeoutNanos: nanos) }
 
     private func fireTimers() {
-        let now = Int64(VirtioNet.monotonicNanos() / 1_000_000)
+        let now = Int64(TimeBase.hostNanos() / 1_000_000)
         let due = timers.filter { $0.expireMs >= 0 && $0.expireMs <= now }
         for t in due where t.expireMs >= 0 && timers.contains(where: { $0 === t }) {
             t.expireMs = -1
@@ -114,7 +156,7 @@ public final class SlirpBackend: NetBackend {
         pollfds.removeAll(keepingCapacity: true)
         var timeoutMs: UInt32 = UInt32(min(timeoutNanos / 1_000_000 + 1, 1000))
         let opaque = Unmanaged.passUnretained(self).toOpaque()
-        slirp_pollfds_fill(slirp, &timeoutMs, { fd, events, opaque in
+        lib.pollfdsFill(slirp, &timeoutMs, { fd, events, opaque in
             let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
             var ev: Int16 = 0
             if events & Int32(SLIRP_POLL_IN) != 0 { ev |= Int16(POLLIN) }
@@ -127,13 +169,13 @@ public final class SlirpBackend: NetBackend {
         var nanos = timeoutNanos
         if UInt64(timeoutMs) * 1_000_000 < nanos { nanos = UInt64(timeoutMs) * 1_000_000 }
         // Wake up for the next slirp timer too.
-        let nowMs = Int64(VirtioNet.monotonicNanos() / 1_000_000)
+        let nowMs = Int64(TimeBase.hostNanos() / 1_000_000)
         for t in timers where t.expireMs >= 0 {
             let until = t.expireMs <= nowMs ? 0 : UInt64(t.expireMs - nowMs) * 1_000_000
             nanos = min(nanos, until)
         }
         let r = pollfds.withUnsafeMutableBufferPointer { p in matryoshka_ppoll(p.baseAddress, UInt(p.count), Int64(nanos)) }
-        slirp_pollfds_poll(slirp, r < 0 ? 1 : 0, { idx, opaque in
+        lib.pollfdsPoll(slirp, r < 0 ? 1 : 0, { idx, opaque in
             let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
             guard idx >= 0, Int(idx) < me.pollfds.count else { return 0 }
             let re = Int32(me.pollfds[Int(idx)].revents)

@@ -1,4 +1,3 @@
-import RISCV
 
 /// A memory-mapped device. `offset` is relative to the device's base; `size` is 1, 2, 4 or 8.
 /// Implementations must never trap: unknown registers read 0 and ignore writes.
@@ -79,25 +78,25 @@ public final class SystemBus: PhysicalBus {
     }
 }
 
-func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+public func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 
 // MARK: - Access helpers shared by the devices
 
-@inline(__always) func isValidAccessSize(_ size: Int) -> Bool {
+@inline(__always) public func isValidAccessSize(_ size: Int) -> Bool {
     size == 1 || size == 2 || size == 4 || size == 8
 }
 
-@inline(__always) func byteMask(_ size: Int) -> UInt64 {
+@inline(__always) public func byteMask(_ size: Int) -> UInt64 {
     size >= 8 ? UInt64.max : (UInt64(1) << UInt64(size * 8)) &- 1
 }
 
 /// Bytes [byteOffset, byteOffset+size) of the little-endian register value `v`.
-@inline(__always) func extractBytes(_ v: UInt64, byteOffset: Int, size: Int) -> UInt64 {
+@inline(__always) public func extractBytes(_ v: UInt64, byteOffset: Int, size: Int) -> UInt64 {
     (v >> UInt64(byteOffset * 8)) & byteMask(size)
 }
 
 /// `old` with bytes [byteOffset, byteOffset+size) replaced by the low bytes of `value`.
-@inline(__always) func mergeBytes(_ old: UInt64, byteOffset: Int, size: Int, value: UInt64) -> UInt64 {
+@inline(__always) public func mergeBytes(_ old: UInt64, byteOffset: Int, size: Int, value: UInt64) -> UInt64 {
     let shift = UInt64(byteOffset * 8)
     let mask = byteMask(size) << shift
     return (old & ~mask) | ((value << shift) & mask)
@@ -106,7 +105,7 @@ func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 /// Reads a bank of 32-bit registers: aligned 64-bit accesses read two registers (low first),
 /// sub-word accesses read part of one register, accesses straddling two registers read 0.
 @inline(__always)
-func readRegs32(_ offset: UInt64, size: Int, _ reg: (UInt64) -> UInt32) -> UInt64 {
+public func readRegs32(_ offset: UInt64, size: Int, _ reg: (UInt64) -> UInt32) -> UInt64 {
     guard isValidAccessSize(size) else { return 0 }
     if size == 8 {
         guard offset & 7 == 0 else { return 0 }
@@ -122,7 +121,7 @@ func readRegs32(_ offset: UInt64, size: Int, _ reg: (UInt64) -> UInt32) -> UInt6
 /// Writes a bank of 32-bit registers (see `readRegs32`). Partial writes merge with `peek`,
 /// a side-effect-free view of the register.
 @inline(__always)
-func writeRegs32(_ offset: UInt64, size: Int, value: UInt64,
+public func writeRegs32(_ offset: UInt64, size: Int, value: UInt64,
                  peek: (UInt64) -> UInt32, _ reg: (UInt64, UInt32) -> Void) {
     guard isValidAccessSize(size) else { return }
     if size == 8 {
