@@ -114,7 +114,7 @@ public final class Machine {
             throw LoadError("--memory must be a whole number of MiB between 16M and 64G")
         }
         self.config = config
-        ram = GuestRAM(base: VirtMap.ramBase, size: config.memorySize)
+        do { ram = try GuestRAM(base: VirtMap.ramBase, size: config.memorySize) } catch { throw LoadError("\(error)") }
         time = TimeBase()
         bus = SystemBus()
         code = CodeCache(ram: ram)

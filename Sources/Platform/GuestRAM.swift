@@ -11,6 +11,11 @@ public protocol PhysicalBus: AnyObject {
     func store(_ addr: UInt64, size: Int, value: UInt64) -> Bool
 }
 
+public struct GuestRAMError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// Guest RAM: one contiguous host allocation mapped at `base`.
 /// Devices doing DMA must go through `write`/`copyIn` (or call `invalidateCode`) so decoded
 /// instructions of overwritten code pages are discarded.
@@ -21,13 +26,17 @@ public final class GuestRAM: @unchecked Sendable {
     /// Called with a physical page number whenever RAM on that page is written from outside a hart.
     public var codeWriteHook: ((UInt64) -> Void)?
 
-    public init(base: UInt64, size: UInt64) {
+    /// Throws `GuestRAMError` when the host cannot reserve `size` bytes of address space.
+    public init(base: UInt64, size: UInt64) throws {
         precondition(size > 0 && size % 4096 == 0, "RAM size must be a positive multiple of 4 KiB")
         self.base = base
         self.size = size
         // mmap gives zeroed, lazily committed pages: a 4 GiB guest costs nothing until touched.
-        let p = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let p, p != MAP_FAILED else { fatalError("cannot reserve \(size) bytes of guest RAM") }
+        let p = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        // MAP_NORESERVE: overcommit policy must not refuse a large guest whose pages are never touched.
+        guard let p, p != MAP_FAILED else {
+            throw GuestRAMError("cannot reserve \(size >> 20) MiB of guest RAM: \(String(cString: strerror(errno))); lower --memory or raise the host's limits (ulimit -v, vm.overcommit_memory)")
+        }
         self.pointer = p
     }
     deinit { munmap(pointer, Int(size)) }

@@ -28,7 +28,7 @@ final class VirtioFuzzTests: XCTestCase {
     func testVirtqueueParserFuzz() {
         var rng = SplitMix(state: 0x7669_7274_696f)
         let ramSize: UInt64 = 64 << 10
-        let ram = GuestRAM(base: Self.base, size: ramSize)
+        let ram = try! GuestRAM(base: Self.base, size: ramSize)
         for off in stride(from: 0, to: ramSize, by: 8) { ram.write(Self.base + off, rng.next()) }
         var parsed = 0, rejected = 0, invalidQueues = 0
         let started = Date()

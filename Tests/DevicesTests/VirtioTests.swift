@@ -22,7 +22,7 @@ final class FakeVirtioDriver {
     var heap: UInt64
 
     init(device: VirtioDevice, ramSize: UInt64 = 1 << 20, ram existing: GuestRAM? = nil) {
-        ram = existing ?? GuestRAM(base: FakeVirtioDriver.ramBase, size: ramSize)
+        ram = existing ?? (try! GuestRAM(base: FakeVirtioDriver.ramBase, size: ramSize))
         heap = FakeVirtioDriver.ramBase + 0x4_0000
         let box = irqBox
         transport = VirtioMMIOTransport(device: device, ram: ram, irq: { l in
@@ -358,7 +358,7 @@ final class VirtioTransportTests: XCTestCase {
 
 final class VirtioBlockAsyncTests: XCTestCase {
     func makeDriver() -> (FakeVirtioDriver, MemoryBackend, VirtioBlock, HostEvent) {
-        let ram = GuestRAM(base: FakeVirtioDriver.ramBase, size: 1 << 20)
+        let ram = try! GuestRAM(base: FakeVirtioDriver.ramBase, size: 1 << 20)
         let backend = MemoryBackend(size: 64 << 10, readOnly: false, serial: "async-disk")
         let event = HostEvent()
         let dev = VirtioBlock(backend: backend, asynchronous: true, ram: ram, wake: event)
@@ -382,7 +382,7 @@ final class VirtioBlockAsyncTests: XCTestCase {
     }
 
     func testSlowRequestDoesNotBlockNotifyAndCompletesFromService() {
-        let ram = GuestRAM(base: FakeVirtioDriver.ramBase, size: 1 << 20)
+        let ram = try! GuestRAM(base: FakeVirtioDriver.ramBase, size: 1 << 20)
         let backend = SlowFlushBackend()
         let dev = VirtioBlock(backend: backend, asynchronous: true, ram: ram, wake: HostEvent())
         let d = FakeVirtioDriver(device: dev, ram: ram)

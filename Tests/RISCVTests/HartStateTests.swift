@@ -9,7 +9,7 @@ final class NullBus: PhysicalBus {
 
 final class HartStateTests: XCTestCase {
     func makeHart() -> Hart {
-        let ram = GuestRAM(base: 0x8000_0000, size: 1 << 20)
+        let ram = try! GuestRAM(base: 0x8000_0000, size: 1 << 20)
         return Hart(id: 0, ram: ram, bus: NullBus(), time: TimeBase(), code: CodeCache(ram: ram))
     }
 
