@@ -49,6 +49,8 @@ struct SlirpLibrary {
 public final class SlirpBackend: NetBackend {
     public var deliver: (([UInt8]) -> Void)?
     public private(set) var errors: [String] = []
+    /// Every error libslirp reported, including those dropped from `errors`.
+    public private(set) var errorCount: UInt64 = 0
 
     private var slirp: OpaquePointer?
     private let lib: SlirpLibrary
@@ -74,7 +76,7 @@ public final class SlirpBackend: NetBackend {
         }
         callbacks.pointee.guest_error = { msg, opaque in
             let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()
-            if me.errors.count < 100, let msg { me.errors.append(String(cString: msg)) }
+            if let msg { me.errorCount &+= 1; if me.errors.count < 100 { me.errors.append(String(cString: msg)) } }
         }
         callbacks.pointee.clock_get_ns = { _ in Int64(TimeBase.hostNanos()) }
         callbacks.pointee.timer_new = { cb, cbOpaque, opaque in
@@ -137,9 +139,14 @@ public final class SlirpBackend: NetBackend {
         frame.withUnsafeBufferPointer { lib.input(slirp, $0.baseAddress, Int32($0.count)) }
     }
 
-    public func poll() { pollOnce(timeoutNanos: 0) }
+    public func poll() { pollOnce(timeoutNanos: 0, wakeDescriptor: -1) }
 
-    public func wait(nanos: UInt64) { pollOnce(timeoutNanos: nanos) }
+    public func wait(nanos: UInt64, wakeDescriptor: Int32) { pollOnce(timeoutNanos: nanos, wakeDescriptor: wakeDescriptor) }
+
+    public func takeErrors() -> [String] {
+        defer { errors.removeAll() }
+        return errors
+    }
 
     private func fireTimers() {
         let now = Int64(TimeBase.hostNanos() / 1_000_000)
@@ -150,7 +157,7 @@ public final class SlirpBackend: NetBackend {
         }
     }
 
-    private func pollOnce(timeoutNanos: UInt64) {
+    private func pollOnce(timeoutNanos: UInt64, wakeDescriptor: Int32) {
         guard let slirp else { return }
         fireTimers()
         pollfds.removeAll(keepingCapacity: true)
@@ -174,6 +181,8 @@ public final class SlirpBackend: NetBackend {
             let until = t.expireMs <= nowMs ? 0 : UInt64(t.expireMs - nowMs) * 1_000_000
             nanos = min(nanos, until)
         }
+        // The wake-up pipe goes last, after every index handed to libslirp.
+        if wakeDescriptor >= 0 { pollfds.append(pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)) }
         let r = pollfds.withUnsafeMutableBufferPointer { p in matryoshka_ppoll(p.baseAddress, UInt(p.count), Int64(nanos)) }
         lib.pollfdsPoll(slirp, r < 0 ? 1 : 0, { idx, opaque in
             let me = Unmanaged<SlirpBackend>.fromOpaque(opaque!).takeUnretainedValue()

@@ -55,9 +55,9 @@ public final class TapBackend: NetBackend {
         }
     }
 
-    public func wait(nanos: UInt64) {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        _ = matryoshka_ppoll(&p, 1, Int64(nanos))
+    public func wait(nanos: UInt64, wakeDescriptor: Int32) {
+        var p = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+        _ = matryoshka_ppoll(&p, wakeDescriptor >= 0 ? 2 : 1, Int64(nanos))
         poll()
     }
 }

@@ -98,6 +98,8 @@ public final class VirtioMMIOTransport: MMIODevice, Stateful {
     public private(set) var configGeneration: UInt32 = 0
     /// Why the device last entered DEVICE_NEEDS_RESET (diagnostics and tests).
     public private(set) var lastError: String?
+    /// How often the device entered DEVICE_NEEDS_RESET (the machine reports each one).
+    public private(set) var needsResetCount: UInt64 = 0
     private var deviceFeaturesSel: UInt32 = 0
     private var driverFeaturesSel: UInt32 = 0
     private var queueSel: UInt32 = 0
@@ -164,6 +166,7 @@ public final class VirtioMMIOTransport: MMIODevice, Stateful {
         lastError = why
         guard status & VirtioStatus.needsReset == 0 else { return }
         status |= VirtioStatus.needsReset
+        needsResetCount &+= 1
         if status & VirtioStatus.driverOK != 0 {
             interruptStatus |= 2
             updateIRQ()

@@ -16,8 +16,15 @@ public protocol NetBackend: AnyObject {
     /// Handles host-side events (sockets, timers) without blocking.
     func poll()
     /// Blocks up to `nanos` waiting for host-side network events, then handles them
-    /// (the machine calls this instead of sleeping when every hart is idle).
-    func wait(nanos: UInt64)
+    /// (the machine calls this instead of sleeping when every hart is idle). Returns early when
+    /// `wakeDescriptor` becomes readable (a host request such as pause or stop).
+    func wait(nanos: UInt64, wakeDescriptor: Int32)
+    /// Errors the backend reported since the last call (libslirp's guest_error), oldest first.
+    func takeErrors() -> [String]
+}
+
+extension NetBackend {
+    public func takeErrors() -> [String] { [] }
 }
 
 /// A backend that drops everything (a link with nothing on the other end).
@@ -26,9 +33,9 @@ public final class NullNetBackend: NetBackend {
     public init() {}
     public func send(_ frame: [UInt8]) {}
     public func poll() {}
-    public func wait(nanos: UInt64) {
-        var ts = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
-        nanosleep(&ts, nil)
+    public func wait(nanos: UInt64, wakeDescriptor: Int32) {
+        var p = pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
+        _ = Glibc.poll(&p, 1, Int32(min(nanos / 1_000_000, 60_000)))
     }
 }
 
@@ -108,8 +115,11 @@ public final class VirtioNet: VirtioDevice {
 
     /// Idle wait (every hart waits for an interrupt): sleeps in the backend so that network
     /// events wake the machine early. Frames received are delivered by the next `service`.
-    public func waitForHostEvents(nanos: UInt64) {
-        backend.wait(nanos: nanos)
+    /// Errors the backend reported since the last call.
+    public func backendErrors() -> [String] { backend.takeErrors() }
+
+    public func waitForHostEvents(nanos: UInt64, wakeDescriptor: Int32) {
+        backend.wait(nanos: nanos, wakeDescriptor: wakeDescriptor)
         lastPoll = VirtioNet.monotonicNanos()
     }
 

@@ -6,6 +6,9 @@ import RISCV
 final class BuiltinSBI: SBIHandler {
     unowned let machine: Machine
     init(machine: Machine) { self.machine = machine }
+    /// Calls answered NOT_SUPPORTED, and the last of them (the machine reports them).
+    var unsupportedCalls: UInt64 = 0
+    var lastUnsupported: (eid: UInt64, fid: UInt64) = (0, 0)
 
     static let success: Int64 = 0, failed: Int64 = -1, notSupported: Int64 = -2, invalidParam: Int64 = -3
     static let invalidAddress: Int64 = -5, alreadyAvailable: Int64 = -6, alreadyStopped: Int64 = -8
@@ -89,6 +92,10 @@ final class BuiltinSBI: SBIHandler {
             return
         default:
             error = BuiltinSBI.notSupported
+        }
+        if error == BuiltinSBI.notSupported && eid != Ext.base {
+            unsupportedCalls &+= 1
+            lastUnsupported = (eid, fid)
         }
         h.x[10] = UInt64(bitPattern: error)
         h.x[11] = value

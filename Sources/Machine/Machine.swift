@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import Synchronization
 import Platform
 import RISCV
 import Devices
@@ -34,8 +35,9 @@ public struct MachineConfig: Sendable {
     public var rng = false
     /// Attach a virtio-console device (hvc0) and send host input to it instead of the UART.
     public var virtioConsole = false
-    /// Implement the Hypervisor (H) extension: misa.H, H/VS CSRs, two-stage translation.
-    public var hypervisor = false
+    /// Implement the Hypervisor (H) extension: misa.H, H/VS CSRs, two-stage translation. On by
+    /// default, as QEMU's rv64 CPU advertises it.
+    public var hypervisor = true
     /// virtio-net devices (user-mode networking through libslirp, or tap), after the other virtio devices.
     public var net: [NetSpec] = []
     public init() {}
@@ -45,12 +47,24 @@ public enum ExitReason: Equatable, CustomStringConvertible {
     case powerOff(code: Int)
     case reset
     case stopped
+    /// Ctrl-A X on the console.
+    case consoleQuit
+    /// SIGTERM, SIGINT or SIGHUP.
+    case signal(Int32)
+    /// A host request (pause, stop, snapshot) asked the loop to return at a safe point: every hart
+    /// is between instructions and no device is mid-request. `run` again continues.
+    case interrupted
     case error(String)
     public var description: String {
         switch self {
         case .powerOff(let c): return c == 0 ? "guest powered off" : "guest powered off with failure code \(c)"
         case .reset: return "guest requested a reset"
         case .stopped: return "stopped by the host"
+        case .consoleQuit: return "quit from the console (Ctrl-A X)"
+        case .signal(let s):
+            let names: [Int32: String] = [SIGTERM: "SIGTERM", SIGINT: "SIGINT", SIGHUP: "SIGHUP"]
+            return "terminated by signal \(s) (\(names[s] ?? "SIG\(s)"))"
+        case .interrupted: return "interrupted at a safe point"
         case .error(let m): return m
         }
     }
@@ -59,6 +73,16 @@ public enum ExitReason: Equatable, CustomStringConvertible {
 public struct MachineStats {
     public var instructions: UInt64 = 0
     public var sbiCalls: UInt64 = 0
+    /// SBI calls the built-in SBI does not implement (answered SBI_ERR_NOT_SUPPORTED).
+    public var sbiUnsupported: UInt64 = 0
+    /// Guest accesses to physical addresses where neither RAM nor a device is (access faults).
+    public var unmappedAccesses: UInt64 = 0
+    /// Times a virtio device entered DEVICE_NEEDS_RESET.
+    public var virtioNeedsReset: UInt64 = 0
+    /// Errors reported by network backends (libslirp).
+    public var netErrors: UInt64 = 0
+    /// Guest-requested resets that rebooted the machine.
+    public var reboots: UInt64 = 0
     public var hostSeconds: Double = 0
     public var idleSeconds: Double = 0
 }
@@ -88,6 +112,8 @@ public final class Machine {
     public let hostEvent = HostEvent()
     var sbi: BuiltinSBI?
     let logger = Logger(label: "matryoshka.machine")
+    /// Host time of the last warning per `Problem` (0: never warned).
+    var lastWarning = [UInt64](repeating: 0, count: Problem.allCases.count)
 
     /// Guest console output goes here (bytes, possibly several at once).
     public var consoleSink: ([UInt8]) -> Void = { _ in }
@@ -308,12 +334,31 @@ public final class Machine {
         logger.debug("reset requested (\(reason))")
         for h in harts { h.stopRequested = true }
     }
-    /// Thread-safe request to stop (e.g. Ctrl-A X).
-    public func requestStop() {
-        stopFlag.withLock { $0 = true }
+    /// Asks `run` to return `.interrupted` at the next safe point (between slices); any thread.
+    /// The idle sleep wakes at once.
+    public func requestInterrupt() {
+        interruptRequested.store(true, ordering: .releasing)
         hostEvent.signal()
     }
-    let stopFlag = Mutex(false)
+    private let interruptRequested = Atomic<Bool>(false)
+
+    /// Puts the board back in its power-on state and boots again, as QEMU's virt board resets: RAM
+    /// cleared, firmware, kernel, initrd and device tree reloaded, every device reset; disk images,
+    /// network backends and the time base are kept.
+    public func reset() throws {
+        exitReason = nil
+        ram.clear()
+        code.invalidateAll()
+        for h in harts { h.stopRequested = false; h.reservation = .max }
+        clint.reset()
+        plic.reset()
+        uart.reset()
+        rtc.reset()
+        for v in virtio { v.reset() }
+        consoleBuffer.removeAll()
+        stats.reboots &+= 1
+        try boot()
+    }
 
     // MARK: Run loop
 
@@ -321,6 +366,7 @@ public final class Machine {
     public func run(maxInstructions: UInt64 = .max) -> ExitReason {
         let start = TimeBase.hostNanos()
         defer {
+            reportProblems()
             flushConsole()
             stats.hostSeconds += Double(TimeBase.hostNanos() - start) / 1e9
         }
@@ -341,7 +387,10 @@ public final class Machine {
             for v in virtio { v.service() }
             flushConsole()
             rounds &+= 1
-            if rounds & 63 == 0, stopFlag.withLock({ $0 }) { exitReason = .stopped; break }
+            if rounds & 255 == 0 { reportProblems() }
+            if interruptRequested.load(ordering: .relaxed), interruptRequested.exchange(false, ordering: .acquiring) {
+                return .interrupted
+            }
             if stats.instructions >= maxInstructions { return .error("instruction limit reached") }
             if !harts.contains(where: { $0.running }) {
                 return .error("all harts stopped")
@@ -359,11 +408,14 @@ public final class Machine {
         }
         let maxSleep: UInt64 = 2_000_000   // 2 ms: also the latency for host input and stop requests
         let ns = Swift.min(time.nanosUntil(deadline), maxSleep)
-        if ns > 0 && !uart.hasPendingInput && !(virtioConsole?.hasPendingInput ?? false) {
+        if ns > 0 && !uart.hasPendingInput && !(virtioConsole?.hasPendingInput ?? false)
+            && !interruptRequested.load(ordering: .relaxed) {
             let t0 = TimeBase.hostNanos()
             if let net = netDevices.first {
-                // Sleep in poll(2) on the network's host sockets so that traffic wakes the guest.
-                net.waitForHostEvents(nanos: ns)
+                // Sleep in poll(2) on the network's host sockets (and the wake-up pipe) so that
+                // traffic or a host request wakes the guest.
+                net.waitForHostEvents(nanos: ns, wakeDescriptor: hostEvent.descriptor)
+                hostEvent.clear()
             } else {
                 hostEvent.wait(nanoseconds: ns)
             }
@@ -372,14 +424,58 @@ public final class Machine {
     }
 }
 
-/// A small lock-protected value (the emulation thread and the host input thread share it).
-final class Mutex<T>: @unchecked Sendable {
-    private var value: T
-    private var m = pthread_mutex_t()
-    init(_ v: T) { value = v; pthread_mutex_init(&m, nil) }
-    deinit { pthread_mutex_destroy(&m) }
-    func withLock<R>(_ body: (inout T) -> R) -> R {
-        pthread_mutex_lock(&m); defer { pthread_mutex_unlock(&m) }
-        return body(&value)
+// MARK: Problems the guest cannot see
+
+extension Machine {
+    /// Counts problems that would otherwise pass silently (a virtio device that needs a reset, a
+    /// network backend error, an access to unmapped physical memory, an SBI call nobody answers)
+    /// into `stats`, and logs each kind at warning level: the first occurrence at once, later ones
+    /// as one summary line at most every 10 s.
+    func reportProblems() {
+        var needsReset: UInt64 = 0
+        for v in virtio { needsReset &+= v.needsResetCount }
+        if needsReset != stats.virtioNeedsReset {
+            let why = virtio.enumerated().compactMap { i, v in v.lastError.map { "virtio\(i) (\(Machine.virtioKind(v.device.deviceID))): \($0)" } }.last ?? "?"
+            warn(.virtioNeedsReset, count: needsReset - stats.virtioNeedsReset, total: needsReset,
+                 "a virtio device needs a reset (the guest driver broke the protocol): \(why)")
+            stats.virtioNeedsReset = needsReset
+        }
+        for n in netDevices {
+            let errors = n.backendErrors()
+            guard !errors.isEmpty else { continue }
+            stats.netErrors &+= UInt64(errors.count)
+            warn(.netError, count: UInt64(errors.count), total: stats.netErrors, "network backend: \(errors.last!)")
+        }
+        var unmapped: UInt64 = 0, lastAddress: UInt64 = 0
+        //HART-COUNTERS for h in harts where h.unmappedAccesses > 0 { unmapped &+= h.unmappedAccesses; lastAddress = h.lastUnmappedAddress }
+        if unmapped != stats.unmappedAccesses {
+            warn(.unmappedAccess, count: unmapped - stats.unmappedAccesses, total: unmapped,
+                 "guest access to unmapped physical address 0x\(String(lastAddress, radix: 16)) (access fault)")
+            stats.unmappedAccesses = unmapped
+        }
+        if let sbi, sbi.unsupportedCalls != stats.sbiUnsupported {
+            warn(.sbiUnsupported, count: sbi.unsupportedCalls - stats.sbiUnsupported, total: sbi.unsupportedCalls,
+                 "unhandled SBI call: extension 0x\(String(sbi.lastUnsupported.eid, radix: 16)) function \(sbi.lastUnsupported.fid) (answered NOT_SUPPORTED)")
+            stats.sbiUnsupported = sbi.unsupportedCalls
+        }
+    }
+
+    static func virtioKind(_ id: UInt32) -> String {
+        [1: "net", 2: "block", 3: "console", 4: "rng"][id] ?? "device \(id)"
+    }
+
+    enum Problem: Int, CaseIterable { case virtioNeedsReset, netError, unmappedAccess, sbiUnsupported }
+
+    private func warn(_ kind: Problem, count: UInt64, total: UInt64, _ message: String) {
+        let now = TimeBase.hostNanos()
+        let last = lastWarning[kind.rawValue]
+        if last == 0 {
+            logger.warning("\(message)")
+        } else if now &- last >= 10_000_000_000 {
+            logger.warning("\(message) (\(total) in all)")
+        } else {
+            return
+        }
+        lastWarning[kind.rawValue] = now
     }
 }

@@ -41,6 +41,12 @@ public final class GuestRAM: @unchecked Sendable {
     }
     deinit { munmap(pointer, Int(size)) }
 
+    /// Every byte back to zero; the host pages are released (they refill with zeros on touch).
+    public func clear() {
+        if madvise(pointer, Int(size), MADV_DONTNEED) != 0 { pointer.initializeMemory(as: UInt8.self, repeating: 0, count: Int(size)) }
+        invalidateCode(base, size)
+    }
+
     @inline(__always) public func contains(_ addr: UInt64, _ len: UInt64) -> Bool {
         addr >= base && len <= size && addr - base <= size - len
     }

@@ -17,7 +17,7 @@ final class FakeNetBackend: NetBackend {
         let f = toDeliverOnPoll; toDeliverOnPoll = []
         for x in f { deliver?(x) }
     }
-    func wait(nanos: UInt64) { poll() }
+    func wait(nanos: UInt64, wakeDescriptor: Int32) { poll() }
     /// Frame from the "network" to the guest.
     func inject(_ frame: [UInt8]) { deliver?(frame) }
 }

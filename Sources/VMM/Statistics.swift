@@ -1,0 +1,64 @@
+import Machine
+import RISCV
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+extension VirtualMachine {
+    static let causeNames: [UInt64: String] = [0: "fetch misaligned", 1: "fetch access", 2: "illegal instruction", 3: "breakpoint",
+        4: "load misaligned", 5: "load access", 6: "store misaligned", 7: "store access", 8: "ecall from U", 9: "ecall from S",
+        10: "ecall from VS", 11: "ecall from M", 12: "fetch page fault", 13: "load page fault", 15: "store page fault",
+        20: "fetch guest-page fault", 21: "load guest-page fault", 22: "virtual instruction", 23: "store guest-page fault"]
+    static let interruptNames: [UInt64: String] = [1: "SSI", 2: "VSSI", 3: "MSI", 5: "STI", 6: "VSTI", 7: "MTI", 9: "SEI", 10: "VSEI", 11: "MEI", 12: "SGEI"]
+
+    /// Instructions per privilege/virtualization level and traps per cause and (from -> to), all harts.
+    /// The `--stats` report: instructions, time, problems counted, then `levelReport`.
+    public func statsReport() -> String {
+        let s = machine.stats
+        let busy = s.hostSeconds - s.idleSeconds
+        let mips = busy > 0 ? Double(s.instructions) / busy / 1e6 : 0
+        var out = String(format: "matryoshka: %llu instructions in %.2f s (%.2f s idle; %.0f MIPS while running), %llu SBI calls\n",
+                         s.instructions, s.hostSeconds, s.idleSeconds, mips, s.sbiCalls)
+        out += "matryoshka: reboots \(s.reboots); problems: unhandled SBI calls \(s.sbiUnsupported), unmapped physical accesses \(s.unmappedAccesses), virtio NEEDS_RESET \(s.virtioNeedsReset), network backend errors \(s.netErrors)\n"
+        out += levelReport()
+        if let jit = machine.code.jit {
+            out += "matryoshka: JIT: \(jit.compiledBlocks) blocks compiled, \(jit.chainedExits) exits chained, \(jit.flushes) flushes\n"
+        }
+        return out
+    }
+
+    /// Instructions per privilege/virtualization level and traps per cause and (from -> to), all harts.
+    public func levelReport() -> String {
+        var perLevel = [UInt64](repeating: 0, count: PrivilegeLevel.allCases.count)
+        var traps: [TrapKey: UInt64] = [:]
+        var translations = [UInt64](repeating: 0, count: PrivilegeLevel.allCases.count)
+        var gWalks: UInt64 = 0, hostFlushes: UInt64 = 0, guestFlushes: UInt64 = 0
+        for h in machine.harts {
+            for (i, n) in h.translationsByLevel.enumerated() { translations[i] &+= n }
+            gWalks &+= h.gStageWalks
+            hostFlushes &+= h.hostTLBFlushes
+            guestFlushes &+= h.guestTLBFlushes
+            for (i, n) in h.instructionsByLevel.enumerated() { perLevel[i] &+= n }
+            for (k, n) in h.trapCounts { traps[k, default: 0] &+= n }
+        }
+        let total = max(1, perLevel.reduce(0, &+))
+        var out = "matryoshka: instructions executed by level:"
+        for l in PrivilegeLevel.allCases {
+            out += String(format: " %@ %llu (%.1f%%)", l.description, perLevel[l.rawValue], 100 * Double(perLevel[l.rawValue]) / Double(total))
+        }
+        out += "\nmatryoshka: slow-path translations (TLB refills) by level:"
+        for l in PrivilegeLevel.allCases { out += " \(l.description) \(translations[l.rawValue])" }
+        out += "; G-stage walks: \(gWalks); TLB flushes: host \(hostFlushes), guest \(guestFlushes)"
+        out += "\nmatryoshka: traps (cause, from -> to: count):\n"
+        for (k, n) in traps.sorted(by: { $0.value > $1.value }) {
+            let code = k.cause & ~Cause.interruptBit
+            let name = k.cause & Cause.interruptBit != 0 ? "interrupt \(Self.interruptNames[code] ?? String(code))" : (Self.causeNames[code] ?? "exception \(code)")
+            out += "  \(name), \(k.from) -> \(k.to): \(n)\n"
+        }
+        let exits = traps.filter { ($0.key.from == .vs || $0.key.from == .vu) && ($0.key.to == .hs || $0.key.to == .m) }.values.reduce(0, &+)
+        out += "matryoshka: VM exits (traps from VS/VU into HS or M): \(exits)\n"
+        return out
+    }
+}
+
