@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// An error from fetching or building guest images. The message names the file
 /// or tool involved and says what to do about it.
@@ -81,9 +82,41 @@ public struct GuestImages: Sendable {
 
     // MARK: Fetch
 
-    /// Downloads and extracts the guest packages (idempotent), then builds the
-    /// default initramfs if it is missing. `progress` receives one line per step.
-    public static func fetch(progress: (String) -> Void) throws {
+    /// Downloads and extracts the guest packages (idempotent, and instant when they are present),
+    /// then builds the default initramfs if it is missing. `progress` receives one line per step.
+    /// `mirror` is the Debian archive to use (else `DebianMirror.find`'s choice).
+    public static func fetch(mirror: String? = nil, progress: (String) -> Void) throws {
+        try fetch(mirror: mirror, nested: false, progress: progress)
+    }
+
+    /// `fetch`, then with `nested` also `fetchNested`'s images; one apt session serves both.
+    public static func fetch(mirror: String?, nested: Bool, progress: (String) -> Void) throws {
+        let session = AptSession(mirror: mirror)
+        try fetchBase(session: session, progress: progress)
+        if nested { try fetchNested(session: session, progress: progress) }
+    }
+
+    /// The private apt of one fetch, set up on first use (the mirror is looked up only then, so an
+    /// up-to-date cache needs neither apt nor a mirror).
+    final class AptSession {
+        let mirrorOption: String?
+        private var apt: PrivateApt?
+        init(mirror: String?) { mirrorOption = mirror }
+
+        func privateApt(progress: (String) -> Void) throws -> PrivateApt {
+            if let apt { return apt }
+            let mirror = try DebianMirror.find(option: mirrorOption)
+            progress("mirror \(mirror.url) (from \(mirror.origin))")
+            let apt = try PrivateApt(directory: aptDirectory, mirror: mirror.url, progress: progress)
+            self.apt = apt
+            return apt
+        }
+    }
+
+    /// The private apt directory (`PrivateApt`) shared by the base and the nested images.
+    public static var aptDirectory: String { cacheDirectory + "/apt" }
+
+    static func fetchBase(session: AptSession, progress: (String) -> Void) throws {
         let fm = FileManager.default
         let cache = cacheDirectory
         try makeDirectory(cache)
@@ -91,8 +124,13 @@ public struct GuestImages: Sendable {
         if isFetched {
             progress("guest packages already present in \(cache)")
         } else {
-            try downloadAndExtract(progress: progress)
-            try linkStableNames(progress: progress)
+            let apt = try session.privateApt(progress: progress)
+            if isFetched {
+                progress("guest packages fetched by another matryoshka meanwhile")
+            } else {
+                try downloadAndExtract(apt: apt, progress: progress)
+                try linkStableNames(progress: progress)
+            }
         }
 
         if fm.fileExists(atPath: initramfsPath) {
@@ -127,68 +165,50 @@ public struct GuestImages: Sendable {
         """
     }
 
-    private static func downloadAndExtract(progress: (String) -> Void) throws {
+    /// Downloads the kernel that linux-image-riscv64 points at, busybox-static and opensbi with apt
+    /// (fresh index, fresh downloads, all checked by apt) and extracts them into a new `root`.
+    private static func downloadAndExtract(apt: PrivateApt, progress: (String) -> Void) throws {
         let fm = FileManager.default
-        for tool in ["apt-get", "apt-cache", "dpkg-deb"] where findExecutable(tool) == nil {
-            throw GuestImageError(missingToolMessage(tool))
-        }
-        let keyring = try archiveKeyring()
+        guard findExecutable("dpkg-deb") != nil else { throw GuestImageError(missingToolMessage("dpkg-deb")) }
         let cache = cacheDirectory
-        let apt = cache + "/apt"
-        let debs = cache + "/debs"
-        for dir in ["etc/apt/sources.list.d", "etc/apt/preferences.d", "etc/apt/apt.conf.d",
-                    "var/lib/apt/lists/partial", "var/cache/apt/archives/partial", "var/lib/dpkg"] {
-            try makeDirectory(apt + "/" + dir)
-        }
-        try makeDirectory(debs)
-        let status = apt + "/var/lib/dpkg/status"
-        if !fm.fileExists(atPath: status) { _ = fm.createFile(atPath: status, contents: Data()) }
-        let mirror = debianMirror()
-        try writeFile(apt + "/etc/apt/sources.list",
-                      "deb [signed-by=\(keyring)] \(mirror) \(suite) main\n")
-        let options = [
-            "-o", "Dir=\(apt)", "-o", "Dir::State::status=\(status)",
-            "-o", "Dir::Etc::trusted=/etc/apt/trusted.gpg", "-o", "Dir::Etc::trustedparts=/etc/apt/trusted.gpg.d",
-            "-o", "APT::Architecture=riscv64", "-o", "APT::Architectures=riscv64",
-            "-o", "APT::Sandbox::User=root", "-o", "Debug::NoLocking=1", "-q",
-        ]
-        progress("apt-get update (\(suite) riscv64 from \(mirror))")
-        var packages: [String]
+        try apt.updateIfNeeded(progress: progress)
+        let depends: String
         do {
-            try runWithRetries(["apt-get"] + options + ["update"], progress: progress)
-            let depends = try run(["apt-cache"] + options + ["depends", "linux-image-riscv64"])
-            guard let kernelPackage = depends.split(separator: "\n").lazy
-                .map({ $0.trimmingCharacters(in: .whitespaces) })
-                .first(where: { $0.hasPrefix("Depends: linux-image-") })?
-                .dropFirst("Depends: ".count) else {
-                throw GuestImageError("could not find the kernel package that linux-image-riscv64 depends on in \(suite); apt-cache said:\n\(depends)")
-            }
-            packages = [String(kernelPackage), "busybox-static", "opensbi"]
-            progress("downloading \(packages.joined(separator: ", "))")
-            _ = try run(["apt-get"] + options + ["download"] + packages, cwd: debs)
-        } catch let aptError as GuestImageError {
-            // A mirror in the middle of a sync serves a Packages index that does not match its
-            // signed Release file, and apt refuses the whole suite. Fall back to reading the
-            // index directly and checking each .deb against the SHA256 it lists.
-            progress("apt-get failed; downloading directly from the \(suite) Packages index instead")
-            progress("  (apt said: \(aptError.message.split(separator: "\n").dropFirst().first ?? ""))")
-            packages = try downloadDirect(mirror: mirror, keyring: keyring, into: debs, progress: progress)
+            depends = try apt.aptCache(["depends", "linux-image-riscv64"])
+        } catch let error as GuestImageError {
+            throw GuestImageError("apt-cache depends linux-image-riscv64 failed (is the mirror \(apt.mirror) a Debian archive with \(suite) riscv64?):\n\(error.message)")
         }
+        guard let kernelPackage = depends.split(separator: "\n").lazy
+            .map({ $0.trimmingCharacters(in: .whitespaces) })
+            .first(where: { $0.hasPrefix("Depends: linux-image-") })?
+            .dropFirst("Depends: ".count) else {
+            throw GuestImageError("could not find the kernel package that linux-image-riscv64 depends on in \(suite) (from \(apt.mirror)); apt-cache said:\n\(depends)")
+        }
+        let packages = [String(kernelPackage), "busybox-static", "opensbi"]
+        let downloads = cache + "/debs"
+        let debs = try apt.download(packages, into: downloads, progress: progress)
 
+        // A fresh tree: the links then point at this kernel and nothing older is left around.
         let root = rootDirectory
-        try makeDirectory(root)
-        let names = try fm.contentsOfDirectory(atPath: debs).filter { $0.hasSuffix(".deb") }.sorted()
-        for pkg in packages {
-            // Only the newest download of each package (apt names them NAME_VERSION_ARCH.deb).
-            guard let deb = names.last(where: { $0.hasPrefix(pkg + "_") }) else {
-                throw GuestImageError("apt-get download did not produce \(debs)/\(pkg)_*.deb")
-            }
-            let marker = root + "/.extracted-" + deb
-            if fm.fileExists(atPath: marker) { continue }
-            progress("extracting \(deb)")
-            _ = try run(["dpkg-deb", "-x", debs + "/" + deb, root])
-            _ = fm.createFile(atPath: marker, contents: Data())
+        let newRoot = root + ".new"
+        try removeIfPresent(newRoot)
+        try makeDirectory(newRoot)
+        for deb in debs {
+            progress("extracting \((deb as NSString).lastPathComponent)")
+            _ = try run(["dpkg-deb", "-x", deb, newRoot])
         }
+        try removeIfPresent(root)
+        do {
+            try fm.moveItem(atPath: newRoot, toPath: root)
+        } catch {
+            throw GuestImageError("cannot rename \(newRoot) to \(root): \(error.localizedDescription)")
+        }
+        // Built from the previous kernel's modules, if any; rebuilt from this one's.
+        try removeIfPresent(cache + "/initramfs-modules")
+        try removeIfPresent(initramfsPath)
+        // The .debs are extracted; an earlier layout's own index is no longer used.
+        try removeIfPresent(downloads)
+        try removeIfPresent(aptDirectory + "/direct")
     }
 
     /// Debian's archive keyring, which signs the suite's InRelease.
@@ -200,99 +220,13 @@ public struct GuestImages: Sendable {
         return keyring
     }
 
-    private static func runWithRetries(_ args: [String], attempts: Int = 3, progress: (String) -> Void) throws {
-        var attempt = 1
-        while true {
-            do {
-                _ = try run(args)
-                return
-            } catch {
-                if attempt >= attempts { throw error }
-                progress("  \(args[0]) failed (attempt \(attempt) of \(attempts)); retrying in 5 s")
-                attempt += 1
-                Thread.sleep(forTimeInterval: 5)
-            }
-        }
-    }
-
-    /// Downloads the kernel, busybox-static and opensbi .debs without apt's index database,
-    /// using apt's own downloader (`apt-helper download-file`, which checks the SHA256 from the
-    /// Packages index). Returns the package names.
-    private static func downloadDirect(mirror: String, keyring: String, into debs: String,
-                                       progress: (String) -> Void) throws -> [String] {
-        let index = try downloadPackagesIndex(mirror: mirror, keyring: keyring, progress: progress)
-        guard let meta = index["linux-image-riscv64"]?.depends,
-              let kernel = meta.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) })
-                .first(where: { $0.hasPrefix("linux-image-") })?.split(separator: " ").first.map(String.init) else {
-            throw GuestImageError("linux-image-riscv64 not found in \(packagesIndexURL(mirror: mirror))")
-        }
-        let packages = [kernel, "busybox-static", "opensbi"]
-        for name in packages {
-            guard let package = index[name], !package.filename.isEmpty, !package.sha256.isEmpty else {
-                throw GuestImageError("\(name) not found in \(packagesIndexURL(mirror: mirror))")
-            }
-            try downloadDeb(package, mirror: mirror, into: debs, progress: progress)
-        }
-        return packages
-    }
-
-    /// The Packages index that `downloadPackagesIndex` fetches (kept in the cache).
-    static var packagesIndexPath: String { cacheDirectory + "/apt/direct/Packages.xz" }
-
-    private static func packagesIndexURL(mirror: String) -> String {
-        "\(mirror)/dists/\(suite)/main/binary-riscv64/Packages.xz"
-    }
-
-    static func aptHelper() throws -> String {
-        let helper = ["/usr/lib/apt/apt-helper", "/usr/libexec/apt/apt-helper"].first {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }
-        guard let helper else { throw GuestImageError(missingToolMessage("apt-helper (from apt)")) }
-        return helper
-    }
-
-    /// Downloads the suite's signed InRelease and its riscv64 Packages.xz into the cache
-    /// (`packagesIndexPath`), checks both as far as the mirror allows, and parses the index.
-    static func downloadPackagesIndex(mirror: String, keyring: String,
-                                      progress: (String) -> Void) throws -> DebianPackageIndex {
+    static func removeIfPresent(_ path: String) throws {
         let fm = FileManager.default
-        let helper = try aptHelper()
-        let packagesXZ = packagesIndexPath
-        let index = (packagesXZ as NSString).deletingLastPathComponent
-        try makeDirectory(index)
-        let dists = "\(mirror)/dists/\(suite)"
-        _ = try run([helper, "download-file", "\(dists)/InRelease", index + "/InRelease"])
-        if findExecutable("gpgv") != nil {
-            _ = try run(["gpgv", "--keyring", keyring, index + "/InRelease"])
-            progress("  InRelease signature verified")
-        }
-        try? fm.removeItem(atPath: packagesXZ)
-        _ = try run([helper, "download-file", packagesIndexURL(mirror: mirror), packagesXZ])
-        let release = (try? String(contentsOfFile: index + "/InRelease", encoding: .utf8)) ?? ""
-        let digest = (try? run(["sha256sum", packagesXZ]))?.split(separator: " ").first.map(String.init) ?? "?"
-        if release.contains(digest + " ") {
-            progress("  Packages.xz matches the signed InRelease")
-        } else {
-            progress("  warning: Packages.xz does not match the signed InRelease (mirror sync in progress?); .debs are checked against its SHA256 only")
-        }
-        return try DebianPackageIndex.load(packagesXZ: packagesXZ)
-    }
-
-    /// Downloads one .deb into `debs` (skipped when already there) with apt-helper, which
-    /// checks it against the SHA256 from the index before it gets its final name.
-    static func downloadDeb(_ package: DebianPackageIndex.Package, mirror: String, into debs: String,
-                            progress: (String) -> Void) throws {
-        let fm = FileManager.default
-        let dest = debs + "/" + (package.filename as NSString).lastPathComponent
-        if fm.fileExists(atPath: dest) { return }
-        let helper = try aptHelper()
-        progress("downloading \(package.filename) (\(String(format: "%.1f", Double(package.size) / 1e6)) MB)")
-        try? fm.removeItem(atPath: dest + ".part")
-        _ = try run([helper, "download-file", "\(mirror)/\(package.filename)", dest + ".part", "SHA256:" + package.sha256])
+        guard fm.fileExists(atPath: path) || (try? fm.destinationOfSymbolicLink(atPath: path)) != nil else { return }
         do {
-            try fm.moveItem(atPath: dest + ".part", toPath: dest)
+            try fm.removeItem(atPath: path)
         } catch {
-            throw GuestImageError("cannot rename \(dest).part to \(dest): \(error.localizedDescription)")
+            throw GuestImageError("cannot delete \(path): \(error.localizedDescription) (check its permissions, or set MATRYOSHKA_CACHE to another directory)")
         }
     }
 
@@ -442,23 +376,6 @@ public struct GuestImages: Sendable {
 
     // MARK: Helpers
 
-    static func debianMirror() -> String {
-        if let m = ProcessInfo.processInfo.environment["MATRYOSHKA_DEBIAN_MIRROR"], !m.isEmpty { return m }
-        if let text = try? String(contentsOfFile: "/etc/apt/sources.list.d/debian.sources", encoding: .utf8) {
-            for line in text.split(separator: "\n") where line.hasPrefix("URIs:") {
-                if let uri = line.split(separator: " ").dropFirst().first, uri.contains("debian"),
-                   !uri.contains("security") { return String(uri) }
-            }
-        }
-        if let text = try? String(contentsOfFile: "/etc/apt/sources.list", encoding: .utf8) {
-            for line in text.split(separator: "\n") where line.hasPrefix("deb ") {
-                for word in line.split(separator: " ") where word.hasPrefix("http") && word.contains("debian")
-                    && !word.contains("security") { return String(word) }
-            }
-        }
-        return "http://deb.debian.org/debian"
-    }
-
     static func findExecutable(_ name: String) -> String? {
         if name.hasPrefix("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
@@ -490,13 +407,18 @@ public struct GuestImages: Sendable {
         }
     }
 
+    static let logger = Logger(label: "matryoshka.images")
+
     @discardableResult
-    static func run(_ args: [String], cwd: String? = nil) throws -> String {
-        String(decoding: try runData(args, cwd: cwd, mergeStderr: true), as: UTF8.self)
+    static func run(_ args: [String], cwd: String? = nil, environment: [String: String] = [:]) throws -> String {
+        String(decoding: try runData(args, cwd: cwd, environment: environment, mergeStderr: true), as: UTF8.self)
     }
 
     /// Runs a tool found in PATH and returns its standard output; throws with its output on failure.
-    static func runData(_ args: [String], cwd: String? = nil, mergeStderr: Bool = false) throws -> Data {
+    /// `environment` entries are added to (or replace) the process's own; `onLine` sees each output
+    /// line as it arrives.
+    static func runData(_ args: [String], cwd: String? = nil, environment: [String: String] = [:],
+                        mergeStderr: Bool = false, onLine: ((String) -> Void)? = nil) throws -> Data {
         guard let exe = findExecutable(args[0]) else {
             throw GuestImageError(missingToolMessage(args[0]))
         }
@@ -504,6 +426,11 @@ public struct GuestImages: Sendable {
         process.executableURL = URL(fileURLWithPath: exe)
         process.arguments = Array(args.dropFirst())
         if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        let shownEnvironment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value) " }.joined()
+        logger.debug("running \(shownEnvironment)\(args.joined(separator: " "))\(cwd.map { " in " + $0 } ?? "")")
         process.standardInput = FileHandle.nullDevice
         let out = Pipe()
         process.standardOutput = out
@@ -518,14 +445,32 @@ public struct GuestImages: Sendable {
         } catch {
             throw GuestImageError("cannot start \(exe): \(error.localizedDescription)")
         }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        var data = Data()
+        if let onLine {
+            var pending = Data()
+            while true {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                data.append(chunk)
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...newline)
+                    onLine(line)
+                }
+            }
+            if !pending.isEmpty { onLine(String(decoding: pending, as: UTF8.self)) }
+        } else {
+            data = out.fileHandleForReading.readDataToEndOfFile()
+        }
         process.waitUntilExit()
         try? errHandle.close()
         if process.terminationStatus != 0 {
             let errText = mergeStderr ? String(decoding: data, as: UTF8.self)
                 : ((try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
+            logger.debug("\(args[0]) failed with status \(process.terminationStatus):\n\(errText)")
             let tail = errText.split(separator: "\n").suffix(15).joined(separator: "\n")
-            throw GuestImageError("`\(args.joined(separator: " "))` failed with status \(process.terminationStatus):\n\(tail)")
+            throw GuestImageError("`\(shownEnvironment)\(args.joined(separator: " "))` failed with status \(process.terminationStatus):\n\(tail)")
         }
         return data
     }

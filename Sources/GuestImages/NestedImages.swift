@@ -5,13 +5,15 @@ import Foundation
 /// Linux under `qemu -accel kvm`.
 ///
 /// Layout, under `cacheDirectory + "/nested"`:
-/// - `debs/`: the .debs of qemu-system-riscv's dependency closure (SHA256-checked on download)
+/// - `debs/`: while building, the .debs of qemu-system-riscv's dependency closure as apt resolved,
+///   downloaded and checked them (deleted once the disk is written)
 /// - `l1-disk.ext4`: the L1 root disk (raw ext4, attached read-only): the extracted packages,
 ///   busybox, kvm.ko + irqbypass.ko in /lib/modules, the kernel and L2 initramfs in /l2, `/init`
 ///   (`nestedDiskInitScript`) and `/usr/local/bin/run-l2`
 /// - `l1-initramfs.cpio.gz`: mounts the disk read-only and switch_roots to it
 /// - `l2-initramfs.cpio.gz`: L2's busybox initramfs (also on the disk as /l2/initrd.gz)
-/// - `.complete`: written last; holds a fingerprint of the scripts and kernel the images were built from
+/// - `.complete`: written last; holds a fingerprint of the scripts, the left-out packages and the kernel
+///   the images were built from
 extension GuestImages {
     // MARK: Paths
 
@@ -26,8 +28,8 @@ extension GuestImages {
 
     /// The package whose closure goes on the disk.
     static let nestedRootPackage = "qemu-system-riscv"
-    /// Packages left out of the closure (with their dependencies): essential or needed only by
-    /// maintainer scripts, which `dpkg-deb -x` never runs.
+    /// Packages left out of the closure (with what only they need): essential or needed only by
+    /// maintainer scripts, which `dpkg-deb -x` never runs. apt is told they are installed.
     static let nestedSkippedPackages: Set<String> = [
         "debconf", "dpkg", "perl-base", "debianutils", "init-system-helpers", "adduser", "passwd",
         "libpam-runtime", "sensible-utils",
@@ -47,15 +49,17 @@ extension GuestImages {
         return stamp == nestedFingerprint
     }
 
-    /// Changes when a script or the kernel changes, so `fetchNested` rebuilds the images.
+    /// Changes when a script, the left-out packages or the kernel change, so `fetchNested` rebuilds
+    /// the images (and only then runs apt: an up-to-date check reads two files).
     private static var nestedFingerprint: String {
         let kernelTarget = (try? FileManager.default.destinationOfSymbolicLink(atPath: kernelPath)) ?? kernelPath
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-        for text in [nestedInitramfsScript, nestedDiskInitScript, nestedRunL2Script, nestedL2InitScript, kernelTarget] {
+        for text in [nestedInitramfsScript, nestedDiskInitScript, nestedRunL2Script, nestedL2InitScript, kernelTarget,
+                     nestedSkippedPackages.sorted().joined(separator: " ")] {
             for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
             hash = (hash ^ 0xff) &* 0x100_0000_01b3
         }
-        return "nested-images v1 " + String(hash, radix: 16) + "\n"
+        return "nested-images v2 " + String(hash, radix: 16) + "\n"
     }
 
     /// Checks that the L1 disk looks like an ext4 image (superblock magic 0xEF53 at byte 1080), so
@@ -196,13 +200,14 @@ extension GuestImages {
     // MARK: Build
 
     /// Builds the nested images (idempotent: quick when they are up to date). Fetches the base
-    /// images first when they are missing. `progress` receives one line per step.
-    public static func fetchNested(progress: (String) -> Void) throws {
+    /// images first when they are missing. `progress` receives one line per step. `mirror` is the
+    /// Debian archive to use (else `DebianMirror.find`'s choice).
+    public static func fetchNested(mirror: String? = nil, progress: (String) -> Void) throws {
+        try fetch(mirror: mirror, nested: true, progress: progress)
+    }
+
+    static func fetchNested(session: AptSession, progress: (String) -> Void) throws {
         let fm = FileManager.default
-        if !isFetched || !fm.fileExists(atPath: initramfsPath) {
-            progress("the nested images need the base images first")
-            try fetch(progress: progress)
-        }
         if isNestedFetched {
             progress("nested images already present in \(nestedDirectory)")
             reportNestedPaths(progress: progress)
@@ -214,11 +219,25 @@ extension GuestImages {
         guard let mkfs = findExecutable("mkfs.ext4") else {
             throw GuestImageError("mkfs.ext4 not found (needed to write the L1 disk): apt-get install e2fsprogs")
         }
+        let apt = try session.privateApt(progress: progress)
+        if isNestedFetched {
+            progress("nested images built by another matryoshka meanwhile")
+            reportNestedPaths(progress: progress)
+            return
+        }
         let directory = nestedDirectory
         try makeDirectory(directory)
         try? fm.removeItem(atPath: nestedStampPath)
 
-        let debs = try downloadNestedPackages(into: directory + "/debs", progress: progress)
+        progress("\(nestedRootPackage) and its dependencies, without \(nestedSkippedPackages.sorted().joined(separator: " "))")
+        let debsDirectory = directory + "/debs"
+        let debs = try apt.downloadClosure(of: [nestedRootPackage], assumingInstalled: nestedSkippedPackages,
+                                           into: debsDirectory, progress: progress)
+        let debBytes = debs.reduce(UInt64(0)) { total, path in
+            total + ((try? fm.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0)
+        }
+        progress(String(format: "%@: %d packages, %.0f MB of .debs (checked by apt against the signed index)",
+                        nestedRootPackage, debs.count, Double(debBytes) / 1e6))
 
         let tree = directory + "/tree"
         try? fm.removeItem(atPath: tree)
@@ -252,6 +271,7 @@ extension GuestImages {
         try buildInitramfs(init: nestedInitramfsScript,
                            extraFiles: modules.map { (guestPath: "/lib/modules/" + ($0 as NSString).lastPathComponent, hostPath: $0, mode: 0o644) },
                            to: nestedInitramfsPath)
+        try removeIfPresent(debsDirectory)  // on the disk now; a rebuild downloads afresh
         try writeFile(nestedStampPath, nestedFingerprint)
         reportNestedPaths(progress: progress)
     }
@@ -260,55 +280,6 @@ extension GuestImages {
         progress("L1 disk:      \(nestedDiskPath)")
         progress("L1 initramfs: \(nestedInitramfsPath)")
         progress("L2 initramfs: \(nestedL2InitramfsPath) (on the disk as /l2/initrd.gz)")
-    }
-
-    /// Resolves qemu-system-riscv's closure in the cached Packages index (downloading the index if
-    /// there is none) and downloads the .debs. When a .deb is gone from the mirror because the
-    /// cached index is stale, fetches a fresh index once and starts over.
-    private static func downloadNestedPackages(into debs: String, progress: (String) -> Void) throws -> [String] {
-        let fm = FileManager.default
-        try makeDirectory(debs)
-        let mirror = debianMirror()
-        var freshIndex = false
-        while true {
-            var cached: DebianPackageIndex?
-            if !freshIndex && fm.fileExists(atPath: packagesIndexPath) {
-                progress("reading the cached \(suite) Packages index \(packagesIndexPath)")
-                do {
-                    cached = try DebianPackageIndex.load(packagesXZ: packagesIndexPath)
-                } catch {
-                    progress("  cannot read it (an interrupted download?): \(error)")
-                }
-            }
-            let index: DebianPackageIndex
-            if let cached {
-                index = cached
-            } else {
-                progress("downloading the \(suite) riscv64 Packages index from \(mirror)")
-                index = try downloadPackagesIndex(mirror: mirror, keyring: try archiveKeyring(), progress: progress)
-                freshIndex = true
-            }
-            let (packages, unsatisfied) = index.dependencyClosure(of: [nestedRootPackage], skipping: nestedSkippedPackages)
-            guard packages.first?.name == nestedRootPackage else {
-                throw GuestImageError("\(nestedRootPackage) is not in the \(suite) riscv64 Packages index (\(packagesIndexPath)); delete it and fetch again")
-            }
-            for clause in unsatisfied { progress("  note: nothing in the index satisfies '\(clause)'; left out") }
-            let total = packages.reduce(0) { $0 + $1.size }
-            progress(String(format: "%@: %d packages, %.0f MB of .debs", nestedRootPackage, packages.count, Double(total) / 1e6))
-            do {
-                for package in packages {
-                    guard !package.filename.isEmpty, !package.sha256.isEmpty else {
-                        throw GuestImageError("\(package.name) has no Filename or SHA256 in \(packagesIndexPath)")
-                    }
-                    try downloadDeb(package, mirror: mirror, into: debs, progress: progress)
-                }
-            } catch let error as GuestImageError where !freshIndex {
-                progress("download failed with the cached index; fetching a fresh index (\(error.message.split(separator: "\n").first ?? ""))")
-                freshIndex = true
-                continue
-            }
-            return packages.map { debs + "/" + ($0.filename as NSString).lastPathComponent }
-        }
     }
 
     /// Turns the extracted packages into a bootable root: /usr-merge links, no docs, busybox,

@@ -9,6 +9,11 @@ struct Images: ParsableCommand {
         abstract: "Fetch and locate guest images (Debian trixie riscv64 kernel, OpenSBI, busybox, initramfs).",
         discussion: """
             The cache lives in $MATRYOSHKA_CACHE, else $XDG_CACHE_HOME/matryoshka, else ~/.cache/matryoshka.
+            Packages come from the Debian archive given with `fetch --mirror URL` or $MATRYOSHKA_MIRROR, \
+            else the first Debian archive in the host's apt sources (/etc/apt/sources.list, \
+            /etc/apt/sources.list.d/*.list and *.sources). apt (with a private configuration in the \
+            cache) checks the archive's signed InRelease against Debian's archive keyring and every \
+            download against it; anything it cannot verify is an error.
             """,
         subcommands: [Fetch.self, Path.self, Initramfs.self]
     )
@@ -20,13 +25,17 @@ struct Images: ParsableCommand {
         @Flag(help: "Also build the nested-virtualization images (qemu-system-riscv on an L1 disk; for `matryoshka demo nested`).")
         var nested = false
 
+        @Option(help: ArgumentHelp(
+            "The Debian archive to download from: the URL of the directory holding dists/ and pool/ (default: $MATRYOSHKA_MIRROR, else the host's apt sources).",
+            valueName: "url"))
+        var mirror: String?
+
         func run() throws {
             do {
                 let progress: (String) -> Void = { line in
                     FileHandle.standardError.write(Data(("images: " + line + "\n").utf8))
                 }
-                try GuestImages.fetch(progress: progress)
-                if nested { try GuestImages.fetchNested(progress: progress) }
+                try GuestImages.fetch(mirror: mirror, nested: nested, progress: progress)
             } catch let error as GuestImageError {
                 FileHandle.standardError.write(Data(("error: " + error.message + "\n").utf8))
                 throw ExitCode.failure
