@@ -14,8 +14,9 @@ public struct GuestImageError: Error, CustomStringConvertible, Sendable {
 ///
 /// Everything lives in a cache directory outside the repository:
 /// `$MATRYOSHKA_CACHE`, else `$XDG_CACHE_HOME/matryoshka`, else `~/.cache/matryoshka`.
-/// `fetch` downloads the Debian packages into it with a private apt
-/// configuration (the host's apt state is not touched) and creates stable names
+/// `fetch` downloads the Debian packages into it with a private apt (`PrivateApt` in `aptDirectory`:
+/// the host's apt configuration and state are not touched; apt checks the signed index and every
+/// .deb) from the mirror `DebianMirror.find` picks, and creates stable names
 /// (`Image`, `fw_dynamic.bin`, `busybox`, `modules`, `initramfs.cpio.gz`).
 public struct GuestImages: Sendable {
     /// The Debian suite the guest packages come from.
