@@ -447,7 +447,7 @@ extension Machine {
             warn(.netError, count: UInt64(errors.count), total: stats.netErrors, "network backend: \(errors.last!)")
         }
         var unmapped: UInt64 = 0, lastAddress: UInt64 = 0
-        //HART-COUNTERS for h in harts where h.unmappedAccesses > 0 { unmapped &+= h.unmappedAccesses; lastAddress = h.lastUnmappedAddress }
+        for h in harts where h.unmappedAccesses > 0 { unmapped &+= h.unmappedAccesses; lastAddress = h.lastUnmappedAddress }
         if unmapped != stats.unmappedAccesses {
             warn(.unmappedAccess, count: unmapped - stats.unmappedAccesses, total: unmapped,
                  "guest access to unmapped physical address 0x\(String(lastAddress, radix: 16)) (access fault)")

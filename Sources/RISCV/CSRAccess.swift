@@ -262,6 +262,7 @@ extension Hart {
             let locked = pmpcfg[i] & 0x80 != 0 || (i < 15 && pmpcfg[i + 1] & 0x98 == 0x88)  // next is locked TOR
             if !locked { pmpaddr[i] = v & ((1 << 54) - 1); rebuildPMP(); flushAllTLB() }
         case 0x3c0...0x3ef: break
+        // RV64 has no minstreth/mcycleh (nor cycleh/instreth): those numbers fall through to illegal.
         case CSR.mcycle: cycleOffset = v &- instret
         case CSR.minstret: instretOffset = v &- instret
         case 0xb03...0xb1f, 0x323...0x33f: break
@@ -376,6 +377,11 @@ extension Hart {
             default: newValue = base & ~src
             }
             guard csrWrite(n, newValue) else { return false }
+            // The instruction that writes minstret or mcycle still retires and would count itself on top
+            // of the value written: the write takes effect after its own increment (privileged spec,
+            // "Hardware Performance Monitor"), so the next instruction reads exactly what was written.
+            // (`csrWrite` called from outside an instruction, e.g. by the machine, needs no such step.)
+            if n == CSR.minstret { instretOffset &-= 1 } else if n == CSR.mcycle { cycleOffset &-= 1 }
         }
         x[Int(d.rd)] = old
         return true

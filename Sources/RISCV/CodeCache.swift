@@ -1,9 +1,21 @@
 import Platform
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Decoded instructions per physical RAM page, shared by all harts of a machine.
 /// A page's ops are never freed while the machine lives: invalidation zeroes them (`Op.undecoded`), so
 /// pointers held by a running hart stay valid and simply re-decode.
 /// Pages that hold decoded code are never entered into any hart's store TLB; a store to one takes the
 /// slow path, which invalidates the page first (self-modifying code, module loading, DMA).
+///
+/// The per-page tables are indexed directly (one load, as cheap as a plain array) but cost nothing up
+/// front: they are reserved with mmap(MAP_NORESERVE), whose untouched pages read as zero (nil pointers,
+/// false), so only the table pages covering code the guest ran are ever backed by host memory. A 64 GiB
+/// guest would otherwise pay 17 bytes per guest page (272 MiB) at creation. Whole-cache walks
+/// (`invalidateAll`, JIT flushes, deinit) visit the pages that were given ops or hotness counters.
 public final class CodeCache {
     public static let opsPerPage = 2048  // one slot per 2-byte parcel of a 4 KiB page
     let ram: GuestRAM
@@ -12,6 +24,9 @@ public final class CodeCache {
     let hasCode: UnsafeMutablePointer<Bool>
     /// Per RAM page, how often each slot was reached by an interpreted taken branch (JIT hotness).
     let hot: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
+    /// RAM pages that have ops (`pages[i] != nil`) and hotness counters (`hot[i] != nil`), in allocation order.
+    var opsPageList: [Int32] = []
+    var hotPageList: [Int32] = []
     var harts: [Hart] = []  // weakly meaningful: harts live as long as the machine
     /// Translated blocks (nil when disabled or unavailable on this host).
     public internal(set) var jit: JIT?
@@ -20,42 +35,64 @@ public final class CodeCache {
         set { if newValue { if jit == nil { jit = JIT() } } else { if jit != nil { invalidateAll(); jit = nil } } }
     }
 
+    /// Zero-filled memory for `count` values of `T` that is committed only where it is written.
+    static func reserveZeroed<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        let bytes = (count * MemoryLayout<T>.stride + 4095) & ~4095
+        let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let p, p != MAP_FAILED else {
+            // The RAM itself was reserved the same way; this is a small fraction of it.
+            fatalError("cannot reserve \(bytes >> 10) KiB for the code cache: \(String(cString: strerror(errno)))")
+        }
+        return p.bindMemory(to: T.self, capacity: count)
+    }
+    static func release<T>(_ p: UnsafeMutablePointer<T>, count: Int) {
+        munmap(UnsafeMutableRawPointer(p), (count * MemoryLayout<T>.stride + 4095) & ~4095)
+    }
+
     public init(ram: GuestRAM) {
         self.ram = ram
         pageCount = Int(ram.size >> 12)
-        pages = .allocate(capacity: pageCount)
-        pages.initialize(repeating: nil, count: pageCount)
-        hasCode = .allocate(capacity: pageCount)
-        hasCode.initialize(repeating: false, count: pageCount)
-        hot = .allocate(capacity: pageCount)
-        hot.initialize(repeating: nil, count: pageCount)
+        precondition(pageCount <= Int(Int32.max), "RAM too large for the code cache")
+        pages = CodeCache.reserveZeroed(UnsafeMutablePointer<DOp>?.self, count: pageCount)
+        hasCode = CodeCache.reserveZeroed(Bool.self, count: pageCount)
+        hot = CodeCache.reserveZeroed(UnsafeMutablePointer<UInt8>?.self, count: pageCount)
         ram.codeWriteHook = { [unowned self] ppn in self.invalidate(physicalPage: ppn) }
         jit = JIT()
     }
     deinit {
-        for i in 0..<pageCount { pages[i]?.deallocate() }
-        for i in 0..<pageCount { hot[i]?.deallocate() }
-        pages.deallocate(); hasCode.deallocate(); hot.deallocate()
+        for i in opsPageList { pages[Int(i)]?.deallocate() }
+        for i in hotPageList { hot[Int(i)]?.deallocate() }
+        CodeCache.release(pages, count: pageCount)
+        CodeCache.release(hasCode, count: pageCount)
+        CodeCache.release(hot, count: pageCount)
     }
 
     /// Ops for the RAM page containing physical address `pa` (must be in RAM).
     @inline(__always) func ops(forRAMPage index: Int) -> UnsafeMutablePointer<DOp> {
         if let p = pages[index] { return p }
+        return allocateOps(ramPage: index)
+    }
+    @inline(never) func allocateOps(ramPage index: Int) -> UnsafeMutablePointer<DOp> {
         let p = UnsafeMutablePointer<DOp>.allocate(capacity: CodeCache.opsPerPage)
         p.initialize(repeating: .empty, count: CodeCache.opsPerPage)
         pages[index] = p
+        opsPageList.append(Int32(index))
         return p
     }
 
     @inline(__always) func hotness(ramPage index: Int) -> UnsafeMutablePointer<UInt8> {
         if let h = hot[index] { return h }
+        return allocateHotness(ramPage: index)
+    }
+    @inline(never) func allocateHotness(ramPage index: Int) -> UnsafeMutablePointer<UInt8> {
         let h = UnsafeMutablePointer<UInt8>.allocate(capacity: CodeCache.opsPerPage)
         h.initialize(repeating: 0, count: CodeCache.opsPerPage)
         hot[index] = h
+        hotPageList.append(Int32(index))
         return h
     }
     func resetHotness(ramPage index: Int) { hot[index]?.update(repeating: 0, count: CodeCache.opsPerPage) }
-    func resetAllHotness() { for i in 0..<pageCount { resetHotness(ramPage: i) } }
+    func resetAllHotness() { for i in hotPageList { resetHotness(ramPage: Int(i)) } }
 
     /// Called before the first op of a page is decoded: from now on stores to it must take the slow path.
     func markHasCode(ramPage index: Int) {
@@ -78,7 +115,8 @@ public final class CodeCache {
         resetHotness(ramPage: index)
         jit?.pageInvalidated(index)
     }
+    /// Discards every decoded op (only pages that ever had ops can hold any).
     public func invalidateAll() {
-        for i in 0..<pageCount { invalidate(ramPage: i) }
+        for i in opsPageList { invalidate(ramPage: Int(i)) }
     }
 }

@@ -9,17 +9,30 @@ import Platform
 }
 
 extension Hart {
-    /// Runs up to `budget` instructions. Returns the number executed. Stops early when the hart
-    /// waits for an interrupt (WFI), is stopped, or `stopRequested` is set.
+    /// Runs up to `budget` steps and returns the number used: instructions retired plus traps taken
+    /// (exceptions, including fetch faults, and interrupts). Every trap uses a step, so a guest that only
+    /// faults (a trap storm, e.g. mtvec pointing at nothing) returns after `budget` traps like one that
+    /// computes; `instret` counts retired instructions only (a trapping instruction does not retire) and
+    /// `trapsTaken` the traps. Stops early when the hart waits for an interrupt (WFI), is stopped, or
+    /// `stopRequested` is set; 0 means it made no progress at all (waiting or stopped).
     @inline(never)
     public func run(_ budget: Int) -> Int {
-        var executed = 0
+        var executed = 0   // instructions retired
         let baseInstret = instret
+        let baseTraps = trapsTaken
         let x = self.x
         var dummyOps = DOp.empty
-        outer: while executed < budget {
+        outer: while true {
             if !running || stopRequested { break }
-            checkInterrupts()
+            // Steps left; the trap counter is read once per round, never per instruction. A round takes at
+            // most an interrupt here and one trap in the inner loop (which ends the round), both counted,
+            // so the budget is never overrun.
+            var limit = budget &- executed &- Int(truncatingIfNeeded: trapsTaken &- baseTraps)
+            if limit <= 0 { break }
+            if checkInterrupts() {
+                limit &-= 1
+                if limit == 0 { break }
+            }
             if waitingForInterrupt { break }
             var pc = self.pc
             let levelAtEntry = level   // privilege changes always leave the inner loop
@@ -29,7 +42,6 @@ extension Hart {
             var pageTag: UInt64 = .max
             var ops = withUnsafeMutablePointer(to: &dummyOps) { $0 }
             var page = FetchEntry()
-            let limit = budget - executed
             let jitBlocks = code.jit?.blocks
             let ctx = jitContext
             ctx.pointee.tlbLoad = tlbL
@@ -233,8 +245,16 @@ extension Hart {
                      .csrrw, .csrrs, .csrrc, .csrrwi, .csrrsi, .csrrci, .hlv, .hlvx, .hsv:
                     self.pc = pc
                     instret = baseInstret &+ UInt64(executed &+ n &- 1)  // counters read by CSR ops are exact
+                    let trapsBefore = trapsTaken
                     executeSystem(d)
                     pc = self.pc
+                    if trapsTaken != trapsBefore {
+                        // ECALL, EBREAK and faulting system instructions do not retire (privileged spec,
+                        // "Environment Call and Breakpoint"): the trap is their step. --stats still counts
+                        // them as executed at this level.
+                        n &-= 1
+                        if collectStats { instructionsByLevel[levelAtEntry.rawValue] &+= 1 }
+                    }
                     break inner
 
                 case .flw, .fld, .fsw, .fsd, .fmaS, .fmaD,
@@ -255,7 +275,7 @@ extension Hart {
             self.pc = pc
         }
         instret = baseInstret &+ UInt64(executed)
-        return executed
+        return executed &+ Int(truncatingIfNeeded: trapsTaken &- baseTraps)
     }
 
     /// A taken control transfer in interpreted code: counts the target and compiles it once hot.

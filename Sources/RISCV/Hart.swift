@@ -29,7 +29,7 @@ public final class Hart: InterruptTarget {
     public let ram: GuestRAM
     public let bus: PhysicalBus
     public let time: TimeBase
-    let code: CodeCache
+    public let code: CodeCache
     public weak var sbi: SBIHandler?
 
     static let tlbSize = 1024
@@ -145,6 +145,16 @@ public final class Hart: InterruptTarget {
     @exclusivity(unchecked) public var running = true
     /// Asks the run loop to return at the next slice boundary.
     @exclusivity(unchecked) public var stopRequested = false
+    /// Traps taken (exceptions and interrupts, to any level) since creation. Each one also uses up a step
+    /// of `run`'s budget, so a guest that does nothing but fault still returns to the caller; a watchdog
+    /// can compare this with `instret` (a hart whose traps grow while instret does not is in a trap storm).
+    @exclusivity(unchecked) public internal(set) var trapsTaken: UInt64 = 0
+    /// Loads, stores and fetches that found nothing at their physical address (an access fault): neither
+    /// RAM nor a device for loads and stores; anything outside RAM for fetches and page-table reads.
+    /// Counted on the slow path only; the machine reads these to warn about them.
+    @exclusivity(unchecked) public internal(set) var unmappedAccesses: UInt64 = 0
+    /// The physical address of the latest of `unmappedAccesses`.
+    @exclusivity(unchecked) public internal(set) var lastUnmappedAddress: UInt64 = 0
 
     public init(id: Int, ram: GuestRAM, bus: PhysicalBus, time: TimeBase, code: CodeCache) {
         self.id = id
@@ -285,6 +295,7 @@ public final class Hart: InterruptTarget {
     /// `gva`: tval holds a guest virtual address; `gpa`: the guest physical address of a guest-page fault
     /// (written >> 2 to htval/mtval2); `tinst`: the transformed instruction for htinst/mtinst.
     public func trap(cause: UInt64, tval: UInt64, gva: Bool = false, gpa: UInt64 = 0, tinst: UInt64 = 0) {
+        trapsTaken &+= 1
         guard collectStats else { return enterTrap(cause: cause, tval: tval, gva: gva, gpa: gpa, tinst: tinst) }
         let from = level
         enterTrap(cause: cause, tval: tval, gva: gva, gpa: gpa, tinst: tinst)
@@ -554,7 +565,9 @@ public final class Hart: InterruptTarget {
                 case .guestFault(_, let g, let t): return .guestFault(guestPageFaultCause(access), gpa: g, tinst: t)
                 }
             }
-            guard pmpAllows(pteAddr, 8, .load, Priv.supervisor), let pp = ram.hostPointer(pteAddr, 8) else {
+            guard pmpAllows(pteAddr, 8, .load, Priv.supervisor) else { return .fault(accessFaultCause(access)) }
+            guard let pp = ram.hostPointer(pteAddr, 8) else {
+                noteUnmapped(pteAddr)
                 return .fault(accessFaultCause(access))
             }
             var pte = pp.load(as: UInt64.self)
@@ -663,6 +676,7 @@ public final class Hart: InterruptTarget {
             return Hart.hostLoad(hp, size)
         }
         if let v = bus.load(pa, size: size) { return v }
+        noteUnmapped(pa)
         trap(cause: Cause.loadAccess, tval: va, gva: v)
         return nil
     }
@@ -690,6 +704,7 @@ public final class Hart: InterruptTarget {
             return true
         }
         if bus.store(pa, size: size, value: value) { return true }
+        noteUnmapped(pa)
         trap(cause: Cause.storeAccess, tval: va, gva: v)
         return false
     }
@@ -728,6 +743,7 @@ public final class Hart: InterruptTarget {
     func fetchFill(_ va: UInt64) -> FetchEntry? {
         guard let pa = physical(va, 2, .fetch, prv, virt: virt) else { return nil }
         guard ram.contains(pa & ~0xfff, 4096) else {
+            noteUnmapped(pa)   // devices are not executable: outside RAM nothing can be fetched
             trap(cause: Cause.fetchAccess, tval: va, gva: virt)
             return nil
         }
@@ -791,6 +807,13 @@ extension Hart {
         }
     }
 
+    /// Records an access that found nothing mapped at physical address `pa` (slow path).
+    @inline(never)
+    func noteUnmapped(_ pa: UInt64) {
+        unmappedAccesses &+= 1
+        lastUnmappedAddress = pa
+    }
+
     /// Sets or clears software-writable pending bits (e.g. SSIP from an SBI IPI).
     public func setSoftwarePending(_ mask: UInt64, _ level: Bool) {
         if level { mipSoft |= mask } else { mipSoft &= ~mask }
@@ -810,6 +833,7 @@ extension Hart {
             return Hart.hostLoad(hp, size)
         }
         if let v = bus.load(pa, size: size) { return v }
+        noteUnmapped(pa)
         trap(cause: Cause.loadAccess, tval: va, gva: true)
         return nil
     }
@@ -828,6 +852,7 @@ extension Hart {
             return true
         }
         if bus.store(pa, size: size, value: value) { return true }
+        noteUnmapped(pa)
         trap(cause: Cause.storeAccess, tval: va, gva: true)
         return false
     }

@@ -276,7 +276,7 @@ final class TapBackendTests: XCTestCase {
         // Host → guest: with IPv6 on, the kernel sends router solicitations / MLD reports on its own.
         if sysfs("/proc/sys/net/ipv6/conf/\(name)/disable_ipv6") == "0" {
             let deadline = Date().addingTimeInterval(10)
-            while received.isEmpty && Date() < deadline { backend.wait(nanos: 100_000_000) }
+            while received.isEmpty && Date() < deadline { backend.wait(nanos: 100_000_000, wakeDescriptor: -1) }
             XCTAssertFalse(received.isEmpty, "no frame from the host within 10 s")
             if let f = received.first { XCTAssertGreaterThanOrEqual(f.count, 14) }
         }
