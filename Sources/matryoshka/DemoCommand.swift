@@ -68,7 +68,7 @@ struct Demo: ParsableCommand {
             // cryptomgr.notests: the kernel's boot-time crypto self-tests are a sixth of a nested run's
             // instructions and show nothing about virtualization (run-l2 passes it to L2 as well).
             config.bootargs = "console=ttyS0 quiet cryptomgr.notests nested=\(shell ? "shell" : "demo")"
-            throw ExitCode(runGuest(config, options: GuestRunOptions(stats: stats, noJit: noJit)))
+            throw ExitCode(runGuest(config, options: GuestRunOptions(stats: stats, noJit: noJit, noReboot: true)))
         }
     }
 }

@@ -21,6 +21,34 @@ final class NestedBootTests: XCTestCase {
         try runNestedDemo(extraArguments: ["--cpus", "2"], cpus: 2)
     }
 
+    /// A plain `run` with no hypervisor flag: the H extension is on by default, so L1 loads kvm.ko,
+    /// finds /dev/kvm and runs L2 (the L1 init fails loudly when insmod kvm.ko fails).
+    func testKVMLoadsWithoutFlags() throws {
+        let binary = try requireBinary()
+        guard GuestImages.isNestedFetched else {
+            try missing("nested images missing or out of date in \(GuestImages.nestedDirectory): run `swift run -c release matryoshka images fetch --nested`")
+        }
+        let result = try BootTests.launch(binary, ["run", "--no-reboot", "--memory", "1G",
+                                                   "--initrd", GuestImages.nestedInitramfsPath,
+                                                   "--disk", GuestImages.nestedDiskPath + ",readonly=on",
+                                                   "--append", "console=ttyS0 quiet cryptomgr.notests nested=demo"],
+                                          timeout: Self.timeout)
+        let tail = result.output.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).suffix(40).joined(separator: "\n")
+        XCTAssertFalse(result.timedOut, tail)
+        XCTAssertEqual(result.status, 0, tail)
+        XCTAssertTrue(result.output.contains("kvm: hypervisor extension available") || result.output.contains("/dev/kvm ready"), tail)
+        XCTAssertTrue(result.output.contains("=== L2 guest (nested"), tail)
+        // And --no-hypervisor really turns it off: insmod kvm.ko fails and L1 says so.
+        let off = try BootTests.launch(binary, ["run", "--no-hypervisor", "--no-reboot", "--memory", "1G",
+                                                "--initrd", GuestImages.nestedInitramfsPath,
+                                                "--disk", GuestImages.nestedDiskPath + ",readonly=on",
+                                                "--append", "console=ttyS0 quiet cryptomgr.notests nested=demo"],
+                                       timeout: Self.timeout)
+        XCTAssertFalse(off.timedOut)
+        XCTAssertEqual(off.status, 1, "L1 should report the failed insmod")
+        XCTAssertTrue(off.output.contains("kvm needs the H extension"), off.output.split(whereSeparator: \.isNewline).suffix(20).joined(separator: "\n"))
+    }
+
     private func runNestedDemo(extraArguments: [String], cpus: Int) throws {
         let binary = try requireBinary()
         guard GuestImages.isNestedFetched else {

@@ -107,6 +107,8 @@ final class DeviceTreeTests: XCTestCase {
 
     func testHypervisorAddsHToTheISA() {
         var config = MachineConfig()
+        XCTAssertTrue(config.hypervisor, "H is on by default")
+        config.hypervisor = false
         XCTAssertFalse(Machine.isaExtensions(for: config).contains("h"))
         config.hypervisor = true
         let exts = Machine.isaExtensions(for: config)
