@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import Devices
 import Machine
 import RISCV
 
@@ -44,5 +45,32 @@ extension ISATests {
             XCTAssertEqual(h.run(777), 777, name)
             XCTAssertEqual(h.trapsTaken - traps, 1777, name)
         }
+    }
+}
+
+extension ISATests {
+    /// A virtio device that enters NEEDS_RESET (here: a queue placed below RAM) is counted by the machine,
+    /// not left for the guest to notice or not.
+    func testVirtioNeedsResetIsCountedByTheMachine() throws {
+        var config = MachineConfig()
+        config.memorySize = 64 << 20
+        config.firmware = .none
+        config.kernelPath = try compile("counter_writes")
+        config.rng = true
+        let m = try Machine(config: config)
+        try m.boot()
+        let base = VirtMap.virtioAddress(0)
+        func w(_ reg: UInt64, _ v: UInt32) { XCTAssertTrue(m.bus.store(base + reg, size: 4, value: UInt64(v))) }
+        w(VirtioMMIOReg.status, 0)
+        w(VirtioMMIOReg.status, VirtioStatus.acknowledge | VirtioStatus.driver)
+        w(VirtioMMIOReg.driverFeaturesSel, 1); w(VirtioMMIOReg.driverFeatures, 1)   // VIRTIO_F_VERSION_1
+        w(VirtioMMIOReg.status, VirtioStatus.acknowledge | VirtioStatus.driver | VirtioStatus.featuresOK)
+        w(VirtioMMIOReg.queueSel, 0)
+        w(VirtioMMIOReg.queueNum, 16)
+        w(VirtioMMIOReg.queueDescLow, 0x1000)   // below RAM
+        w(VirtioMMIOReg.queueReady, 1)
+        XCTAssertEqual(m.stats.virtioNeedsReset, 0, "counted at the next report, not before")
+        _ = m.run(maxInstructions: 10_000_000)
+        XCTAssertEqual(m.stats.virtioNeedsReset, 1)
     }
 }
