@@ -7,7 +7,7 @@ import Platform
 import RISCV
 
 /// virtio-rng (entropy device, ID 4, virtio 1.2 §5.4): fills each device-writable buffer with
-/// bytes from the host's getrandom(2) (at most `maxBytesPerRequest` per request).
+/// bytes from the host CSPRNG (at most `maxBytesPerRequest` per request).
 public final class VirtioRNG: VirtioDevice {
     public static let maxBytesPerRequest = 64 << 10
     public var deviceID: UInt32 { 4 }
@@ -16,7 +16,7 @@ public final class VirtioRNG: VirtioDevice {
     public private(set) var bytesDelivered: UInt64 = 0
     private let source: (UnsafeMutableRawPointer, Int) -> Void
 
-    /// `source` fills a buffer with random bytes (defaults to getrandom).
+    /// `source` fills a buffer with random bytes (defaults to the host CSPRNG).
     public init(source: ((UnsafeMutableRawPointer, Int) -> Void)? = nil) {
         self.source = source ?? VirtioRNG.hostRandom
     }
@@ -38,40 +38,14 @@ public final class VirtioRNG: VirtioDevice {
         t.signal(0)
     }
 
-    private typealias GetrandomFn = @convention(c) (UnsafeMutableRawPointer?, Int, UInt32) -> Int
-    private static let getrandomFn: GetrandomFn? = {
-        #if os(Linux)
-        guard let h = dlopen(nil, RTLD_NOW), let sym = dlsym(h, "getrandom") else { return nil }
-        return unsafeBitCast(sym, to: GetrandomFn.self)
-        #else
-        return nil
-        #endif
-    }()
-
-    /// getrandom(2), falling back to /dev/urandom, then to arc4random where available.
+    /// The host's CSPRNG through the standard library (getrandom(2) on Linux), 8 bytes a call.
     public static func hostRandom(_ p: UnsafeMutableRawPointer, _ n: Int) {
-        var done = 0
-        if let f = getrandomFn {
-            while done < n {
-                let r = f(p + done, n - done, 0)
-                if r < 0 { if errno == EINTR { continue }; break }
-                done += r
-            }
-        }
-        if done < n {
-            let fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
-            if fd >= 0 {
-                while done < n {
-                    let r = read(fd, p + done, n - done)
-                    if r <= 0 { if r < 0 && errno == EINTR { continue }; break }
-                    done += r
-                }
-                close(fd)
-            }
-        }
-        if done < n {
-            var g = SystemRandomNumberGenerator()
-            for i in done..<n { p.storeBytes(of: UInt8.random(in: 0...255, using: &g), toByteOffset: i, as: UInt8.self) }
+        var g = SystemRandomNumberGenerator()
+        var i = 0
+        while i + 8 <= n { p.storeBytes(of: g.next() as UInt64, toByteOffset: i, as: UInt64.self); i += 8 }
+        if i < n {
+            let last = g.next() as UInt64
+            for k in 0..<(n - i) { p.storeBytes(of: UInt8(truncatingIfNeeded: last >> (8 * UInt64(k))), toByteOffset: i + k, as: UInt8.self) }
         }
     }
 }

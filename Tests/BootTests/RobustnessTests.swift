@@ -107,9 +107,12 @@ final class RobustnessTests: XCTestCase {
 
     func testResetRebootsAndNoRebootExits() throws {
         // Default: the guest resets, boots again, resets again ... and still answers a signal.
-        let again = try run(Self.resetLoop) { p, _ in kill(p.processIdentifier, SIGTERM) }
+        let again = try run(Self.resetLoop, extra: ["--stats"]) { p, _ in kill(p.processIdentifier, SIGTERM) }
         XCTAssertFalse(again.stillRunning)
         XCTAssertEqual(again.status, 0, again.output)
+        let reboots = again.output.components(separatedBy: "reboots ").dropFirst().first
+            .flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
+        XCTAssertGreaterThanOrEqual(reboots, 2, "the guest should have booted again and again: \(again.output)")
         // --no-reboot: the first reset ends the run with status 1 and a reason.
         let binary = try requireBinary()
         let dir = try BootTests.makeTemporaryDirectory()
