@@ -17,7 +17,7 @@ Matryoshka/QEMU ratios. Exits non-zero when any run fails (a Matryoshka failure 
 and the remaining configurations still run).
 
 Needs: `matryoshka images fetch` done, riscv64-linux-gnu-gcc, qemu-system-riscv64.
-Usage: scripts/bench-boot.py [--runs 3] [--cpus 1] [--rounds 64] [--matryoshka PATH] [--only qemu,builtin,opensbi]
+Usage: scripts/bench-boot.py [--runs 3] [--cpus 1] [--rounds 64] [--matryoshka PATH] [--only qemu,builtin,opensbi,noh]
 """
 
 import argparse
@@ -260,12 +260,14 @@ def main():
                      "-append", args.append],
             "builtin": [args.matryoshka, "run"] + common,
             "opensbi": [args.matryoshka, "run"] + common + ["--firmware", firmware],
+            "noh": [args.matryoshka, "run", "--no-hypervisor"] + common,
         }
-        names = {"qemu": "QEMU (OpenSBI)", "builtin": "Matryoshka (built-in SBI)", "opensbi": "Matryoshka (OpenSBI)"}
+        names = {"qemu": "QEMU (OpenSBI)", "builtin": "Matryoshka (built-in SBI)", "opensbi": "Matryoshka (OpenSBI)",
+                 "noh": "Matryoshka --no-hypervisor"}
         wanted = [c.strip() for c in args.only.split(",") if c.strip()]
         unknown = [c for c in wanted if c not in configs]
         if unknown:
-            sys.exit(f"error: unknown configuration(s) {unknown}; use qemu, builtin, opensbi")
+            sys.exit(f"error: unknown configuration(s) {unknown}; use qemu, builtin, opensbi, noh")
 
         def describe_failure(r):
             why = "timed out" if r.timed_out else f"exit status {r.status}"
@@ -300,7 +302,7 @@ def main():
         if "qemu" in med and med["qemu"]["init"] is not None:
             print()
             print("ratios (Matryoshka / QEMU, lower is better):")
-            for key in ("builtin", "opensbi"):
+            for key in ("builtin", "opensbi", "noh"):
                 if key not in med:
                     continue
                 fields = (("init", "boot-to-init"), ("cpu", "cpu (host)"), ("total", "total"))
