@@ -140,25 +140,6 @@ final class BootTests: XCTestCase {
         return fields
     }
 
-    private var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
-
-    /// Skips (or under CI=true fails) when a prerequisite is missing.
-    private func missing(_ message: String) throws -> Never {
-        if isCI {
-            XCTFail(message)
-            throw XCTSkip("(failed above) " + message)
-        }
-        throw XCTSkip(message)
-    }
-
-    private func requireBinary() throws -> String {
-        let binary = Self.matryoshkaBinary
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            try missing("matryoshka binary not found at \(binary): run `swift build -c release` or set MATRYOSHKA_BIN")
-        }
-        return binary
-    }
-
     private func requireGuestImages(needFirmware: Bool) throws {
         let fm = FileManager.default
         var needed = [GuestImages.kernelPath, GuestImages.busyboxPath]
@@ -250,5 +231,25 @@ final class BootTests: XCTestCase {
         let data = FileManager.default.contents(atPath: logPath) ?? Data()
         return RunResult(status: process.terminationStatus, timedOut: timedOut,
                          output: String(decoding: data, as: UTF8.self))
+    }
+}
+
+extension XCTestCase {
+    /// Skips when a prerequisite is missing, except under CI=true, where it fails.
+    func missing(_ message: String) throws -> Never {
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            XCTFail(message)
+            throw XCTSkip("(failed above) " + message)
+        }
+        throw XCTSkip(message)
+    }
+
+    /// The release `matryoshka` binary the boot tests run (`BootTests.matryoshkaBinary`).
+    func requireBinary() throws -> String {
+        let binary = BootTests.matryoshkaBinary
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            try missing("matryoshka binary not found at \(binary): run `swift build -c release` or set MATRYOSHKA_BIN")
+        }
+        return binary
     }
 }

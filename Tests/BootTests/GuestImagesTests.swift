@@ -366,14 +366,6 @@ final class GuestImagesTests: XCTestCase {
 
     // MARK: Helpers
 
-    private func missing(_ message: String) throws -> Never {
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail(message)
-            throw XCTSkip("(failed above) " + message)
-        }
-        throw XCTSkip(message)
-    }
-
     private func makeDirectory() throws -> String {
         let dir = Self.fixtureDirectory + "/test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

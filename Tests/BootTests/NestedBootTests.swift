@@ -138,22 +138,6 @@ final class NestedBootTests: XCTestCase {
 
     // MARK: Helpers
 
-    private func missing(_ message: String) throws -> Never {
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail(message)
-            throw XCTSkip("(failed above) " + message)
-        }
-        throw XCTSkip(message)
-    }
-
-    private func requireBinary() throws -> String {
-        let binary = BootTests.matryoshkaBinary
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            try missing("matryoshka binary not found at \(binary): run `swift build -c release` or set MATRYOSHKA_BIN")
-        }
-        return binary
-    }
-
     private func ranges(of needle: String, in text: String) -> [Range<String.Index>] {
         var found: [Range<String.Index>] = []
         var start = text.startIndex

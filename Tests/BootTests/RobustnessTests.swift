@@ -29,16 +29,6 @@ final class RobustnessTests: XCTestCase {
         return d
     }
 
-    private func requireBinary() throws -> String {
-        let binary = BootTests.matryoshkaBinary
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            let message = "matryoshka binary not found at \(binary): run `swift build -c release` or set MATRYOSHKA_BIN"
-            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(message) }
-            throw XCTSkip(message)
-        }
-        return binary
-    }
-
     struct Outcome { var status: Int32; var seconds: Double; var output: String; var stillRunning: Bool }
 
     /// Starts `matryoshka run` on `program` with stdin a pipe, lets it run `after` seconds, then applies

@@ -180,14 +180,6 @@ final class VirtioBootTests: XCTestCase {
 
     struct Env { var binary: String; var mkfs: String? }
 
-    func missing(_ message: String) throws -> Never {
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail(message)
-            throw XCTSkip("(failed above) " + message)
-        }
-        throw XCTSkip(message)
-    }
-
     func prerequisites(needMkfs: Bool) throws -> Env {
         let binary = BootTests.matryoshkaBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
