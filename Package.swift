@@ -18,6 +18,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         .target(name: "Platform"),
@@ -30,7 +32,11 @@ let package = Package(
         .target(name: "Machine", dependencies: ["Platform", "RISCV", "Devices", "Backends",
                                                 .product(name: "Logging", package: "swift-log")]),
         .target(name: "VMM", dependencies: ["Platform", "RISCV", "Devices", "Machine",
-                                            .product(name: "Logging", package: "swift-log")]),
+                                            .product(name: "Logging", package: "swift-log"),
+                                            .product(name: "Hummingbird", package: "hummingbird"),
+                                            .product(name: "NIOCore", package: "swift-nio"),
+                                            .product(name: "NIOPosix", package: "swift-nio"),
+                                            .product(name: "NIOHTTP1", package: "swift-nio")]),
         .target(name: "GuestImages", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "matryoshka", dependencies: [
             "VMM", "Machine", "GuestImages",

@@ -42,7 +42,7 @@ extension BlockBackend {
 
 /// `--disk PATH[,format=raw|qcow2][,readonly=on|off]`. Without `format`, ("auto") a file
 /// starting with the qcow2 magic is opened as qcow2, anything else as raw.
-public struct DiskSpec: Equatable, Sendable {
+public struct DiskSpec: Equatable, Sendable, Codable {
     public var path: String
     public var format: String = "auto"
     public var readOnly = false

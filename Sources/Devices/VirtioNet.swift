@@ -193,7 +193,7 @@ public struct NetError: Error, CustomStringConvertible, Equatable, Sendable {
 }
 
 /// A `hostfwd=` rule: connections to hostAddr:hostPort on the host reach guestAddr:guestPort.
-public struct HostForward: Equatable, Sendable {
+public struct HostForward: Equatable, Sendable, Codable {
     public var udp = false
     public var hostAddress = ""     // empty: every host address
     public var hostPort: UInt16
@@ -246,8 +246,8 @@ public func parseIPv4(_ s: String) -> UInt32? {
 }
 
 /// `--net` specification.
-public struct NetSpec: Equatable, Sendable {
-    public enum Mode: Equatable, Sendable {
+public struct NetSpec: Equatable, Sendable, Codable {
+    public enum Mode: Equatable, Sendable, Codable {
         case user
         case tap(String)
     }

@@ -8,7 +8,7 @@ import RISCV
 import Devices
 import Backends
 
-public enum Firmware: Equatable, Sendable {
+public enum Firmware: Equatable, Sendable, Codable {
     /// No firmware file: the kernel starts in S-mode and the machine answers SBI calls itself.
     case builtin
     /// An OpenSBI fw_dynamic.bin (or compatible) run in M-mode at the start of RAM.
@@ -21,8 +21,9 @@ public enum Firmware: Equatable, Sendable {
 public typealias DiskSpec = Devices.DiskSpec
 /// `--net` specification (re-exported for the CLI).
 public typealias NetSpec = Devices.NetSpec
+public typealias HostForward = Devices.HostForward
 
-public struct MachineConfig: Sendable {
+public struct MachineConfig: Sendable, Codable, Equatable {
     public var memorySize: UInt64 = 512 << 20
     public var harts: Int = 1
     public var firmware: Firmware = .builtin
@@ -43,7 +44,7 @@ public struct MachineConfig: Sendable {
     public init() {}
 }
 
-public enum ExitReason: Equatable, CustomStringConvertible {
+public enum ExitReason: Equatable, Sendable, CustomStringConvertible {
     case powerOff(code: Int)
     case reset
     case stopped
@@ -105,8 +106,8 @@ public final class Machine {
     public private(set) var virtio: [VirtioMMIOTransport] = []
     public private(set) var virtioConsole: VirtioConsole?
     public private(set) var netDevices: [VirtioNet] = []
-    public private(set) var dtb: [UInt8] = []
-    public private(set) var dtbAddress: UInt64 = 0
+    public internal(set) var dtb: [UInt8] = []
+    public internal(set) var dtbAddress: UInt64 = 0
     public var stats = MachineStats()
     /// Wakes the idle loop early: console input, finished disk requests.
     public let hostEvent = HostEvent()

@@ -25,6 +25,15 @@ public final class GuestRAM: @unchecked Sendable {
     public let pointer: UnsafeMutableRawPointer
     /// Called with a physical page number whenever RAM on that page is written from outside a hart.
     public var codeWriteHook: ((UInt64) -> Void)?
+    /// The dirty-page log (nil while off): one byte per page, set to 1 by every write path — harts'
+    /// slow-path stores (which the store TLB funnels through once per page after each `takeDirtyPages`),
+    /// atomics, page-table A/D updates, HSV, and device DMA (`invalidateCode`). A byte rather than a
+    /// bit so that writers on several threads never need a read-modify-write: they only ever store 1.
+    @exclusivity(unchecked) public private(set) var dirtyLog: UnsafeMutablePointer<UInt8>?
+    public var pageCount: Int { Int(size >> 12) }
+    /// Some of RAM is a private mapping of a snapshot's memory file (`mapFile`), whose untouched pages
+    /// are not zero: a page's residency says nothing about its contents then.
+    public private(set) var isFileBacked = false
 
     /// Throws `GuestRAMError` when the host cannot reserve `size` bytes of address space.
     public init(base: UInt64, size: UInt64) throws {
@@ -39,11 +48,69 @@ public final class GuestRAM: @unchecked Sendable {
         }
         self.pointer = p
     }
-    deinit { munmap(pointer, Int(size)) }
+    deinit { munmap(pointer, Int(size)); dirtyLog?.deallocate() }
+
+    // MARK: Dirty-page log
+
+    /// Starts logging writes (every page clean). The caller must also make the harts' store TLBs
+    /// refill (a TLB hit bypasses the log), as `Machine.startDirtyLog` does.
+    public func startDirtyLog() {
+        if dirtyLog == nil { dirtyLog = .allocate(capacity: pageCount) }
+        dirtyLog!.initialize(repeating: 0, count: pageCount)
+    }
+    public func stopDirtyLog() { dirtyLog?.deallocate(); dirtyLog = nil }
+    @inline(__always) public func markDirty(ramPage index: Int) { if let d = dirtyLog { d[index] = 1 } }
+    public func markDirty(_ addr: UInt64, _ len: UInt64) {
+        guard let d = dirtyLog, len > 0, contains(addr, len) else { return }
+        var page = Int((addr - base) >> 12)
+        let last = Int((addr - base + len - 1) >> 12)
+        while page <= last { d[page] = 1; page += 1 }
+    }
+    /// The pages written since the log started or was last taken, in ascending order; the log
+    /// restarts empty. Call at a safe point (no hart running) with the store TLBs flushed after.
+    public func takeDirtyPages() -> [Int] {
+        guard let d = dirtyLog else { return [] }
+        var out: [Int] = []
+        let words = UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt64.self)
+        let n = pageCount
+        var i = 0
+        while i + 8 <= n {
+            if words[i >> 3] != 0 {
+                for j in i..<i + 8 where d[j] != 0 { out.append(j) }
+                words[i >> 3] = 0
+            }
+            i += 8
+        }
+        while i < n { if d[i] != 0 { out.append(i); d[i] = 0 }; i += 1 }
+        return out
+    }
+
+    // MARK: Restore
+
+    /// Replaces the contents of RAM with a copy-on-write mapping of `length` bytes of the file `fd`
+    /// from `fileOffset`, at guest address `addr` (page-aligned): pages are read from the file on first
+    /// touch and writes stay private to this process (`MAP_PRIVATE`), so a restore costs nothing per
+    /// byte and clones share unmodified pages in the host's page cache.
+    public func mapFile(_ fd: Int32, fileOffset: UInt64, at addr: UInt64, length: UInt64) throws {
+        guard length > 0 else { return }
+        guard addr & 0xfff == 0, length & 0xfff == 0, fileOffset & 0xfff == 0, contains(addr, length) else {
+            throw GuestRAMError("memory mapping 0x\(String(addr, radix: 16))+\(length) is not page-aligned inside RAM")
+        }
+        let target = pointer + Int(addr - base)
+        let p = mmap(target, Int(length), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, off_t(fileOffset))
+        guard p == target else {
+            throw GuestRAMError("cannot map the memory file: \(String(cString: strerror(errno)))")
+        }
+        isFileBacked = true
+        invalidateCode(addr, length)
+    }
 
     /// Every byte back to zero; the host pages are released (they refill with zeros on touch).
     public func clear() {
-        if madvise(pointer, Int(size), MADV_DONTNEED) != 0 { pointer.initializeMemory(as: UInt8.self, repeating: 0, count: Int(size)) }
+        // A fresh anonymous mapping, not MADV_DONTNEED: after a restore RAM is a private file mapping,
+        // whose pages MADV_DONTNEED would refill from the snapshot instead of with zeros.
+        let p = mmap(pointer, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0)
+        if p != pointer { pointer.initializeMemory(as: UInt8.self, repeating: 0, count: Int(size)) } else { isFileBacked = false }
         invalidateCode(base, size)
     }
 
@@ -57,6 +124,7 @@ public final class GuestRAM: @unchecked Sendable {
     }
 
     public func invalidateCode(_ addr: UInt64, _ len: UInt64) {
+        markDirty(addr, len)
         guard let hook = codeWriteHook, len > 0 else { return }
         var page = addr >> 12
         let last = (addr + len - 1) >> 12

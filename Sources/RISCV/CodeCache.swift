@@ -108,7 +108,13 @@ public final class CodeCache {
         guard ppn >= basePage, ppn - basePage < UInt64(pageCount) else { return }
         invalidate(ramPage: Int(ppn - basePage))
     }
+    /// Every hart write to RAM that misses the store TLB comes here (stores, atomics, A/D updates, HSV),
+    /// which also makes it the hart side of the dirty-page log.
     @inline(__always) func invalidate(ramPage index: Int) {
+        ram.markDirty(ramPage: index)
+        discardOps(ramPage: index)
+    }
+    @inline(__always) func discardOps(ramPage index: Int) {
         guard hasCode[index], let p = pages[index] else { return }
         hasCode[index] = false
         p.update(repeating: .empty, count: CodeCache.opsPerPage)
@@ -117,6 +123,6 @@ public final class CodeCache {
     }
     /// Discards every decoded op (only pages that ever had ops can hold any).
     public func invalidateAll() {
-        for i in opsPageList { invalidate(ramPage: Int(i)) }
+        for i in opsPageList { discardOps(ramPage: Int(i)) }
     }
 }

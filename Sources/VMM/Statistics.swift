@@ -62,3 +62,28 @@ extension VirtualMachine {
     }
 }
 
+
+extension VirtualMachine {
+    /// The `--stats` counters as a JSON object (`GET /vm/stats`); call at a safe point.
+    public func statsDictionary() -> [String: Any] {
+        let s = machine.stats
+        var perLevel = [UInt64](repeating: 0, count: PrivilegeLevel.allCases.count)
+        var traps: UInt64 = 0
+        for h in machine.harts {
+            for (i, n) in h.instructionsByLevel.enumerated() { perLevel[i] &+= n }
+            traps &+= h.trapsTaken
+        }
+        var out: [String: Any] = [
+            "state": state.rawValue,
+            "instructions": s.instructions, "host_seconds": s.hostSeconds, "idle_seconds": s.idleSeconds,
+            "sbi_calls": s.sbiCalls, "sbi_unsupported": s.sbiUnsupported, "unmapped_accesses": s.unmappedAccesses,
+            "virtio_needs_reset": s.virtioNeedsReset, "net_errors": s.netErrors, "reboots": s.reboots,
+            "traps": traps, "guest_time": guestTime,
+        ]
+        if machine.harts.first?.collectStats == true {
+            out["instructions_by_level"] = Dictionary(uniqueKeysWithValues: PrivilegeLevel.allCases.map { ($0.description, perLevel[$0.rawValue]) })
+        }
+        if let jit = machine.code.jit { out["jit_blocks_compiled"] = jit.compiledBlocks }
+        return out
+    }
+}

@@ -28,6 +28,8 @@ public final class VirtualMachine: @unchecked Sendable {
         case rebooted
         /// The emulation thread ended; the reason is final.
         case exited(ExitReason)
+        /// A snapshot was written (state file path).
+        case snapshotCreated(path: String, type: SnapshotType)
     }
 
     public let config: MachineConfig
@@ -44,6 +46,8 @@ public final class VirtualMachine: @unchecked Sendable {
         var exit: ExitReason? = nil
         var observers: [Int: @Sendable (Event) -> Void] = [:]
         var nextObserver = 0
+        /// Work for the emulation thread while it is paused (snapshots): run in order at the safe point.
+        var jobs: [() -> Void] = []
     }
     private let control = Mutex(Control())
     /// Signalled by the emulation thread whenever the state changes (pause/stop acknowledgements).
@@ -52,6 +56,14 @@ public final class VirtualMachine: @unchecked Sendable {
     private var thread: pthread_t?
     /// mtime when the VM paused: guest time stands still while paused.
     private var pausedAt: UInt64 = 0
+    /// The guest time of a paused VM (what a snapshot records).
+    var pausedGuestTime: UInt64 { pausedAt }
+    /// mtime as the guest sees it (frozen while paused); at a safe point.
+    public var guestTime: UInt64 { state == .paused ? pausedAt : machine.time.now() }
+    /// The snapshot a Diff snapshot would go on top of.
+    var lastSnapshot: SnapshotLink?
+    /// Restored from a snapshot rather than booted.
+    public private(set) var restored = false
 
     /// Builds the board and loads firmware, kernel, initrd and device tree. Throws `LoadError` with a
     /// message that names the file and the fix.
@@ -59,6 +71,14 @@ public final class VirtualMachine: @unchecked Sendable {
         self.config = config
         machine = try Machine(config: config)
         try machine.boot()
+    }
+
+    /// A VM around a machine whose state was loaded from a snapshot (see `restore`), guest time `guestTime`.
+    init(restored machine: Machine, guestTime: UInt64) {
+        config = machine.config
+        self.machine = machine
+        pausedAt = guestTime
+        restored = true
     }
 
     // MARK: Observing
@@ -81,7 +101,7 @@ public final class VirtualMachine: @unchecked Sendable {
 
     public func removeObserver(_ token: Int) { control.withLock { _ = $0.observers.removeValue(forKey: token) } }
 
-    private func emit(_ e: Event) {
+    func emit(_ e: Event) {
         let handlers = control.withLock { Array($0.observers.values) }
         for h in handlers { h(e) }
     }
@@ -146,6 +166,53 @@ public final class VirtualMachine: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` on the emulation thread while the VM is paused (a safe point: no hart mid-instruction,
+    /// no device mid-request) and returns its result. Throws `VMError.conflict` unless paused.
+    func whilePaused<T>(_ body: @escaping () throws -> T) throws -> T {
+        try onEmulationThread(requirePaused: true, body)
+    }
+
+    /// Runs `body` at the next safe point, paused or running (a VM that is not running: at once, here).
+    public func atSafePoint<T>(_ body: @escaping () throws -> T) throws -> T {
+        try onEmulationThread(requirePaused: false, body)
+    }
+
+    private func onEmulationThread<T>(requirePaused: Bool, _ body: @escaping () throws -> T) throws -> T {
+        let box = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        let verdict: JobVerdict = control.withLock { c in
+            let live = c.stopRequested == nil && c.exit == nil
+            if requirePaused {
+                guard c.state == .paused, c.pauseRequested, live else { return .conflict }
+            } else if c.state == .notStarted || !live {
+                return c.exit != nil || c.state == .notStarted ? .direct : .conflict
+            }
+            c.jobs.append {
+                box.result = Result { try body() }
+                done.signal()
+            }
+            return .queued
+        }
+        switch verdict {
+        case .conflict:
+            throw VMError.conflict("the VM must be paused for this (it is \(state.rawValue.lowercased())); pause it first")
+        case .direct:
+            return try body()
+        case .queued:
+            machine.requestInterrupt()
+            resumeEvent.signal()
+            done.wait()
+            return try box.result!.get()
+        }
+    }
+
+    /// Runs queued safe-point jobs (emulation thread).
+    private func runJobs() -> Bool {
+        let jobs = control.withLock { c in defer { c.jobs.removeAll() }; return c.jobs }
+        for job in jobs { job() }
+        return !jobs.isEmpty
+    }
+
     // MARK: Running
 
     /// Runs the VM on a new thread; `wait` joins it.
@@ -167,6 +234,7 @@ public final class VirtualMachine: @unchecked Sendable {
         setState(control.withLock { $0.pauseRequested } ? .paused : .running)
         let reason = loop(maxInstructions: maxInstructions)
         control.withLock { $0.exit = reason }
+        _ = runJobs()   // queued before the exit was recorded: they still get an answer
         setState(.stopped)
         emit(.exited(reason))
         return reason
@@ -175,6 +243,7 @@ public final class VirtualMachine: @unchecked Sendable {
     private func loop(maxInstructions: UInt64) -> ExitReason {
         while true {
             // Host requests first: they are all taken at this safe point.
+            _ = runJobs()
             let (stopReason, wantReset, wantPause) = control.withLock { c in
                 defer { c.resetRequested = false }
                 return (c.stopRequested, c.resetRequested, c.pauseRequested)
@@ -210,14 +279,19 @@ public final class VirtualMachine: @unchecked Sendable {
 
     /// Parks the emulation thread until resume or stop; guest time does not advance meanwhile.
     private func pauseHere() {
-        pausedAt = machine.time.now()
+        if !(restored && machine.stats.instructions == 0) { pausedAt = machine.time.now() }
         setState(.paused)
         while true {
+            let ran = runJobs()
             let keepWaiting = control.withLock { c in c.pauseRequested && c.stopRequested == nil && !c.resetRequested }
             if !keepWaiting { break }
+            if ran { continue }
             resumeEvent.wait(nanoseconds: 100_000_000)
         }
         machine.time.set(pausedAt)
         if control.withLock({ $0.stopRequested == nil }) { setState(.running) }
     }
 }
+
+private final class ResultBox<T>: @unchecked Sendable { var result: Result<T, Error>? }
+private enum JobVerdict { case queued, conflict, direct }

@@ -23,7 +23,12 @@ struct UsageError: Error, CustomStringConvertible { let description: String }
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Boot a guest. With no --kernel, boots the default Debian guest (see `matryoshka images fetch`).")
+        abstract: "Boot a guest. With no --kernel, boots the default Debian guest (see `matryoshka images fetch`).",
+        discussion: """
+            With --api-socket and nothing that describes a machine, the process serves the control API and waits \
+            for PUT /snapshot/load. --config-file describes the machine in Firecracker's config-file shapes; \
+            options given beside it must agree with it. --restore starts from a snapshot instead of booting.
+            """)
 
     @Option(help: "Kernel: a RISC-V Linux Image (e.g. Debian's /boot/vmlinux-*) or an ELF file.")
     var kernel: String?
@@ -31,18 +36,18 @@ struct Run: ParsableCommand {
     var initrd: String?
     @Option(help: "Kernel command line.")
     var append: String?
-    @Option(help: "Guest RAM, e.g. 512M or 2G.")
-    var memory: String = "512M"
-    @Option(help: "Number of harts (1-32).")
-    var cpus: Int = 1
-    @Option(help: "'builtin' (SBI implemented by Matryoshka), the path of an OpenSBI fw_dynamic.bin, or 'none' (bare metal: the kernel ELF starts in M-mode).")
-    var firmware: String = "builtin"
+    @Option(help: "Guest RAM, e.g. 512M or 2G (default 512M).")
+    var memory: String?
+    @Option(help: "Number of harts (1-32, default 1).")
+    var cpus: Int?
+    @Option(help: "'builtin' (SBI implemented by Matryoshka, the default), the path of an OpenSBI fw_dynamic.bin, or 'none' (bare metal: the kernel ELF starts in M-mode).")
+    var firmware: String?
     @Option(help: ArgumentHelp("virtio-blk disk: PATH[,format=raw|qcow2][,readonly=on]; repeatable (the first is /dev/vda).", valueName: "spec"))
     var disk: [String] = []
     @Flag(help: "Attach a virtio-rng device fed by the host's getrandom (guest: /dev/hwrng).")
     var rng = false
     @Option(help: "Guest console: 'uart' (ttyS0, the default) or 'virtio' (a virtio-console, hvc0; host input goes to it).")
-    var console: String = "uart"
+    var console: String?
     @Option(help: ArgumentHelp("virtio-net: 'user[,hostfwd=tcp:127.0.0.1:2222-:22][,mac=52:54:00:12:34:56]' (libslirp user-mode networking; hostfwd= repeatable, QEMU syntax [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport) or 'tap=NAME[,mac=...]' (needs root/CAP_NET_ADMIN); repeatable.", valueName: "spec"))
     var net: [String] = []
     @Flag(help: "Print execution statistics on exit.")
@@ -57,45 +62,123 @@ struct Run: ParsableCommand {
     var hypervisor = false
     @Flag(help: "Do not implement the Hypervisor (H) extension (no misa.H, no 'h' in the device tree).")
     var noHypervisor = false
+    @Option(help: ArgumentHelp("Serve the control API (HTTP/1.1, JSON; Firecracker's endpoints) on this Unix socket.", valueName: "path"))
+    var apiSocket: String?
+    @Option(help: ArgumentHelp("The machine as JSON in Firecracker's config-file shapes (boot-source, machine-config, drives, network-interfaces, entropy, console).", valueName: "file"))
+    var configFile: String?
+    @Option(help: ArgumentHelp("Start from this snapshot (state file) instead of booting.", valueName: "snapshot"))
+    var restore: String?
+    @Option(help: ArgumentHelp("With --restore: the snapshot's memory file, when it has moved.", valueName: "file"))
+    var memFile: String?
+    @Flag(help: "Start paused (resume through the API).")
+    var paused = false
 
     func run() throws {
         let code = runMachine()
         throw ExitCode(code)
     }
 
+    /// True when no option describes a machine (API-only mode with --api-socket).
+    var describesNoMachine: Bool {
+        kernel == nil && initrd == nil && append == nil && memory == nil && cpus == nil && firmware == nil && disk.isEmpty
+            && !rng && console == nil && net.isEmpty && !hypervisor && !noHypervisor && configFile == nil && restore == nil
+    }
+
     func runMachine() -> Int32 {
+        if let restore {
+            guard configFile == nil, describesNoMachineBesidesRestore else {
+                return fail("--restore takes the machine from the snapshot: do not combine it with --config-file or machine options", status: 2)
+            }
+            let vm: VirtualMachine
+            do { vm = try VirtualMachine.restore(from: restore, memFile: memFile) } catch { return fail("\(error)", status: 2) }
+            return runVM(vm, options: options, apiSocket: apiSocket, startPaused: paused)
+        }
+        if memFile != nil { return fail("--mem-file only goes with --restore", status: 2) }
+        if apiSocket != nil && describesNoMachine {
+            return serveUntilLoaded(apiSocket: apiSocket!, options: options)
+        }
+        let config: MachineConfig
+        do { config = try machineConfig() } catch { return fail("\(error)", status: 2) }
+        let vm: VirtualMachine
+        do { vm = try VirtualMachine(config: config) } catch { return fail("\(error)", status: 2) }
+        return runVM(vm, options: options, apiSocket: apiSocket, startPaused: paused)
+    }
+
+    var describesNoMachineBesidesRestore: Bool {
+        kernel == nil && initrd == nil && append == nil && memory == nil && cpus == nil && firmware == nil && disk.isEmpty
+            && !rng && console == nil && net.isEmpty && !hypervisor && !noHypervisor
+    }
+
+    var options: GuestRunOptions {
+        GuestRunOptions(stats: stats, noJit: noJit, maxInstructions: maxInstructions, noReboot: noReboot)
+    }
+
+    /// The machine the options (and the config file) describe.
+    func machineConfig() throws -> MachineConfig {
         var config = MachineConfig()
-        guard let mem = parseSize(memory) else { return fail("invalid --memory '\(memory)': use a size such as 512M or 2G", status: 2) }
-        config.memorySize = mem
-        config.harts = cpus
-        for d in disk {
-            do { config.disks.append(try DiskSpec.parse(d)) } catch { return fail("\(error)", status: 2) }
+        if let configFile {
+            guard let data = FileManager.default.contents(atPath: configFile) else {
+                throw UsageError(description: "\(configFile): cannot read the config file; check the path")
+            }
+            config = try VMConfigFile.parse(data, path: configFile)
         }
-        config.rng = rng
-        if hypervisor && noHypervisor { return fail("--hypervisor and --no-hypervisor contradict each other", status: 2) }
-        config.hypervisor = !noHypervisor
-        for n in net {
-            do { config.net.append(try NetSpec.parse(n)) } catch { return fail("\(error)", status: 2) }
+        let fromFile = configFile != nil
+        /// Sets a field from an option; with a config file, the option must say what the file says.
+        func apply<T: Equatable>(_ option: String, _ value: T?, _ field: WritableKeyPath<MachineConfig, T>, shown: (T) -> String = { "\($0)" }) throws {
+            guard let value else { return }
+            if fromFile && config[keyPath: field] != value {
+                throw UsageError(description: "\(option) \(shown(value)) contradicts \(configFile!) (\(shown(config[keyPath: field]))); change one of them")
+            }
+            config[keyPath: field] = value
         }
-        switch console {
-        case "uart": break
-        case "virtio": config.virtioConsole = true
-        default: return fail("invalid --console '\(console)': use uart or virtio", status: 2)
+        if let memory {
+            guard let mem = parseSize(memory) else { throw UsageError(description: "invalid --memory '\(memory)': use a size such as 512M or 2G") }
+            try apply("--memory", mem, \.memorySize) { "\($0 >> 20) MiB" }
         }
-        config.firmware = firmware == "builtin" ? .builtin : (firmware == "none" ? .none : .file(firmware))
+        try apply("--cpus", cpus, \.harts)
+        if !disk.isEmpty { try apply("--disk", try disk.map { try DiskSpec.parse($0) }, \.disks) { $0.map(\.path).joined(separator: ",") } }
+        if rng { try apply("--rng", true, \.rng) }
+        if hypervisor && noHypervisor { throw UsageError(description: "--hypervisor and --no-hypervisor contradict each other") }
+        if hypervisor { try apply("--hypervisor", true, \.hypervisor) }
+        if noHypervisor { try apply("--no-hypervisor", false, \.hypervisor) }
+        if !net.isEmpty { try apply("--net", try net.map { try NetSpec.parse($0) }, \.net) { _ in "(as given)" } }
+        if let console {
+            switch console {
+            case "uart": try apply("--console", false, \.virtioConsole) { $0 ? "virtio" : "uart" }
+            case "virtio": try apply("--console", true, \.virtioConsole) { $0 ? "virtio" : "uart" }
+            default: throw UsageError(description: "invalid --console '\(console)': use uart or virtio")
+            }
+        }
+        if let firmware {
+            try apply("--firmware", firmware == "builtin" ? .builtin : (firmware == "none" ? .none : .file(firmware)), \.firmware)
+        }
+        if fromFile {
+            try apply("--kernel", kernel, \.kernelPath.unwrapped)
+            try apply("--initrd", initrd, \.initrdPath.unwrapped)
+            try apply("--append", append, \.bootargs)
+            return config
+        }
         if let kernel {
             config.kernelPath = kernel
             config.initrdPath = initrd
             config.bootargs = append ?? (config.virtioConsole ? "console=ttyS0 console=hvc0" : "console=ttyS0")
         } else {
             guard GuestImages.isFetched else {
-                return fail("no --kernel given and the default guest is not in \(GuestImages.cacheDirectory); run `matryoshka images fetch` first", status: 2)
+                throw UsageError(description: "no --kernel given and the default guest is not in \(GuestImages.cacheDirectory); run `matryoshka images fetch` first")
             }
             config.kernelPath = GuestImages.kernelPath
             config.initrdPath = initrd ?? GuestImages.initramfsPath
             config.bootargs = append ?? (config.virtioConsole ? "console=ttyS0 console=hvc0 quiet" : "console=ttyS0 quiet")
         }
-        return runGuest(config, options: GuestRunOptions(stats: stats, noJit: noJit, maxInstructions: maxInstructions, noReboot: noReboot))
+        return config
+    }
+}
+
+extension Optional {
+    /// Key-path helper: compare and set an optional field through a non-optional value.
+    var unwrapped: Wrapped? {
+        get { self }
+        set { self = newValue }
     }
 }
 
@@ -113,10 +196,7 @@ func fail(_ message: String, status: Int32) -> Int32 {
     return status
 }
 
-/// Creates and boots the VM, connects the console to the terminal, runs it until it ends and
-/// returns matryoshka's exit status: 0 on power-off, Ctrl-A X or a stop signal; 1 on power-off
-/// reporting failure, a reset with --no-reboot or an emulation error; 2 when the machine cannot be
-/// built from `config`.
+/// Creates and boots the VM, then runs it as `runVM` does; 2 when the machine cannot be built from `config`.
 func runGuest(_ config: MachineConfig, options: GuestRunOptions) -> Int32 {
     let vm: VirtualMachine
     do {
@@ -124,7 +204,33 @@ func runGuest(_ config: MachineConfig, options: GuestRunOptions) -> Int32 {
     } catch {
         return fail("\(error)", status: 2)
     }
+    return runVM(vm, options: options, apiSocket: nil, startPaused: false)
+}
+
+/// Serves the API with no VM until PUT /snapshot/load brings one, then runs it.
+func serveUntilLoaded(apiSocket: String, options: GuestRunOptions) -> Int32 {
+    let host = VMHost()
+    let server = APIServer(socketPath: apiSocket, host: host)
+    do { try server.start() } catch { return fail("\(error)", status: 2) }
+    FileHandle.standardError.write(Data("matryoshka: serving the API on \(apiSocket); waiting for PUT /snapshot/load\n".utf8))
+    let (vm, resume) = host.waitForVM()
+    return runVM(vm, options: options, apiSocket: nil, server: server, startPaused: !resume)
+}
+
+/// Connects the console to the terminal, serves the API when asked, runs the VM until it ends and
+/// returns matryoshka's exit status: 0 on power-off, Ctrl-A X or a stop signal; 1 on power-off
+/// reporting failure, a reset with --no-reboot or an emulation error; 2 when the API cannot start.
+func runVM(_ vm: VirtualMachine, options: GuestRunOptions, apiSocket: String?, server existing: APIServer? = nil,
+           startPaused: Bool) -> Int32 {
+    var server = existing
+    if let apiSocket {
+        let s = APIServer(socketPath: apiSocket, host: VMHost(vm: vm))
+        do { try s.start() } catch { return fail("\(error)", status: 2) }
+        server = s
+    }
+    defer { server?.stop() }
     vm.rebootOnReset = !options.noReboot
+    if startPaused { vm.pause(timeout: 0) }
     let machine = vm.machine
     let profilePath = ProcessInfo.processInfo.environment["MATRYOSHKA_PROFILE"]
     machine.profile = profilePath != nil

@@ -1,0 +1,203 @@
+import Foundation
+import Hummingbird
+import Logging
+import Machine
+import NIOCore
+
+/// The control API: HTTP/1.1 with JSON bodies on a Unix socket, in Firecracker's shapes (errors are
+/// `{"fault_message": ...}`: 400 bad request, 404 unknown path, 409 wrong VM state). Served by
+/// Hummingbird on its own threads; it reaches the VM only through `VirtualMachine`'s thread-safe API.
+public final class APIServer: @unchecked Sendable {
+    public let socketPath: String
+    let host: VMHost
+    let logger = Logger(label: "matryoshka.api")
+    private var task: Task<Void, Never>?
+
+    public init(socketPath: String, host: VMHost) {
+        self.socketPath = socketPath
+        self.host = host
+    }
+
+    /// Binds the socket (replacing a stale one) and serves in the background. Throws when it cannot bind.
+    public func start() throws {
+        var st = stat()
+        if lstat(socketPath, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFSOCK else {
+                throw VMError.badRequest("\(socketPath): exists and is not a socket; choose another --api-socket path")
+            }
+            // A live server answers a connection; a stale socket file from a dead process does not.
+            if (try? APIClient(socketPath: socketPath).request("GET", "/vm", timeout: 2)) != nil {
+                throw VMError.badRequest("\(socketPath): another VM is serving its API there; choose another --api-socket path")
+            }
+            unlink(socketPath)
+        }
+        let router = Router()
+        router.add(middleware: FaultMiddleware())
+        routes(router)
+        let bound = DispatchSemaphore(value: 0)
+        final class BindResult: @unchecked Sendable { var error: Error? }
+        let result = BindResult()
+        let app = Application(router: router,
+                              configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "matryoshka"),
+                              onServerRunning: { _ in bound.signal() },
+                              logger: Logger(label: "matryoshka.api.http"))
+        task = Task.detached {
+            do { try await app.runService(gracefulShutdownSignals: []) } catch {
+                result.error = error
+                bound.signal()
+            }
+        }
+        if bound.wait(timeout: .now() + 10) == .timedOut {
+            throw VMError.failed("\(socketPath): the API server did not start within 10 s")
+        }
+        if let e = result.error { throw VMError.badRequest("\(socketPath): cannot serve the API there: \(e)") }
+        logger.info("API listening on \(socketPath)")
+    }
+
+    public func stop() {
+        task?.cancel()
+        unlink(socketPath)
+    }
+
+    // MARK: Routes
+
+    func routes(_ router: Router<BasicRequestContext>) {
+        router.get("/vm") { [host] _, _ -> Response in
+            guard let vm = host.vm else { return json(["state": "Not started", "config": NSNull()]) }
+            return json(["state": vm.state.rawValue, "config": VMConfigFile.render(vm.config),
+                         "restored": vm.restored])
+        }
+        router.patch("/vm") { [host] req, ctx -> Response in
+            let body = try await jsonBody(req, ctx)
+            let vm = try requireVM(host)
+            switch body["state"] as? String {
+            case "Paused":
+                guard vm.state == .running || vm.state == .paused else { throw VMError.conflict("the VM is \(vm.state.rawValue.lowercased()); only a running VM can be paused") }
+                if vm.state == .paused { return Response(status: .noContent) }
+                guard vm.pause(timeout: 10) else { throw VMError.conflict("the VM did not pause (it is \(vm.state.rawValue.lowercased()))") }
+            case "Resumed":
+                guard vm.state == .paused else { throw VMError.conflict("the VM is \(vm.state.rawValue.lowercased()); only a paused VM can be resumed") }
+                vm.resume()
+                _ = vm.waitForState(timeout: 5) { $0 != .paused }
+            default:
+                throw VMError.badRequest("'state' must be \"Paused\" or \"Resumed\"")
+            }
+            return Response(status: .noContent)
+        }
+        router.get("/vm/stats") { [host] _, _ -> Response in
+            let vm = try requireVM(host)
+            return json(try vm.atSafePoint { vm.statsDictionary() })
+        }
+        router.put("/actions") { [host] req, ctx -> Response in
+            let body = try await jsonBody(req, ctx)
+            let vm = try requireVM(host)
+            guard vm.state != .stopped else { throw VMError.conflict("the VM has stopped") }
+            switch body["action_type"] as? String {
+            case "Reset": vm.reset()
+            case "Stop", "SendCtrlAltDel": vm.stop(.stopped)
+            default: throw VMError.badRequest("'action_type' must be \"Reset\" or \"Stop\"")
+            }
+            return Response(status: .noContent)
+        }
+        router.put("/snapshot/create") { [host] req, ctx -> Response in
+            let body = try await jsonBody(req, ctx)
+            let vm = try requireVM(host)
+            guard let path = body["snapshot_path"] as? String, let mem = body["mem_file_path"] as? String else {
+                throw VMError.badRequest("'snapshot_path' and 'mem_file_path' (strings) are required")
+            }
+            let typeName = body["snapshot_type"] as? String ?? "Full"
+            guard let type = SnapshotType(rawValue: typeName) else { throw VMError.badRequest("'snapshot_type' must be \"Full\" or \"Diff\"") }
+            let progress = ProgressThrottle(host: host)
+            let report = try await Self.offload { try vm.createSnapshot(path: path, memFile: mem, type: type) { progress.report($0) } }
+            return json(["snapshot_type": report.type.rawValue, "seconds": report.seconds,
+                         "pages_written": report.pagesWritten, "state_bytes": report.stateBytes])
+        }
+        router.put("/snapshot/load") { [host] req, ctx -> Response in
+            let body = try await jsonBody(req, ctx)
+            guard let path = body["snapshot_path"] as? String else { throw VMError.badRequest("'snapshot_path' (a string) is required") }
+            var memFile: String? = nil
+            if let backend = body["mem_backend"] {
+                guard let b = backend as? [String: Any], let kind = b["backend_type"] as? String, let p = b["backend_path"] as? String else {
+                    throw VMError.badRequest("'mem_backend' must be {\"backend_type\": \"File\", \"backend_path\": PATH}")
+                }
+                guard kind == "File" else { throw VMError.badRequest("mem_backend.backend_type \"\(kind)\" is not supported (only \"File\")") }
+                memFile = p
+            } else if let p = body["mem_file_path"] as? String {
+                memFile = p
+            }
+            let resume = body["resume_vm"] as? Bool ?? false
+            try host.beginLoad()
+            defer { host.endLoad() }
+            let mem = memFile
+            let vm = try await Self.offload { try VirtualMachine.restore(from: path, memFile: mem) }
+            if !resume { vm.pause() }
+            host.install(vm, resume: resume)
+            return Response(status: .noContent)
+        }
+        router.get("/events") { [host] _, _ -> Response in
+            let stream = host.events()
+            if let vm = host.vm { host.publish(["event": "StateChanged", "state": vm.state.rawValue]) }
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"],
+                            body: ResponseBody { writer in
+                                for await line in stream { try await writer.write(ByteBuffer(string: line)) }
+                                try await writer.finish(nil)
+                            })
+        }
+    }
+
+    /// Runs blocking VM work off Swift's cooperative threads.
+    static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { cont in
+            DispatchQueue.global().async { cont.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+private func requireVM(_ host: VMHost) throws -> VirtualMachine {
+    guard let vm = host.vm else { throw VMError.conflict("no VM is loaded yet: load one with PUT /snapshot/load") }
+    return vm
+}
+
+private func jsonBody(_ req: Request, _ ctx: BasicRequestContext) async throws -> [String: Any] {
+    var r = req
+    let buffer = try await r.collectBody(upTo: 1 << 20)
+    guard let o = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+        throw VMError.badRequest("the request body must be a JSON object")
+    }
+    return o
+}
+
+private func json(_ o: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data("{}".utf8)
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// Every error as Firecracker reports it: `{"fault_message": "..."}`.
+struct FaultMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as VMError {
+            let status: HTTPResponse.Status
+            switch e { case .badRequest: status = .badRequest; case .conflict: status = .conflict; case .failed: status = .internalServerError }
+            return json(["fault_message": e.description], status: status)
+        } catch let e as HTTPError {
+            let message = e.status == .notFound ? "unknown path \(request.method) \(request.uri.path)" : (e.body ?? "\(e.status)")
+            return json(["fault_message": message], status: e.status)
+        } catch {
+            return json(["fault_message": "\(error)"], status: .badRequest)
+        }
+    }
+}
+
+/// Publishes snapshot progress as events, at most every 2%.
+final class ProgressThrottle: @unchecked Sendable {
+    let host: VMHost
+    var last = -1.0
+    init(host: VMHost) { self.host = host }
+    func report(_ f: Double) {
+        guard f - last >= 0.02 || (f >= 1 && last < 1) else { return }
+        last = f
+        host.publish(["event": "SnapshotProgress", "fraction": f])
+    }
+}

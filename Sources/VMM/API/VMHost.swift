@@ -1,0 +1,91 @@
+import Dispatch
+import Foundation
+import Machine
+import Synchronization
+
+/// The process's VM slot, shared by the CLI's main thread and the API server: empty in a process
+/// started with only `--api-socket` until `PUT /snapshot/load` fills it, and the source of the
+/// `/events` stream.
+public final class VMHost: @unchecked Sendable {
+    private struct Slot {
+        var vm: VirtualMachine?
+        var resumeOnLoad = false
+        var listeners: [Int: AsyncStream<String>.Continuation] = [:]
+        var nextListener = 0
+        var loading = false
+    }
+    private let slot = Mutex(Slot())
+    private let loaded = DispatchSemaphore(value: 0)
+
+    public init(vm: VirtualMachine? = nil) {
+        if let vm { install(vm, resume: true, signal: false) }
+    }
+
+    public var vm: VirtualMachine? { slot.withLock { $0.vm } }
+
+    /// Puts `vm` in the slot and wakes `waitForVM`. `resume`: whether the loader wants it running.
+    func install(_ vm: VirtualMachine, resume: Bool, signal: Bool = true) {
+        slot.withLock { $0.vm = vm; $0.resumeOnLoad = resume }
+        vm.observe { [weak self] e in self?.publish(VMHost.describe(e)) }
+        if signal {
+            publish(["event": "SnapshotLoaded", "state": resume ? "Running" : "Paused"])
+            loaded.signal()
+        }
+    }
+
+    /// Blocks until a VM is loaded through the API; returns it and whether to start it running.
+    public func waitForVM() -> (VirtualMachine, resume: Bool) {
+        loaded.wait()
+        return slot.withLock { ($0.vm!, $0.resumeOnLoad) }
+    }
+
+    /// Claims the right to load a VM into the empty slot (409 when full or a load is under way).
+    func beginLoad() throws {
+        try slot.withLock { s in
+            guard s.vm == nil, !s.loading else {
+                throw VMError.conflict("a VM is already loaded in this process; /snapshot/load needs a process started with only --api-socket")
+            }
+            s.loading = true
+        }
+    }
+    func endLoad() { slot.withLock { $0.loading = false } }
+
+    // MARK: Events
+
+    /// A new subscriber's stream of JSON lines.
+    func events() -> AsyncStream<String> {
+        AsyncStream { cont in
+            let id = slot.withLock { s in
+                defer { s.nextListener += 1 }
+                s.listeners[s.nextListener] = cont
+                return s.nextListener
+            }
+            cont.onTermination = { [weak self] _ in _ = self?.slot.withLock { $0.listeners.removeValue(forKey: id) } }
+        }
+    }
+
+    func publish(_ fields: [String: Any]) {
+        var f = fields
+        f["timestamp"] = Date().timeIntervalSince1970
+        guard let data = try? JSONSerialization.data(withJSONObject: f, options: [.sortedKeys]) else { return }
+        let line = String(decoding: data, as: UTF8.self) + "\n"
+        let ended = ["Exited", "GuestPoweredOff"].contains(fields["event"] as? String ?? "")
+        let listeners = slot.withLock { Array($0.listeners.values) }
+        for l in listeners {
+            l.yield(line)
+            if ended { l.finish() }
+        }
+    }
+
+    static func describe(_ e: VirtualMachine.Event) -> [String: Any] {
+        switch e {
+        case .stateChanged(let s): return ["event": "StateChanged", "state": s.rawValue]
+        case .rebooted: return ["event": "GuestReset"]
+        case .exited(let r):
+            var o: [String: Any] = ["event": "Exited", "reason": r.description]
+            if case .powerOff(let code) = r { o["event"] = "GuestPoweredOff"; o["code"] = code }
+            return o
+        case .snapshotCreated(let path, let type): return ["event": "SnapshotCreated", "snapshot_path": path, "snapshot_type": type.rawValue]
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import VMM
+import Synchronization
+
+/// `matryoshka ctl`: a client for every control-API endpoint (as Cloud Hypervisor's ch-remote).
+struct Ctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Control a running VM through its API socket.",
+        subcommands: [Info.self, Pause.self, Resume.self, Stats.self, Snapshot.self, Load.self, Reset.self, Stop.self, Events.self])
+
+    struct Socket: ParsableArguments {
+        @Option(help: ArgumentHelp("The VM's --api-socket.", valueName: "path"))
+        var apiSocket: String
+        var client: APIClient { APIClient(socketPath: apiSocket) }
+    }
+
+    /// Sends a request; prints a JSON answer; turns an error answer into exit status 1 with its message.
+    static func call(_ s: Socket, _ method: String, _ path: String, _ body: [String: Any]? = nil) throws {
+        let r: APIResponse
+        do { r = try s.client.request(method, path, json: body) } catch {
+            throw Failure(message: "\(error)")
+        }
+        guard r.status / 100 == 2 else { throw Failure(message: "\(method) \(path): HTTP \(r.status): \(r.faultMessage)") }
+        if !r.body.isEmpty { print(r.text) }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The VM's state and config (GET /vm).")
+        @OptionGroup var socket: Socket
+        func run() throws { try wrap { try call(socket, "GET", "/vm") } }
+    }
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pause the VM (PATCH /vm).")
+        @OptionGroup var socket: Socket
+        func run() throws { try wrap { try call(socket, "PATCH", "/vm", ["state": "Paused"]) } }
+    }
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Resume a paused VM (PATCH /vm).")
+        @OptionGroup var socket: Socket
+        func run() throws { try wrap { try call(socket, "PATCH", "/vm", ["state": "Resumed"]) } }
+    }
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Execution counters (GET /vm/stats).")
+        @OptionGroup var socket: Socket
+        func run() throws { try wrap { try call(socket, "GET", "/vm/stats") } }
+    }
+    struct Reset: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reset the machine (PUT /actions Reset).")
+        @OptionGroup var socket: Socket
+        func run() throws { try wrap { try call(socket, "PUT", "/actions", ["action_type": "Reset"]) } }
+    }
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop the VM (PUT /actions Stop).")
+        @OptionGroup var socket: Socket
+        func run() throws { try wrap { try call(socket, "PUT", "/actions", ["action_type": "Stop"]) } }
+    }
+    struct Snapshot: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Save a paused VM (PUT /snapshot/create), showing progress.",
+            discussion: "With --pause the VM is paused first and resumed afterwards.")
+        @OptionGroup var socket: Socket
+        @Argument(help: "State file to write.") var snapshotPath: String
+        @Argument(help: "Memory file to write.") var memFile: String
+        @Flag(help: "Only the pages written since the previous snapshot (a Diff snapshot).") var diff = false
+        @Flag(help: "Pause the VM for the snapshot and resume it afterwards.") var pause = false
+        func run() throws {
+            try wrap {
+                if pause { try call(socket, "PATCH", "/vm", ["state": "Paused"]) }
+                let started = Date()
+                let progress = ProgressLine(label: "snapshot")
+                let watcher = Thread {
+                    _ = try? socket.client.request("GET", "/events", body: nil, timeout: 3600) { bytes in
+                        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+                            if let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                               o["event"] as? String == "SnapshotProgress", let f = o["fraction"] as? Double {
+                                progress.show(f)
+                            }
+                        }
+                        return !progress.finished
+                    }
+                }
+                watcher.start()
+                let r = try socket.client.request("PUT", "/snapshot/create",
+                                                  json: ["snapshot_path": snapshotPath, "mem_file_path": memFile,
+                                                         "snapshot_type": diff ? "Diff" : "Full"])
+                progress.finish()
+                guard r.status / 100 == 2 else { throw Failure(message: "PUT /snapshot/create: HTTP \(r.status): \(r.faultMessage)") }
+                let o = (try? JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]) ?? [:]
+                FileHandle.standardError.write(Data(String(format: "matryoshka: %@ snapshot written to %@ (%d pages) in %.3f s\n",
+                    diff ? "Diff" : "Full", snapshotPath, o["pages_written"] as? Int ?? 0, Date().timeIntervalSince(started)).utf8))
+                if pause { try call(socket, "PATCH", "/vm", ["state": "Resumed"]) }
+            }
+        }
+    }
+    struct Load: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Load a snapshot into a process started with only --api-socket (PUT /snapshot/load).")
+        @OptionGroup var socket: Socket
+        @Argument(help: "State file.") var snapshotPath: String
+        @Option(help: "Memory file, when not where the snapshot says.") var memFile: String?
+        @Flag(help: "Run the VM once loaded (otherwise it stays paused).") var resume = false
+        func run() throws {
+            var body: [String: Any] = ["snapshot_path": snapshotPath, "resume_vm": resume]
+            if let memFile { body["mem_backend"] = ["backend_type": "File", "backend_path": memFile] }
+            try wrap { try call(socket, "PUT", "/snapshot/load", body) }
+        }
+    }
+    struct Events: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the VM's events as JSON lines until it exits (GET /events).")
+        @OptionGroup var socket: Socket
+        func run() throws {
+            try wrap {
+                let r = try socket.client.request("GET", "/events", body: nil, timeout: 1e9) { bytes in
+                    FileHandle.standardOutput.write(Data(bytes))
+                    return true
+                }
+                guard r.status / 100 == 2 else { throw Failure(message: "GET /events: HTTP \(r.status): \(r.faultMessage)") }
+            }
+        }
+    }
+}
+
+/// Runs `body`, printing a failure as `matryoshka: message` and exiting 1.
+func wrap(_ body: () throws -> Void) throws {
+    do { try body() } catch {
+        FileHandle.standardError.write(Data("matryoshka: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+/// A progress bar on stderr (only on a terminal).
+final class ProgressLine: Sendable {
+    let label: String
+    let state = Mutex((done: false, last: -1))
+    let tty = isatty(2) != 0
+    init(label: String) { self.label = label }
+    var finished: Bool { state.withLock { $0.done } }
+    func show(_ fraction: Double) {
+        let pct = Int(min(max(fraction, 0), 1) * 100)
+        let draw = state.withLock { s -> Bool in
+            guard !s.done, pct != s.last else { return false }
+            s.last = pct
+            return true
+        }
+        guard draw, tty else { return }
+        let width = 30, filled = pct * width / 100
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(pct)%".utf8))
+    }
+    func finish() {
+        let drawn = state.withLock { s -> Bool in s.done = true; return s.last >= 0 }
+        if drawn && tty { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import XCTest
+
+/// A `matryoshka` process in the background whose console output goes to a file the test can poll:
+/// the life-cycle tests pause, snapshot, kill and restore VMs while they run.
+final class GuestProcess {
+    let process = Process()
+    let logPath: String
+    private let log: FileHandle
+
+    init(_ binary: String, _ args: [String], dir: String, name: String = "vm") throws {
+        logPath = dir + "/\(name)-\(UUID().uuidString.prefix(8)).log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = args
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        try? log.close()
+    }
+
+    var output: String { String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self) }
+    var tail: String { output.split(separator: "\n", omittingEmptySubsequences: false).suffix(30).joined(separator: "\n") }
+
+    /// Waits until the output contains `marker` (true) or the process exits or `timeout` passes (false).
+    func waitFor(_ marker: String, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if output.contains(marker) { return true }
+            if !process.isRunning { return output.contains(marker) }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return false
+    }
+
+    /// Waits for the process to exit; returns its status, or nil after `timeout` (it is then killed).
+    @discardableResult
+    func waitForExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Waits until a Unix socket exists at `path`.
+    static func waitForSocket(_ path: String, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            var st = stat()
+            if lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFSOCK { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return false
+    }
+}
