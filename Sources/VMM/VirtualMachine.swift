@@ -83,7 +83,8 @@ public final class VirtualMachine: @unchecked Sendable {
 
     // MARK: Observing
 
-    public var state: State { control.withLock { $0.state } }
+    /// The state; a VM asked to pause before its thread started already counts as paused.
+    public var state: State { control.withLock { $0.state == .notStarted && $0.pauseRequested ? .paused : $0.state } }
 
     /// The reason the VM ended, once it has.
     public var exitReason: ExitReason? { control.withLock { $0.exit } }
@@ -183,7 +184,8 @@ public final class VirtualMachine: @unchecked Sendable {
         let verdict: JobVerdict = control.withLock { c in
             let live = c.stopRequested == nil && c.exit == nil
             if requirePaused {
-                guard c.state == .paused, c.pauseRequested, live else { return .conflict }
+                // A VM created paused whose thread has not started yet takes the job on its first safe point.
+                guard c.state == .paused || c.state == .notStarted, c.pauseRequested, live else { return .conflict }
             } else if c.state == .notStarted || !live {
                 return c.exit != nil || c.state == .notStarted ? .direct : .conflict
             }
