@@ -153,8 +153,8 @@ struct Run: ParsableCommand {
             try apply("--firmware", firmware == "builtin" ? .builtin : (firmware == "none" ? .none : .file(firmware)), \.firmware)
         }
         if fromFile {
-            try apply("--kernel", kernel, \.kernelPath.unwrapped)
-            try apply("--initrd", initrd, \.initrdPath.unwrapped)
+            if let kernel { try apply("--kernel", Optional(kernel), \.kernelPath) { $0 ?? "(none)" } }
+            if let initrd { try apply("--initrd", Optional(initrd), \.initrdPath) { $0 ?? "(none)" } }
             try apply("--append", append, \.bootargs)
             return config
         }
@@ -174,13 +174,6 @@ struct Run: ParsableCommand {
     }
 }
 
-extension Optional {
-    /// Key-path helper: compare and set an optional field through a non-optional value.
-    var unwrapped: Wrapped? {
-        get { self }
-        set { self = newValue }
-    }
-}
 
 /// How `runGuest` runs a configured machine (the flags `run` and `demo` share).
 struct GuestRunOptions {

@@ -40,7 +40,7 @@ public final class APIServer: @unchecked Sendable {
         let app = Application(router: router,
                               configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "matryoshka"),
                               onServerRunning: { _ in bound.signal() },
-                              logger: Logger(label: "matryoshka.api.http"))
+                              logger: Self.httpLogger())
         task = Task.detached {
             do { try await app.runService(gracefulShutdownSignals: []) } catch {
                 result.error = error
@@ -52,6 +52,13 @@ public final class APIServer: @unchecked Sendable {
         }
         if let e = result.error { throw VMError.badRequest("\(socketPath): cannot serve the API there: \(e)") }
         logger.info("API listening on \(socketPath)")
+    }
+
+    /// Hummingbird's own logger: its shutdown chatter ("Already closed") is noise unless debugging.
+    static func httpLogger() -> Logger {
+        var l = Logger(label: "matryoshka.api.http")
+        if l.logLevel > .debug { l.logLevel = .critical }
+        return l
     }
 
     public func stop() {
