@@ -36,8 +36,9 @@ removes it using the guest's clock, which stands still while the VM is paused or
 net = (host time to the TICK) - (guest ns between the TICK before the snapshot and the first TICK
 after it) + (host time between the TICK before the snapshot and the pause); an estimate good to a
 few ms. The guest uptime gap across the snapshot (first TICK after minus last TICK before) should be
-one tick (0.10 s). Every restore is checked to continue the tick count where the snapshot left it.
-Restores read files the host just wrote (warm page cache).
+one tick: 0.10 s (with --guest-loop sleep, 100 ms plus the loop's own time). Every restore is
+checked to continue the tick count where the snapshot left it. Restores read files the host just
+wrote (warm page cache).
 
 Prints one table per size with medians and Matryoshka/QEMU ratios (lower is better), then the
 goals: restore under 10 ms, and create under 0.5 s for a 1 GiB guest with ~200 MiB touched.
@@ -746,9 +747,11 @@ def print_table(size_mib, touch, results, runs_wanted):
         b = q.get(key) if q is not None else None
         r = f"{a / b:.2f}x" if ratio and a is not None and b else ""
         print(f"{label:50} {f(a):>12} {(f(b) if q is not None else 'skipped'):>12} {r:>8}")
-    fills = sorted({r["filled"] for r in m_runs + q_runs if r.get("filled")})
-    for fl in fills:
-        print(f"guest fill: {fl}")
+    kib = sorted({int(m.group(1)) for r in m_runs + q_runs for m in [re.search(r"kib=(\d+)", r.get("filled", ""))] if m})
+    shmem = sorted(int(m.group(1)) for r in m_runs + q_runs for m in [re.search(r"Shmem: (\d+)", r.get("filled", ""))] if m)
+    if kib:
+        print(f"guest fill: {'/'.join(map(str, kib))} KiB written to tmpfs; guest Shmem "
+              f"{shmem[0]}-{shmem[-1]} kB" if shmem else "")
     hung = sum(len(r.get("hung", [])) for r in q_runs)
     if hung:
         print(f"QEMU: {hung} restored guest(s) printed no TICK within 15 s (timers not re-armed on load); "
@@ -825,8 +828,11 @@ def main():
             results = {"matryoshka": []}
             if not args.skip_qemu:
                 results["qemu"] = []
+            given_up = set()
             for run in range(args.runs):
                 for who in results:
+                    if who in given_up:
+                        continue  # one failure per emulator and size is enough to report
                     log(f"== {label} ({touch} MiB touched), {who}: run {run + 1}/{args.runs}")
                     try:
                         if who == "matryoshka":
@@ -840,6 +846,7 @@ def main():
                             f"uptime gaps {' '.join(f'{g:.2f}' for g in r.get('gap_uptime', []))}")
                     except BenchError as e:
                         failed = True
+                        given_up.add(who)
                         r = None
                         log(f"   FAILED: {e}")
                         for name, tail in getattr(e, "tails", []):

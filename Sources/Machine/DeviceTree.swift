@@ -10,6 +10,10 @@ public enum VirtMap {
     public static let testSize: UInt64 = 0x1000
     public static let rtcBase: UInt64 = 0x0010_1000
     public static let rtcSize: UInt64 = 0x1000
+    /// The VM generation ID (16 bytes); free in QEMU's virt map.
+    public static let vmgenidBase: UInt64 = 0x0010_2000
+    public static let vmgenidSize: UInt64 = 0x1000
+    public static let vmgenidIRQ = 12
     public static let clintBase: UInt64 = 0x0200_0000
     public static let clintSize: UInt64 = 0x1_0000
     public static let plicBase: UInt64 = 0x0c00_0000
@@ -332,6 +336,13 @@ public func buildVirtDeviceTree(_ c: DeviceTreeConfig) -> [UInt8] {
     f.property("interrupt-parent", u32: plicPhandle)
     f.property("reg", u32s: regCells(VirtMap.rtcBase, VirtMap.rtcSize))
     f.property("compatible", string: "google,goldfish-rtc")
+    f.endNode()
+
+    f.beginNode("vmgenid@\(hexName(VirtMap.vmgenidBase))")
+    f.property("interrupts", u32: UInt32(VirtMap.vmgenidIRQ))
+    f.property("interrupt-parent", u32: plicPhandle)
+    f.property("reg", u32s: regCells(VirtMap.vmgenidBase, VirtMap.vmgenidSize))
+    f.property("compatible", string: "microsoft,vmgenid")
     f.endNode()
 
     f.beginNode("serial@\(hexName(VirtMap.uartBase))")

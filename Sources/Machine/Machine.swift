@@ -102,6 +102,7 @@ public final class Machine {
     public private(set) var uart: UART16550!
     public private(set) var rtc: GoldfishRTC!
     public private(set) var test: SiFiveTest!
+    public private(set) var vmgenid: VMGenID!
     /// virtio-mmio slots in use (slot i is at VirtMap.virtioAddress(i)).
     public private(set) var virtio: [VirtioMMIOTransport] = []
     public private(set) var virtioConsole: VirtioConsole?
@@ -159,6 +160,8 @@ public final class Machine {
                           onReset: { [unowned self] in self.requestReset(reason: "sifive_test") })
         bus.map(base: VirtMap.testBase, size: VirtMap.testSize, name: "test", device: test)
         bus.map(base: VirtMap.rtcBase, size: VirtMap.rtcSize, name: "rtc", device: rtc)
+        vmgenid = VMGenID(irq: { [unowned self] level in self.plic.setLevel(VirtMap.vmgenidIRQ, level) })
+        bus.map(base: VirtMap.vmgenidBase, size: VirtMap.vmgenidSize, name: "vmgenid", device: vmgenid)
         bus.map(base: VirtMap.clintBase, size: VirtMap.clintSize, name: "clint", device: clint)
         bus.map(base: VirtMap.plicBase, size: VirtMap.plicSize, name: "plic", device: plic)
         bus.map(base: VirtMap.uartBase, size: VirtMap.uartSize, name: "uart", device: uart)
@@ -355,6 +358,7 @@ public final class Machine {
         plic.reset()
         uart.reset()
         rtc.reset()
+        vmgenid.reset()
         for v in virtio { v.reset() }
         consoleBuffer.removeAll()
         stats.reboots &+= 1

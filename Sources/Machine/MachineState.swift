@@ -81,7 +81,7 @@ extension Machine {
             out.append((name, w.bytes))
         }
         for h in harts { add("hart.\(h.id)", h) }
-        add("clint", clint); add("plic", plic); add("uart", uart); add("rtc", rtc); add("test", test)
+        add("clint", clint); add("plic", plic); add("uart", uart); add("rtc", rtc); add("test", test); add("vmgenid", vmgenid)
         for (i, v) in virtio.enumerated() { add("virtio.\(i)", v) }
         return out
     }
@@ -90,7 +90,7 @@ extension Machine {
     /// returns the guest time to continue from. Every section must be present; extra sections
     /// from a newer build are refused by name.
     public func loadState(_ sections: [String: [UInt8]]) throws -> UInt64 {
-        var expected = ["board", "clint", "plic", "uart", "rtc", "test"]
+        var expected = ["board", "clint", "plic", "uart", "rtc", "test", "vmgenid"]
         expected += harts.map { "hart.\($0.id)" } + virtio.indices.map { "virtio.\($0)" }
         for name in expected where sections[name] == nil { throw StateError("snapshot has no '\(name)' section") }
         for name in sections.keys where !expected.contains(name) {
@@ -112,6 +112,7 @@ extension Machine {
         }
         for h in harts { try load("hart.\(h.id)", h) }
         try load("clint", clint); try load("plic", plic); try load("uart", uart); try load("rtc", rtc); try load("test", test)
+        try load("vmgenid", vmgenid)
         for (i, v) in virtio.enumerated() { try load("virtio.\(i)", v) }
         code.invalidateAll()
         for h in harts { h.flushAllTLB() }

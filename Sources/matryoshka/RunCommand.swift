@@ -72,6 +72,10 @@ struct Run: ParsableCommand {
     var memFile: String?
     @Flag(help: "Start paused (resume through the API).")
     var paused = false
+    @Flag(help: "With --restore: start a clone (its disks get qcow2 overlays of their own, its NICs new MACs, the guest a new VM generation ID).")
+    var clone = false
+    @Option(help: ArgumentHelp("With --clone: where the overlays go (default: the snapshot's directory).", valueName: "dir"))
+    var cloneDir: String?
 
     func run() throws {
         let code = runMachine()
@@ -90,10 +94,15 @@ struct Run: ParsableCommand {
                 return fail("--restore takes the machine from the snapshot: do not combine it with --config-file or machine options", status: 2)
             }
             let vm: VirtualMachine
-            do { vm = try VirtualMachine.restore(from: restore, memFile: memFile) } catch { return fail("\(error)", status: 2) }
+            do {
+                vm = try VirtualMachine.restore(from: restore, memFile: memFile, clone: clone ? CloneOptions(directory: cloneDir) : nil)
+            } catch { return fail("\(error)", status: 2) }
+            for (i, overlay) in vm.cloneDisks.enumerated() {
+                FileHandle.standardError.write(Data("matryoshka: clone disk \(i): \(overlay)\n".utf8))
+            }
             return runVM(vm, options: options, apiSocket: apiSocket, startPaused: paused)
         }
-        if memFile != nil { return fail("--mem-file only goes with --restore", status: 2) }
+        if memFile != nil || clone || cloneDir != nil { return fail("--mem-file, --clone and --clone-dir only go with --restore", status: 2) }
         if apiSocket != nil && describesNoMachine {
             return serveUntilLoaded(apiSocket: apiSocket!, options: options)
         }

@@ -204,7 +204,7 @@ final class VirtioBootTests: XCTestCase {
         return dirs.map { $0 + "/" + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    private func makeExt4(_ path: String, env: Env) throws {
+    func makeExt4(_ path: String, env: Env) throws {
         try Data().write(to: URL(fileURLWithPath: path))
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try h.truncate(atOffset: 64 << 20)

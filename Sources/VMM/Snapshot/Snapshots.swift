@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Logging
+import Backends
 import Machine
 import Platform
 
@@ -11,6 +12,13 @@ struct SnapshotLink {
     var path: String
     var id: String
     var memFiles: [String]
+}
+
+/// `--clone`: restore as a new VM beside others from the same snapshot.
+public struct CloneOptions: Sendable {
+    /// Where the clone's disk overlays go (default: the snapshot's directory).
+    public var directory: String?
+    public init(directory: String? = nil) { self.directory = directory }
 }
 
 /// What one snapshot operation did (the API's events and the CLI's summary line).
@@ -158,7 +166,7 @@ extension VirtualMachine {
     /// Builds a VM from a snapshot (and the Diff chain under it) without running it. `memFile`
     /// overrides where the newest snapshot's memory is. Throws `VMError.badRequest` for anything
     /// wrong with the files or the disks; nothing is written.
-    public static func restore(from path: String, memFile: String? = nil) throws -> VirtualMachine {
+    public static func restore(from path: String, memFile: String? = nil, clone: CloneOptions? = nil) throws -> VirtualMachine {
         let t0 = TimeBase.hostNanos()
         // The chain, newest first.
         var chain: [(path: String, meta: SnapshotMeta, sections: [SnapshotFile.Section])] = []
@@ -179,7 +187,7 @@ extension VirtualMachine {
             next = parent; wantID = meta.parentID
         }
         let top = chain[0]
-        let config = top.meta.config
+        var config = top.meta.config
         guard config.memorySize == top.meta.ramSize else { throw VMError.badRequest("\(path): RAM size and config disagree") }
         for (i, disk) in config.disks.enumerated() {
             guard i < top.meta.disks.count else { throw VMError.badRequest("\(path): no identity recorded for disk \(disk.path)") }
@@ -198,8 +206,21 @@ extension VirtualMachine {
             memFDs.append(try openMemoryFile(file, meta: link.meta))
         }
 
+        var overlays: [String] = []
+        if let clone {
+            let tag = String(SnapshotFile.newID().prefix(8))
+            do {
+                (config, overlays) = try makeClone(of: config, tag: tag, directory: clone.directory ?? (path as NSString).deletingLastPathComponent)
+            } catch {
+                for o in overlays { unlink(o) }
+                throw VMError.badRequest("cannot prepare the clone's disks: \(error)")
+            }
+        }
         let machine: Machine
-        do { machine = try Machine(config: config) } catch { throw VMError.badRequest("\(path): \(error)") }
+        do { machine = try Machine(config: config) } catch {
+            for o in overlays { unlink(o) }
+            throw VMError.badRequest("\(path): \(error)")
+        }
         let ram = machine.ram
         do {
             try ram.mapFile(memFDs.last!, fileOffset: 0, at: ram.base, length: ram.size)
@@ -223,11 +244,42 @@ extension VirtualMachine {
         for s in top.sections where s.name != "meta" && s.name != "pages" { states[s.name] = s.body }
         let guestTime: UInt64
         do { guestTime = try machine.loadState(states) } catch { throw VMError.badRequest("\(path): \(error)") }
+        if clone != nil {
+            // A new generation: the guest reseeds its random number generator on the interrupt.
+            machine.vmgenid.newGeneration()
+        }
         let vm = VirtualMachine(restored: machine, guestTime: guestTime)
+        vm.cloneDisks = overlays
         vm.lastSnapshot = SnapshotLink(path: path, id: top.meta.id, memFiles: chain.map { $0.meta.memFile })
         machine.startDirtyLog()
         vm.logger.info("restored \(path) (\(chain.count) file(s)) in \(String(format: "%.2f", Double(TimeBase.hostNanos() - t0) / 1e6)) ms")
         return vm
+    }
+
+    /// The config of a clone: each writable disk replaced by a new qcow2 overlay over it (in
+    /// `directory`), each network interface given a new MAC (same 52:54:00 prefix).
+    static func makeClone(of base: MachineConfig, tag: String, directory: String) throws -> (MachineConfig, [String]) {
+        var config = base
+        var created: [String] = []
+        do {
+            for (i, disk) in base.disks.enumerated() where !disk.readOnly {
+                let (size, format) = try Qcow2Create.probe(disk.path)
+                let name = ((disk.path as NSString).lastPathComponent as NSString).deletingPathExtension
+                let overlay = (directory.isEmpty ? "." : directory) + "/\(name).clone-\(tag).qcow2"
+                let absolute = disk.path.hasPrefix("/") ? disk.path : FileManager.default.currentDirectoryPath + "/" + disk.path
+                try Qcow2Create.overlay(path: overlay, backingPath: absolute, backingFormat: format, size: size)
+                created.append(overlay)
+                config.disks[i] = DiskSpec(path: overlay, format: "qcow2", readOnly: false)
+            }
+        } catch {
+            for o in created { unlink(o) }
+            throw error
+        }
+        var g = SystemRandomNumberGenerator()
+        for i in config.net.indices {
+            config.net[i].mac = [0x52, 0x54, 0x00] + (0..<3).map { _ in UInt8.random(in: 0...255, using: &g) }
+        }
+        return (config, created)
     }
 
     /// Opens a memory file and checks that its trailer names `meta.memID`. When the file has another id
