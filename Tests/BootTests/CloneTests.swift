@@ -77,6 +77,8 @@ final class CloneTests: XCTestCase {
             XCTAssertEqual(vm.waitForExit(timeout: 120), 0, "clone \(i):\n\(vm.tail)")
             XCTAssertTrue(vm.output.contains("CLONE-DONE"), "clone \(i):\n\(vm.tail)")
             XCTAssertFalse(vm.output.contains("Linux version"), "clone \(i) booted instead of resuming")
+            // The guest kernel's own word that it saw the new generation ID (drivers/char/random.c).
+            XCTAssertTrue(vm.output.contains("crng reseeded due to virtual machine fork"), "clone \(i) did not reseed:\n\(vm.tail)")
             let random = try XCTUnwrap(field(vm.output, "CLONE-RANDOM"), vm.tail)
             randoms.append(random)
             let overlay = try XCTUnwrap(field(vm.output, "matryoshka: clone disk 0:"), "clone \(i) named no overlay:\n\(vm.tail)")
@@ -94,6 +96,11 @@ final class CloneTests: XCTestCase {
         XCTAssertEqual(randoms.count, 2)
         XCTAssertNotEqual(randoms.first, randoms.last, "two clones drew the same random numbers: the guest did not reseed")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: disk)), baseBefore, "a clone wrote to the shared base disk")
+        // A plain restore is the same generation: no reseed.
+        let plain = try GuestProcess(env.binary, ["run", "--restore", dir + "/s.snap"], dir: dir, name: "plain")
+        XCTAssertEqual(plain.waitForExit(timeout: 120), 0, plain.tail)
+        XCTAssertTrue(plain.output.contains("CLONE-DONE"), plain.tail)
+        XCTAssertFalse(plain.output.contains("virtual machine fork"), "a plain restore announced a fork:\n\(plain.tail)")
     }
 
     func testSnapshotDuringDiskWritesLeavesACleanFilesystem() throws {
