@@ -102,16 +102,20 @@ public final class GuestRAM: @unchecked Sendable {
             throw GuestRAMError("cannot map the memory file: \(String(cString: strerror(errno)))")
         }
         isFileBacked = true
-        invalidateCode(addr, length)
+        // Decoded code is the caller's to discard (one bulk invalidation: per-page hooks over all of
+        // RAM cost ~20 ms at 4 GiB); the dirty log sees the new contents.
+        markDirty(addr, length)
     }
 
-    /// Every byte back to zero; the host pages are released (they refill with zeros on touch).
+    /// Every byte back to zero; the host pages are released (they refill with zeros on touch). The
+    /// caller must discard decoded code (`CodeCache.invalidateAll`).
     public func clear() {
         // A fresh anonymous mapping, not MADV_DONTNEED: after a restore RAM is a private file mapping,
         // whose pages MADV_DONTNEED would refill from the snapshot instead of with zeros.
         let p = mmap(pointer, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0)
         if p != pointer { pointer.initializeMemory(as: UInt8.self, repeating: 0, count: Int(size)) } else { isFileBacked = false }
-        invalidateCode(base, size)
+        // As for mapFile: the caller discards decoded code in bulk (Machine.reset does).
+        markDirty(base, size)
     }
 
     @inline(__always) public func contains(_ addr: UInt64, _ len: UInt64) -> Bool {

@@ -1,0 +1,43 @@
+import Foundation
+import GuestImages
+import VMM
+import XCTest
+
+/// A VM whose L1 Linux runs an L2 Linux under KVM is snapshotted while L2 boots, killed, and
+/// restored in a new process: L2 finishes and L1 sees qemu exit cleanly. (Firecracker and Cloud
+/// Hypervisor cannot snapshot a VM that is itself a hypervisor.)
+final class NestedSnapshotTests: XCTestCase {
+    func testSnapshotWithL2RunningRestoresAndL2Finishes() throws {
+        let binary = try requireBinary()
+        guard GuestImages.isNestedFetched else {
+            try missing("nested images missing or out of date in \(GuestImages.nestedDirectory): run `swift run -c release matryoshka images fetch --nested`")
+        }
+        let dir = try BootTests.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let socket = dir + "/api.sock"
+        let l1 = try GuestProcess(binary, ["run", "--no-reboot", "--memory", "1G", "--initrd", GuestImages.nestedInitramfsPath,
+                                           "--disk", GuestImages.nestedDiskPath + ",readonly=on",
+                                           "--append", "console=ttyS0 quiet cryptomgr.notests nested=demo", "--api-socket", socket],
+                                  dir: dir, name: "l1")
+        XCTAssertTrue(l1.waitFor("L1: starting L2", timeout: 300), l1.tail)
+        // Let L2's kernel get going under KVM before the snapshot.
+        Thread.sleep(forTimeInterval: 3)
+        XCTAssertFalse(l1.output.contains("=== L2 guest"), "L2 finished before the snapshot; snapshot earlier")
+        let c = APIClient(socketPath: socket)
+        XCTAssertEqual(try c.request("PATCH", "/vm", json: ["state": "Paused"]).status, 204)
+        let stats = try JSONSerialization.jsonObject(with: Data(try c.request("GET", "/vm/stats").body)) as? [String: Any]
+        let r = try c.request("PUT", "/snapshot/create", json: ["snapshot_path": dir + "/n.snap", "mem_file_path": dir + "/n.mem"])
+        XCTAssertEqual(r.status, 200, r.text)
+        l1.kill9()
+        let restored = try GuestProcess(binary, ["run", "--restore", dir + "/n.snap", "--stats"], dir: dir, name: "restored")
+        XCTAssertEqual(restored.waitForExit(timeout: 300), 0, restored.tail)
+        let out = restored.output
+        XCTAssertTrue(out.contains("=== L2 guest (nested"), "L2 did not finish after the restore:\n\(restored.tail)")
+        XCTAssertTrue(out.contains("L1: qemu-system-riscv64 exited with status 0"), restored.tail)
+        XCTAssertFalse(out.contains("Linux version"), "a guest booted from scratch instead of resuming:\n\(restored.tail)")
+        // The restored run itself executed guest code in VS mode (L2's kernel).
+        let levels = out.split(whereSeparator: \.isNewline).first { $0.hasPrefix("matryoshka: instructions executed by level:") } ?? ""
+        XCTAssertTrue(levels.contains(" VS ") && !levels.contains(" VS 0 "), "no VS-mode instructions after the restore: \(levels)")
+        print("NestedSnapshotTests: snapshot after \(stats?["instructions"] ?? "?") instructions; restored: \(levels)")
+    }
+}
