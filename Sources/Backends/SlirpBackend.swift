@@ -65,6 +65,47 @@ public final class SlirpBackend: NetBackend {
         init(cb: SlirpTimerCb?, cbOpaque: UnsafeMutableRawPointer?) { self.cb = cb; self.cbOpaque = cbOpaque }
     }
 
+    /// libslirp's own state (slirp_state_save: its IP id counter, DHCP leases and guestfwd sockets;
+    /// host sockets cannot move between processes), tagged with its format version.
+    public func saveState() -> [UInt8] {
+        guard let save = lib.stateSave, let version = lib.stateVersion, let slirp else { return [] }
+        let buffer = StateBuffer()
+        _ = save(slirp, { p, len, opaque in
+            let b = Unmanaged<StateBuffer>.fromOpaque(opaque!).takeUnretainedValue()
+            if let p, len > 0 { b.bytes.append(contentsOf: UnsafeRawBufferPointer(start: p, count: len)) }
+            return len
+        }, Unmanaged.passUnretained(buffer).toOpaque())
+        var w = StateWriter()
+        w.u32(UInt32(bitPattern: version()))
+        w.blob(buffer.bytes)
+        return w.bytes
+    }
+
+    public func loadState(_ bytes: [UInt8]) throws {
+        guard !bytes.isEmpty else { return }
+        var r = StateReader(bytes)
+        let version = Int32(bitPattern: try r.u32())
+        let body = try r.blob(max: 16 << 20)
+        guard let load = lib.stateLoad, let slirp else { throw StateError("this libslirp cannot load network state") }
+        if let current = lib.stateVersion?(), version > current {
+            throw StateError("network state has libslirp format \(version); the installed libslirp reads up to \(current)")
+        }
+        let buffer = StateBuffer()
+        buffer.bytes = body
+        let rc = load(slirp, version, { p, len, opaque in
+            let b = Unmanaged<StateBuffer>.fromOpaque(opaque!).takeUnretainedValue()
+            let n = min(len, b.bytes.count - b.offset)
+            if let p, n > 0 { b.bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress! + b.offset, byteCount: n) } }
+            b.offset += n
+            return n
+        }, Unmanaged.passUnretained(buffer).toOpaque())
+        guard rc == 0, buffer.offset == buffer.bytes.count else {
+            throw StateError("libslirp refused the network state (\(rc < 0 ? String(cString: strerror(-rc)) : "trailing bytes"))")
+        }
+    }
+
+    final class StateBuffer { var bytes: [UInt8] = []; var offset = 0 }
+
     public init(hostForwards: [HostForward] = []) throws {
         lib = try SlirpLibrary.shared.get()
         callbacks = .allocate(capacity: 1)

@@ -21,10 +21,18 @@ public protocol NetBackend: AnyObject {
     func wait(nanos: UInt64, wakeDescriptor: Int32)
     /// Errors the backend reported since the last call (libslirp's guest_error), oldest first.
     func takeErrors() -> [String]
+    /// The backend's own state for a snapshot (libslirp's DHCP leases and IP ids); empty when it has none.
+    func saveState() -> [UInt8]
+    /// Restores what `saveState` returned (into a freshly opened backend).
+    func loadState(_ bytes: [UInt8]) throws
 }
 
 extension NetBackend {
     public func takeErrors() -> [String] { [] }
+    public func saveState() -> [UInt8] { [] }
+    public func loadState(_ bytes: [UInt8]) throws {
+        guard bytes.isEmpty else { throw StateError("network backend state present, but this backend keeps none") }
+    }
 }
 
 /// A backend that drops everything (a link with nothing on the other end).
@@ -83,6 +91,31 @@ public final class VirtioNet: VirtioDevice {
 
     /// Number of frames waiting for receive buffers.
     public var pendingFrames: Int { pending.count - pendingHead }
+
+    // MARK: State
+
+    public func saveState(_ w: inout StateWriter) {
+        w.section("virtio-net", version: 1) { w in
+            w.bool(active)
+            w.u64(UInt64(pendingFrames))
+            for f in pending[pendingHead...] { w.blob(f) }
+            w.u64(framesReceived); w.u64(framesTransmitted); w.u64(framesDropped)
+            w.blob(backend.saveState())
+        }
+    }
+
+    public func loadState(_ r: inout StateReader) throws {
+        try r.section("virtio-net", versions: 1...1) { r, _ in
+            let a = try r.bool()
+            let n = try r.count(max: VirtioNet.pendingLimit)
+            var frames: [[UInt8]] = []
+            for _ in 0..<n { frames.append(try r.blob(max: VirtioNet.maxFrame)) }
+            let rx = try r.u64(), tx = try r.u64(), dropped = try r.u64()
+            try backend.loadState(try r.blob(max: 16 << 20))
+            active = a; pending = frames; pendingHead = 0
+            framesReceived = rx; framesTransmitted = tx; framesDropped = dropped
+        }
+    }
 
     /// mac[6], status (VIRTIO_NET_S_LINK_UP), max_virtqueue_pairs.
     public func configSpace() -> [UInt8] { mac + [1, 0, 1, 0] }

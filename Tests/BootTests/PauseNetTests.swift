@@ -84,4 +84,44 @@ final class PauseNetTests: XCTestCase {
         XCTAssertTrue(vm.waitFor("MATRYOSHKA-STREAM-DONE", timeout: 30), vm.tail)
         XCTAssertEqual(vm.waitForExit(timeout: 30), 0, vm.tail)
     }
+
+    /// Snapshot a guest serving HTTP through hostfwd (libslirp's state goes into the snapshot), kill it,
+    /// restore in a new process: the restored guest answers new connections on the same port.
+    func testRestoredGuestServesThroughHostForward() throws {
+        let virtio = VirtioBootTests(name: "helper", testClosure: { _ in })
+        let env = try virtio.prerequisites(needMkfs: false)
+        let dir = try BootTests.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let port = try TinyHTTPServer.freeLoopbackPort()
+        let payload = "restored-\(UInt32.random(in: 0...UInt32.max))"
+        let image = try virtio.initrd(dir, "httpd", modules: VirtioBootTests.netModules, env: env, script: VirtioBootTests.dhcpSetup + """
+            mkdir -p /www
+            echo \(payload) > /www/index.html
+            httpd -p 8080 -h /www && echo MATRYOSHKA-HTTPD-UP
+            sleep 600
+            poweroff -f
+            """)
+        let apiSocket = dir + "/api.sock"
+        let vm = try GuestProcess(env.binary, virtio.args(env, initrd: image, extra: ["--net", "user,hostfwd=tcp:127.0.0.1:\(port)-:8080", "--api-socket", apiSocket]), dir: dir)
+        XCTAssertTrue(vm.waitFor("MATRYOSHKA-HTTPD-UP", timeout: 120), vm.tail)
+        XCTAssertTrue(vm.output.contains("MATRYOSHKA-DHCP ip=10.0.2.15"), vm.tail)
+        let first = try TinyHTTPServer.get(port: port, path: "/index.html", timeout: 20)
+        XCTAssertTrue(first.contains(payload), "before the snapshot: \(first)")
+        let c = APIClient(socketPath: apiSocket)
+        XCTAssertEqual(try c.request("PATCH", "/vm", json: ["state": "Paused"]).status, 204)
+        let r = try c.request("PUT", "/snapshot/create", json: ["snapshot_path": dir + "/n.snap", "mem_file_path": dir + "/n.mem"])
+        XCTAssertEqual(r.status, 200, r.text)
+        vm.kill9()
+        let restored = try GuestProcess(env.binary, ["run", "--restore", dir + "/n.snap"], dir: dir, name: "restored")
+        var reply = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && restored.process.isRunning {
+            reply = (try? TinyHTTPServer.get(port: port, path: "/index.html", timeout: 10)) ?? ""
+            if reply.contains(payload) { break }
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        XCTAssertTrue(reply.contains(payload), "the restored guest did not answer through hostfwd: \(reply)\n\(restored.tail)")
+        XCTAssertFalse(restored.output.contains("Linux version"), restored.tail)
+        restored.kill9()
+    }
 }
