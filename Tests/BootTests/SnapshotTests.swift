@@ -73,6 +73,11 @@ final class SnapshotTests: XCTestCase {
 
     /// Restores `path` in a new process and checks that the computation finishes correctly, without a boot.
     func restoreAndFinish(_ path: String, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
+        try Self.restoreAndFinishStatic(binary: binary, dir: dir, path: path, extra: extra, file: file, line: line)
+    }
+
+    static func restoreAndFinishStatic(binary: String, dir: String, path: String, extra: [String] = [],
+                                       file: StaticString = #filePath, line: UInt = #line) throws {
         let vm = try GuestProcess(binary, ["run", "--restore", path] + extra, dir: dir, name: "restored")
         let status = vm.waitForExit(timeout: 180)
         let out = vm.output
