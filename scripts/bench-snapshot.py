@@ -14,8 +14,8 @@ Each run, per emulator, the guest is paused right after a TICK line and:
 
 Matryoshka (`run --api-socket`, its control API over the Unix socket):
   pause         wall time of PATCH /vm {"state":"Paused"}
-  create        wall time of PUT /snapshot/create (Full), which returns after fsync; also its own
-                "seconds" and "pages_written"
+  create        wall time of PUT /snapshot/create (Full, 204), which returns after fsync; also its own
+                "seconds" and "pages_written" (GET /vm's "last_snapshot")
   files         state file size; memory file apparent size and allocated size (st_blocks*512)
   (the source VM is then resumed once, as a check that it carries on, and killed)
   API restore   a process started as `run --api-socket SOCK2` (nothing else) and ready; wall time
@@ -483,6 +483,7 @@ def matryoshka_run(args, size, kernel, initrd, workdir):
         _, report, dt = api(sock, "PUT", "/snapshot/create",
                             {"snapshot_path": state, "mem_file_path": mem, "snapshot_type": "Full"})
         res["create"] = res["create_durable"] = dt
+        report = (api(sock, "GET", "/vm")[1] or {}).get("last_snapshot")
         res["create_reported"] = report.get("seconds") if isinstance(report, dict) else None
         res["pages"] = report.get("pages_written") if isinstance(report, dict) else None
         res["state_size"] = apparent(state)

@@ -62,6 +62,8 @@ public final class VirtualMachine: @unchecked Sendable {
     public var guestTime: UInt64 { state == .paused ? pausedAt : machine.time.now() }
     /// The snapshot a Diff snapshot would go on top of.
     var lastSnapshot: SnapshotLink?
+    /// What the last snapshot written took (`GET /vm`).
+    public internal(set) var lastSnapshotReport: SnapshotReport?
     /// A clone's own disk overlays (qcow2 files over the snapshot's disks), in slot order.
     public internal(set) var cloneDisks: [String] = []
     /// Restored from a snapshot rather than booted.

@@ -91,9 +91,11 @@ struct Ctl: ParsableCommand {
                                                          "snapshot_type": diff ? "Diff" : "Full"])
                 progress.finish()
                 guard r.status / 100 == 2 else { throw Failure(message: "PUT /snapshot/create: HTTP \(r.status): \(r.faultMessage)") }
-                let o = (try? JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]) ?? [:]
+                let info = try? socket.client.request("GET", "/vm")
+                let vmInfo = info.flatMap { try? JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any] } ?? [:]
+                let last = vmInfo["last_snapshot"] as? [String: Any] ?? [:]
                 FileHandle.standardError.write(Data(String(format: "matryoshka: %@ snapshot written to %@ (%d pages) in %.3f s\n",
-                    diff ? "Diff" : "Full", snapshotPath, o["pages_written"] as? Int ?? 0, Date().timeIntervalSince(started)).utf8))
+                    diff ? "Diff" : "Full", snapshotPath, last["pages_written"] as? Int ?? 0, Date().timeIntervalSince(started)).utf8))
                 if pause { try call(socket, "PATCH", "/vm", ["state": "Resumed"]) }
             }
         }

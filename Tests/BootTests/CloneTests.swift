@@ -25,16 +25,7 @@ final class CloneTests: XCTestCase {
 
     @discardableResult
     func tool(_ name: String, _ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: VirtioBootTests.findTool(name)!)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try GuestProcess.capture(VirtioBootTests.findTool(name)!, args)
     }
 
     func field(_ output: String, _ key: String) -> String? {
@@ -64,7 +55,7 @@ final class CloneTests: XCTestCase {
         let c = APIClient(socketPath: socket)
         XCTAssertEqual(try c.request("PATCH", "/vm", json: ["state": "Paused"]).status, 204)
         let r = try c.request("PUT", "/snapshot/create", json: ["snapshot_path": dir + "/s.snap", "mem_file_path": dir + "/s.mem"])
-        XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(r.status, 204, r.text)
         source.kill9()
         let baseBefore = try Data(contentsOf: URL(fileURLWithPath: disk))
 
@@ -127,7 +118,7 @@ final class CloneTests: XCTestCase {
         let c = APIClient(socketPath: socket)
         XCTAssertEqual(try c.request("PATCH", "/vm", json: ["state": "Paused"]).status, 204)
         let r = try c.request("PUT", "/snapshot/create", json: ["snapshot_path": dir + "/w.snap", "mem_file_path": dir + "/w.mem"])
-        XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(r.status, 204, r.text)
         source.kill9()
         XCTAssertFalse(source.output.contains("VERIFY"), "the writes ended before the snapshot")
         let restored = try GuestProcess(env.binary, ["run", "--restore", dir + "/w.snap"], dir: dir, name: "restored")

@@ -56,6 +56,20 @@ final class GuestProcess {
         process.waitUntilExit()
     }
 
+    /// Runs a host tool to completion; returns its status and stdout+stderr.
+    static func capture(_ executable: String, _ args: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// Waits until a Unix socket exists at `path`.
     static func waitForSocket(_ path: String, timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -106,17 +106,8 @@ final class Qcow2BootTests: XCTestCase {
 
     @discardableResult
     private func sh(_ tool: String, _ args: [String], expect: Int32 = 0, file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let out = String(decoding: data, as: UTF8.self)
-        XCTAssertEqual(p.terminationStatus, expect, "\(tool) \(args.joined(separator: " ")):\n\(out)", file: file, line: line)
+        let (status, out) = try GuestProcess.capture(tool, args)
+        XCTAssertEqual(status, expect, "\(tool) \(args.joined(separator: " ")):\n\(out)", file: file, line: line)
         return out
     }
 

@@ -68,7 +68,7 @@ final class SnapshotTests: XCTestCase {
     func snapshot(_ socket: String, _ path: String, _ mem: String, type: String = "Full") throws {
         let c = api(socket)
         expectStatus(try c.request("PATCH", "/vm", json: ["state": "Paused"]), 204, "pause")
-        expectStatus(try c.request("PUT", "/snapshot/create", json: ["snapshot_path": path, "mem_file_path": mem, "snapshot_type": type]), 200, "snapshot \(type)")
+        expectStatus(try c.request("PUT", "/snapshot/create", json: ["snapshot_path": path, "mem_file_path": mem, "snapshot_type": type]), 204, "snapshot \(type)")
     }
 
     /// Restores `path` in a new process and checks that the computation finishes correctly, without a boot.
@@ -111,7 +111,7 @@ final class SnapshotTests: XCTestCase {
         // A Diff with no previous snapshot has nothing to be relative to.
         expectStatus(try c.request("PATCH", "/vm", json: ["state": "Paused"]), 204, "pause")
         expectStatus(try c.request("PUT", "/snapshot/create", json: ["snapshot_path": dir + "/d0.snap", "mem_file_path": dir + "/d0.mem", "snapshot_type": "Diff"]), 400, "Diff without base")
-        expectStatus(try c.request("PUT", "/snapshot/create", json: ["snapshot_path": dir + "/base.snap", "mem_file_path": dir + "/base.mem"]), 200, "Full")
+        expectStatus(try c.request("PUT", "/snapshot/create", json: ["snapshot_path": dir + "/base.snap", "mem_file_path": dir + "/base.mem"]), 204, "Full")
         expectStatus(try c.request("PATCH", "/vm", json: ["state": "Resumed"]), 204, "resume")
         XCTAssertTrue(source.waitFor("PROGRESS 20000\r\n", timeout: 120), source.tail)
         try snapshot(socket, dir + "/d1.snap", dir + "/d1.mem", type: "Diff")

@@ -71,8 +71,12 @@ public final class APIServer: @unchecked Sendable {
     func routes(_ router: Router<BasicRequestContext>) {
         router.get("/vm") { [host] _, _ -> Response in
             guard let vm = host.vm else { return json(["state": "Not started", "config": NSNull()]) }
-            return json(["state": vm.state.rawValue, "config": VMConfigFile.render(vm.config),
-                         "restored": vm.restored])
+            var o: [String: Any] = ["state": vm.state.rawValue, "config": VMConfigFile.render(vm.config), "restored": vm.restored]
+            if let r = vm.lastSnapshotReport {
+                o["last_snapshot"] = ["snapshot_type": r.type.rawValue, "seconds": r.seconds, "pages_written": r.pagesWritten,
+                                      "state_bytes": r.stateBytes, "snapshot_path": r.path]
+            }
+            return json(o)
         }
         router.patch("/vm") { [host] req, ctx -> Response in
             let body = try await jsonBody(req, ctx)
@@ -115,9 +119,8 @@ public final class APIServer: @unchecked Sendable {
             let typeName = body["snapshot_type"] as? String ?? "Full"
             guard let type = SnapshotType(rawValue: typeName) else { throw VMError.badRequest("'snapshot_type' must be \"Full\" or \"Diff\"") }
             let progress = ProgressThrottle(host: host)
-            let report = try await Self.offload { try vm.createSnapshot(path: path, memFile: mem, type: type) { progress.report($0) } }
-            return json(["snapshot_type": report.type.rawValue, "seconds": report.seconds,
-                         "pages_written": report.pagesWritten, "state_bytes": report.stateBytes])
+            _ = try await Self.offload { try vm.createSnapshot(path: path, memFile: mem, type: type) { progress.report($0) } }
+            return Response(status: .noContent)
         }
         router.put("/snapshot/load") { [host] req, ctx -> Response in
             let body = try await jsonBody(req, ctx)

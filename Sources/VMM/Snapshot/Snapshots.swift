@@ -27,6 +27,7 @@ public struct SnapshotReport: Sendable {
     public var seconds: Double
     public var pagesWritten: Int
     public var stateBytes: Int
+    public var path: String
 }
 
 extension VirtualMachine {
@@ -123,7 +124,9 @@ extension VirtualMachine {
         if type == .full { machine.startDirtyLog() }
         let seconds = Double(TimeBase.hostNanos() - t0) / 1e9
         logger.info("snapshot \(type.rawValue) written to \(path) and \(memFile): \(pages.count) pages, \(bytes.count) state bytes, \(String(format: "%.3f", seconds)) s")
-        return SnapshotReport(type: type, seconds: seconds, pagesWritten: pages.count, stateBytes: bytes.count)
+        let report = SnapshotReport(type: type, seconds: seconds, pagesWritten: pages.count, stateBytes: bytes.count, path: path)
+        lastSnapshotReport = report
+        return report
     }
 
     /// RAM pages holding anything but zeros. Pages the host never materialized are zero; mincore
