@@ -163,6 +163,13 @@ enum SnapshotFile {
 
 // MARK: Durable files
 
+/// O_DIRECT (Glibc hides it behind _GNU_SOURCE); its value differs between architectures.
+#if arch(x86_64)
+let openDirect: Int32 = 0o40000
+#else
+let openDirect: Int32 = 0o200000
+#endif
+
 /// A file written under a temporary name and renamed into place once complete and on disk, so a
 /// crash leaves the old file or the new one, never a mix.
 struct DurableFile {
@@ -170,13 +177,24 @@ struct DurableFile {
     let temporaryPath: String
     let fd: Int32
 
-    init(path: String, tag: String) throws {
+    /// `direct`: open with openDirect where the file system allows it (writes must then be page-aligned
+    /// until `endDirect`).
+    init(path: String, tag: String, direct: Bool = false) throws {
         self.path = path
         temporaryPath = path + ".tmp-" + tag
-        fd = open(temporaryPath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        var f: Int32 = -1
+        if direct { f = open(temporaryPath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | openDirect, 0o600) }
+        if f < 0 { f = open(temporaryPath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
+        fd = f
         guard fd >= 0 else {
             throw VMError.badRequest("\(path): cannot create \(temporaryPath): \(String(cString: strerror(errno))); check that the directory exists and is writable")
         }
+    }
+
+    /// Back to ordinary (buffered) writes.
+    func endDirect() {
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 && flags & openDirect != 0 { _ = fcntl(fd, F_SETFL, flags & ~openDirect) }
     }
 
     func write(_ p: UnsafeRawPointer, count: Int, at offset: UInt64) throws {
