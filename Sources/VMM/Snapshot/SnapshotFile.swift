@@ -221,7 +221,7 @@ struct DurableFile {
         syncDirectory(of: path)
     }
     func abandon() { close(fd); unlink(temporaryPath) }
-    func close_() { close(fd) }
+    func closeFile() { close(fd) }
 }
 
 func syncDirectory(of path: String) {

@@ -91,9 +91,8 @@ extension VirtualMachine {
             throw error
         }
 
-        var meta = SnapshotMeta(id: id, type: type, createdAt: Date().timeIntervalSince1970, memFile: memFile, memID: memID,
+        let meta = SnapshotMeta(id: id, type: type, createdAt: Date().timeIntervalSince1970, memFile: memFile, memID: memID,
                                 ramSize: ram.size, config: config, disks: disks, parentPath: parent?.path, parentID: parent?.id)
-        if type == .full { meta.parentPath = nil }
         var sections: [SnapshotFile.Section] = []
         let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
         sections.append(.init(name: "meta", version: 1, body: [UInt8](try enc.encode(meta))))
@@ -111,7 +110,7 @@ extension VirtualMachine {
         do {
             try state.write(bytes, at: 0)
             try state.sync()
-            state.close_()
+            state.closeFile()
         } catch {
             state.abandon(); mem.abandon()
             throw error
@@ -125,7 +124,7 @@ extension VirtualMachine {
             mem.abandon()
             throw error
         }
-        mem.close_()
+        mem.closeFile()
         lastSnapshot = SnapshotLink(path: path, id: id, memFiles: (parent?.memFiles ?? []) + [memFile])
         if type == .full { machine.startDirtyLog() }
         let seconds = Double(TimeBase.hostNanos() - t0) / 1e9
