@@ -56,6 +56,7 @@ import atexit
 import gzip
 import http.client
 import json
+import importlib.util
 import os
 import re
 import shlex
@@ -123,15 +124,11 @@ class BenchError(Exception):
     pass
 
 
-def cache_dir():
-    if os.environ.get("MATRYOSHKA_CACHE"):
-        return os.environ["MATRYOSHKA_CACHE"]
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(xdg, "matryoshka")
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
+# Shared helpers from bench-boot.py (not importable by name: it has a dash), as bench-nested.py does.
+_spec = importlib.util.spec_from_file_location("bench_boot", os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-boot.py"))
+bench_boot = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_boot)
+cache_dir, log = bench_boot.cache_dir, bench_boot.log
 
 
 # MARK: initramfs
