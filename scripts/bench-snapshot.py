@@ -128,29 +128,10 @@ class BenchError(Exception):
 _spec = importlib.util.spec_from_file_location("bench_boot", os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-boot.py"))
 bench_boot = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_boot)
-cache_dir, log = bench_boot.cache_dir, bench_boot.log
+cache_dir, log, newc_archive = bench_boot.cache_dir, bench_boot.log, bench_boot.newc_archive
 
 
 # MARK: initramfs
-
-def newc_archive(entries):
-    """Minimal cpio newc writer. entries: (name, mode, data) with mode including the file type bits."""
-    out = bytearray()
-
-    def pad():
-        while len(out) % 4:
-            out.append(0)
-
-    for ino, (name, mode, data) in enumerate(entries + [("TRAILER!!!", 0, b"")], start=1):
-        name_bytes = name.lstrip("/").encode() + b"\0"
-        nlink = 2 if mode & 0o170000 == 0o040000 else 1
-        fields = [ino, mode, 0, 0, nlink, 0, len(data), 0, 0, 0, 0, len(name_bytes), 0]
-        out += b"070701" + b"".join(b"%08X" % f for f in fields) + name_bytes
-        pad()
-        out += data
-        pad()
-    return bytes(out)
-
 
 def build_initramfs(workdir, busybox, mib, loop):
     body = LOOP_BUSY if loop == "busy" else LOOP_SLEEP

@@ -62,6 +62,17 @@ extension Machine {
         try config.disks.map { try DiskIdentity.of(path: $0.path) }
     }
 
+    /// Every component with state of its own, by section name, in save and load order (the PLIC before
+    /// the devices that drive its lines).
+    var statefulComponents: [(name: String, component: Stateful)] {
+        var out: [(name: String, component: Stateful)] = harts.map { ("hart.\($0.id)", $0) }
+        let devices: [(name: String, component: Stateful)] =
+            [("clint", clint), ("plic", plic), ("uart", uart), ("rtc", rtc), ("test", test), ("vmgenid", vmgenid)]
+        out += devices
+        for (i, v) in virtio.enumerated() { out.append(("virtio.\(i)", v)) }
+        return out
+    }
+
     /// The machine's whole state but RAM, as named sections (QEMU's vmstate sections): the board,
     /// every hart, every device. `guestTime` is mtime at the moment the state was frozen.
     public func saveState(guestTime: UInt64) -> [(name: String, bytes: [UInt8])] {
@@ -75,14 +86,11 @@ extension Machine {
             w.blob(sbiInput)
         }
         out.append(("board", w.bytes))
-        func add(_ name: String, _ s: Stateful) {
+        for (name, component) in statefulComponents {
             var w = StateWriter()
-            s.saveState(&w)
+            component.saveState(&w)
             out.append((name, w.bytes))
         }
-        for h in harts { add("hart.\(h.id)", h) }
-        add("clint", clint); add("plic", plic); add("uart", uart); add("rtc", rtc); add("test", test); add("vmgenid", vmgenid)
-        for (i, v) in virtio.enumerated() { add("virtio.\(i)", v) }
         return out
     }
 
@@ -90,16 +98,11 @@ extension Machine {
     /// returns the guest time to continue from. Every section must be present; extra sections
     /// from a newer build are refused by name.
     public func loadState(_ sections: [String: [UInt8]]) throws -> UInt64 {
-        var expected = ["board", "clint", "plic", "uart", "rtc", "test", "vmgenid"]
-        expected += harts.map { "hart.\($0.id)" } + virtio.indices.map { "virtio.\($0)" }
+        let components = statefulComponents
+        let expected = ["board"] + components.map(\.name)
         for name in expected where sections[name] == nil { throw StateError("snapshot has no '\(name)' section") }
         for name in sections.keys where !expected.contains(name) {
             throw StateError("snapshot has a section '\(name)' this machine has no device for")
-        }
-        func load(_ name: String, _ s: Stateful) throws {
-            var r = StateReader(sections[name]!)
-            do { try s.loadState(&r) } catch { throw StateError("section '\(name)': \(error)") }
-            guard r.atEnd else { throw StateError("section '\(name)' has trailing bytes") }
         }
         var r = StateReader(sections["board"]!)
         let (guestTime, dtbAt, tree, reboots, input) = try r.section("board", versions: 1...1) { r, _ in
@@ -110,10 +113,11 @@ extension Machine {
             sbi = BuiltinSBI(machine: self)
             for h in harts { h.sbi = sbi }
         }
-        for h in harts { try load("hart.\(h.id)", h) }
-        try load("clint", clint); try load("plic", plic); try load("uart", uart); try load("rtc", rtc); try load("test", test)
-        try load("vmgenid", vmgenid)
-        for (i, v) in virtio.enumerated() { try load("virtio.\(i)", v) }
+        for (name, component) in components {
+            var r = StateReader(sections[name]!)
+            do { try component.loadState(&r) } catch { throw StateError("section '\(name)': \(error)") }
+            guard r.atEnd else { throw StateError("section '\(name)' has trailing bytes") }
+        }
         code.invalidateAll()
         for h in harts { h.flushAllTLB() }
         time.set(guestTime)

@@ -30,7 +30,7 @@ extension VirtualMachine {
 
     /// Instructions per privilege/virtualization level and traps per cause and (from -> to), all harts.
     public func levelReport() -> String {
-        var perLevel = [UInt64](repeating: 0, count: PrivilegeLevel.allCases.count)
+        let perLevel = instructionsPerLevel()
         var traps: [TrapKey: UInt64] = [:]
         var translations = [UInt64](repeating: 0, count: PrivilegeLevel.allCases.count)
         var gWalks: UInt64 = 0, hostFlushes: UInt64 = 0, guestFlushes: UInt64 = 0
@@ -39,7 +39,6 @@ extension VirtualMachine {
             gWalks &+= h.gStageWalks
             hostFlushes &+= h.hostTLBFlushes
             guestFlushes &+= h.guestTLBFlushes
-            for (i, n) in h.instructionsByLevel.enumerated() { perLevel[i] &+= n }
             for (k, n) in h.trapCounts { traps[k, default: 0] &+= n }
         }
         let total = max(1, perLevel.reduce(0, &+))
@@ -67,12 +66,8 @@ extension VirtualMachine {
     /// The `--stats` counters as a JSON object (`GET /vm/stats`); call at a safe point.
     public func statsDictionary() -> [String: Any] {
         let s = machine.stats
-        var perLevel = [UInt64](repeating: 0, count: PrivilegeLevel.allCases.count)
-        var traps: UInt64 = 0
-        for h in machine.harts {
-            for (i, n) in h.instructionsByLevel.enumerated() { perLevel[i] &+= n }
-            traps &+= h.trapsTaken
-        }
+        let perLevel = instructionsPerLevel()
+        let traps = machine.harts.reduce(0) { $0 &+ $1.trapsTaken }
         var out: [String: Any] = [
             "state": state.rawValue,
             "instructions": s.instructions, "host_seconds": s.hostSeconds, "idle_seconds": s.idleSeconds,
@@ -85,5 +80,16 @@ extension VirtualMachine {
         }
         if let jit = machine.code.jit { out["jit_blocks_compiled"] = jit.compiledBlocks }
         return out
+    }
+}
+
+extension VirtualMachine {
+    /// Instructions retired per level (indexed by `PrivilegeLevel.rawValue`), all harts.
+    func instructionsPerLevel() -> [UInt64] {
+        var perLevel = [UInt64](repeating: 0, count: PrivilegeLevel.allCases.count)
+        for h in machine.harts {
+            for (i, n) in h.instructionsByLevel.enumerated() { perLevel[i] &+= n }
+        }
+        return perLevel
     }
 }

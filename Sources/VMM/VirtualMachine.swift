@@ -56,8 +56,6 @@ public final class VirtualMachine: @unchecked Sendable {
     private var thread: pthread_t?
     /// mtime when the VM paused: guest time stands still while paused.
     private var pausedAt: UInt64 = 0
-    /// The guest time of a paused VM (what a snapshot records).
-    var pausedGuestTime: UInt64 { pausedAt }
     /// mtime as the guest sees it (frozen while paused); at a safe point.
     public var guestTime: UInt64 { state == .paused ? pausedAt : machine.time.now() }
     /// The snapshot a Diff snapshot would go on top of.

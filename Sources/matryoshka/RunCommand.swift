@@ -83,10 +83,7 @@ struct Run: ParsableCommand {
     }
 
     /// True when no option describes a machine (API-only mode with --api-socket).
-    var describesNoMachine: Bool {
-        kernel == nil && initrd == nil && append == nil && memory == nil && cpus == nil && firmware == nil && disk.isEmpty
-            && !rng && console == nil && net.isEmpty && !hypervisor && !noHypervisor && configFile == nil && restore == nil
-    }
+    var describesNoMachine: Bool { describesNoMachineBesidesRestore && configFile == nil && restore == nil }
 
     func runMachine() -> Int32 {
         if let restore {

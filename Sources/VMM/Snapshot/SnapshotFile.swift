@@ -66,8 +66,8 @@ enum SnapshotFile {
             let name = Array(s.name.utf8)
             sw.u32(UInt32(name.count)); for b in name { sw.u8(b) }
             sw.u32(s.version)
-            sw.u64(UInt64(s.body.count))
-            var bytes = sw.bytes + s.body
+            sw.blob(s.body)
+            var bytes = sw.bytes
             let crc = CRC64.checksum(bytes)
             withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
             for b in bytes { w.u8(b) }
@@ -94,11 +94,7 @@ enum SnapshotFile {
                 var name: [UInt8] = []
                 for _ in 0..<nameLength { name.append(try r.u8()) }
                 let v = try r.u32()
-                let length = try r.u64()
-                guard length <= UInt64(maxSectionBytes) else { throw bad("corrupt section length at byte \(start)") }
-                var body: [UInt8] = []
-                body.reserveCapacity(Int(length))
-                for _ in 0..<Int(length) { body.append(try r.u8()) }
+                let body = try r.blob(max: maxSectionBytes)
                 let end = r.offset
                 let crc = try r.u64()
                 let actual = bytes.withUnsafeBytes { CRC64.update(0, UnsafeRawBufferPointer(rebasing: $0[start..<end])) }

@@ -102,7 +102,7 @@ extension VirtualMachine {
             for (s, c) in runs { w.u64(UInt64(s)); w.u64(UInt64(c)) }
             sections.append(.init(name: "pages", version: 1, body: w.bytes))
         }
-        for s in machine.saveState(guestTime: pausedGuestTime) {
+        for s in machine.saveState(guestTime: guestTime) {
             sections.append(.init(name: s.name, version: 1, body: s.bytes))
         }
         let bytes = SnapshotFile.encode(sections)
