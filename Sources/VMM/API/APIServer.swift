@@ -62,6 +62,7 @@ public final class APIServer: @unchecked Sendable {
     }
 
     public func stop() {
+        host.drainStreams(timeout: 1)
         task?.cancel()
         unlink(socketPath)
     }
@@ -147,8 +148,10 @@ public final class APIServer: @unchecked Sendable {
         router.get("/events") { [host] _, _ -> Response in
             let stream = host.events()
             if let vm = host.vm { host.publish(["event": "StateChanged", "state": vm.state.rawValue]) }
+            host.streamStarted()
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"],
                             body: ResponseBody { writer in
+                                defer { host.streamEnded() }
                                 for await line in stream { try await writer.write(ByteBuffer(string: line)) }
                                 try await writer.finish(nil)
                             })

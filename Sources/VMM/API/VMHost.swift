@@ -13,6 +13,8 @@ public final class VMHost: @unchecked Sendable {
         var listeners: [Int: AsyncStream<String>.Continuation] = [:]
         var nextListener = 0
         var loading = false
+        /// Event streams whose HTTP responses are still being written.
+        var openStreams = 0
     }
     private let slot = Mutex(Slot())
     private let loaded = DispatchSemaphore(value: 0)
@@ -51,6 +53,17 @@ public final class VMHost: @unchecked Sendable {
     func endLoad() { slot.withLock { $0.loading = false } }
 
     // MARK: Events
+
+    /// Counts an event response being written (`streamEnded` when it is done).
+    func streamStarted() { slot.withLock { $0.openStreams += 1 } }
+    func streamEnded() { slot.withLock { $0.openStreams -= 1 } }
+
+    /// Waits (at most `timeout` seconds) until every event stream has been written out, so that a
+    /// VM's last events (its exit) reach subscribers before the process ends.
+    func drainStreams(timeout: Double) {
+        let deadline = DispatchTime.now() + timeout
+        while slot.withLock({ $0.openStreams > 0 }) && DispatchTime.now() < deadline { usleep(5_000) }
+    }
 
     /// A new subscriber's stream of JSON lines.
     func events() -> AsyncStream<String> {
