@@ -17,13 +17,18 @@ final class NestedSnapshotTests: XCTestCase {
         let socket = dir + "/api.sock"
         let l1 = try GuestProcess(binary, ["run", "--no-reboot", "--memory", "1G", "--initrd", GuestImages.nestedInitramfsPath,
                                            "--disk", GuestImages.nestedDiskPath + ",readonly=on",
-                                           "--append", "console=ttyS0 quiet cryptomgr.notests nested=demo", "--api-socket", socket],
+                                           "--append", "console=ttyS0 quiet cryptomgr.notests nested=demo", "--api-socket", socket, "--stats"],
                                   dir: dir, name: "l1")
         XCTAssertTrue(l1.waitFor("L1: starting L2", timeout: 300), l1.tail)
-        // Let L2's kernel get going under KVM before the snapshot.
-        Thread.sleep(forTimeInterval: 3)
-        XCTAssertFalse(l1.output.contains("=== L2 guest"), "L2 finished before the snapshot; snapshot earlier")
+        // Snapshot as soon as L2's kernel runs under KVM: the first VS-mode instructions in /vm/stats.
         let c = APIClient(socketPath: socket)
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let o = try JSONSerialization.jsonObject(with: Data(try c.request("GET", "/vm/stats").body)) as? [String: Any]
+            if let levels = o?["instructions_by_level"] as? [String: Any], (levels["VS"] as? Int ?? 0) > 0 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTAssertFalse(l1.output.contains("=== L2 guest"), "L2 finished before the snapshot")
         XCTAssertEqual(try c.request("PATCH", "/vm", json: ["state": "Paused"]).status, 204)
         let stats = try JSONSerialization.jsonObject(with: Data(try c.request("GET", "/vm/stats").body)) as? [String: Any]
         let r = try c.request("PUT", "/snapshot/create", json: ["snapshot_path": dir + "/n.snap", "mem_file_path": dir + "/n.mem"])
