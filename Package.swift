@@ -31,7 +31,7 @@ let package = Package(
                                                  .product(name: "Logging", package: "swift-log")]),
         .target(name: "Machine", dependencies: ["Platform", "RISCV", "Devices", "Backends",
                                                 .product(name: "Logging", package: "swift-log")]),
-        .target(name: "VMM", dependencies: ["Platform", "RISCV", "Devices", "Backends", "Machine",
+        .target(name: "VMM", dependencies: ["Platform", "RISCV", "Devices", "Backends", "Machine", "CZlib",
                                             .product(name: "Logging", package: "swift-log"),
                                             .product(name: "Hummingbird", package: "hummingbird"),
                                             .product(name: "NIOCore", package: "swift-nio"),

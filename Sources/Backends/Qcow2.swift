@@ -166,6 +166,8 @@ public final class Qcow2Backend: BlockBackend {
 
     deinit { if fd >= 0 { sysClose(fd) } }
 
+    public func setLocked(_ locked: Bool) throws { try setDiskImageLock(fd, path: path, readOnly: readOnly, locked: locked) }
+
     /// Releases the file (and its lock). Further use throws.
     public func close() {
         if fd >= 0 { _ = fsync(fd); sysClose(fd); fd = -1 }

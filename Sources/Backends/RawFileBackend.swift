@@ -45,6 +45,8 @@ public final class RawFileBackend: BlockBackend {
 
     deinit { if fd >= 0 { close(fd) } }
 
+    public func setLocked(_ locked: Bool) throws { try setDiskImageLock(fd, path: path, readOnly: readOnly, locked: locked) }
+
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
         var done = 0
         while done < buffer.count {
@@ -173,6 +175,15 @@ public final class MemoryBackend: BlockBackend {
         guard !readOnly else { throw BlockError("read-only") }
         try check(offset, length)
         for i in Int(offset)..<Int(offset + length) { bytes[i] = 0 }
+    }
+}
+
+/// Drops or retakes the lock `openLockedDiskImage` took on `fd`.
+func setDiskImageLock(_ fd: Int32, path: String, readOnly: Bool, locked: Bool) throws {
+    guard fd >= 0 else { return }
+    if !locked { _ = flock(fd, LOCK_UN); return }
+    if flock(fd, (readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
+        throw BlockError("\(path): cannot take the disk image's lock back: \(errno == EWOULDBLOCK ? "another process holds it" : errnoText())")
     }
 }
 

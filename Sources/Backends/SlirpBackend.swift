@@ -14,6 +14,7 @@ struct SlirpLibrary {
     let pollfdsPoll: slirp_pollfds_poll_fn
     let input: slirp_input_fn
     let addHostfwd: slirp_add_hostfwd_fn
+    let removeHostfwd: slirp_remove_hostfwd_fn?
     let stateSave: slirp_state_save_fn?
     let stateLoad: slirp_state_load_fn?
     let stateVersion: slirp_state_version_fn?
@@ -37,7 +38,8 @@ struct SlirpLibrary {
             return .failure(NetError("--net user: the installed libslirp lacks the 4.x API; install Debian's libslirp0"))
         }
         return .success(SlirpLibrary(new: new, cleanup: cleanup, pollfdsFill: fill, pollfdsPoll: poll, input: input,
-                                     addHostfwd: fwd, stateSave: sym("slirp_state_save", slirp_state_save_fn.self),
+                                     addHostfwd: fwd, removeHostfwd: sym("slirp_remove_hostfwd", slirp_remove_hostfwd_fn.self),
+                                     stateSave: sym("slirp_state_save", slirp_state_save_fn.self),
                                      stateLoad: sym("slirp_state_load", slirp_state_load_fn.self),
                                      stateVersion: sym("slirp_state_version", slirp_state_version_fn.self)))
     }
@@ -108,6 +110,7 @@ public final class SlirpBackend: NetBackend {
 
     public init(hostForwards: [HostForward] = []) throws {
         lib = try SlirpLibrary.shared.get()
+        self.hostForwards = hostForwards
         callbacks = .allocate(capacity: 1)
         callbacks.initialize(to: SlirpCb())
         callbacks.pointee.send_packet = { buf, len, opaque in
@@ -157,6 +160,12 @@ public final class SlirpBackend: NetBackend {
             callbacks.deallocate()
             throw NetError("--net user: libslirp failed to initialise")
         }
+        try bindHostForwards()
+    }
+
+    private let hostForwards: [HostForward]
+
+    private func bindHostForwards() throws {
         for f in hostForwards {
             var host = in_addr(), guest = in_addr()
             host.s_addr = f.hostAddress.isEmpty ? 0 : parseIPv4(f.hostAddress)!
@@ -167,6 +176,20 @@ public final class SlirpBackend: NetBackend {
                 throw NetError("--net user: hostfwd \(proto):\(f.hostAddress.isEmpty ? "*" : f.hostAddress):\(f.hostPort): cannot listen on the host port (\(err))")
             }
         }
+    }
+
+    /// Closes the forwarded ports' listening sockets (connections already made stay).
+    public func detachHost() {
+        guard let remove = lib.removeHostfwd else { return }
+        for f in hostForwards {
+            var host = in_addr()
+            host.s_addr = f.hostAddress.isEmpty ? 0 : parseIPv4(f.hostAddress)!
+            _ = remove(slirp, f.udp ? 1 : 0, host, Int32(f.hostPort))
+        }
+    }
+    public func reattachHost() throws {
+        guard lib.removeHostfwd != nil else { return }
+        try bindHostForwards()
     }
 
     deinit {

@@ -10,7 +10,7 @@ import CSlirp
 public final class TapBackend: NetBackend {
     public var deliver: (([UInt8]) -> Void)?
     public let name: String
-    private let fd: Int32
+    private var fd: Int32
     private var buffer = [UInt8](repeating: 0, count: 65_536)
 
     static let TUNSETIFF: UInt = 0x4004_54ca
@@ -19,6 +19,11 @@ public final class TapBackend: NetBackend {
 
     public init(name: String) throws {
         self.name = name
+        fd = try TapBackend.attach(name)
+    }
+
+    /// Opens /dev/net/tun and attaches it to the interface `name`; returns the descriptor.
+    static func attach(_ name: String) throws -> Int32 {
         let fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             let e = errno
@@ -38,10 +43,18 @@ public final class TapBackend: NetBackend {
             let hint = e == EPERM || e == EACCES ? " (creating or attaching a tap interface needs root or CAP_NET_ADMIN; or use --net user)" : ""
             throw NetError("--net tap=\(name): TUNSETIFF failed: \(String(cString: strerror(e)))\(hint)")
         }
-        self.fd = fd
+        return fd
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Closes the descriptor so another process can attach the interface (a persistent tap stays).
+    public func detachHost() {
+        if fd >= 0 { close(fd); fd = -1 }
+    }
+    public func reattachHost() throws {
+        if fd < 0 { fd = try TapBackend.attach(name) }
+    }
 
     public func send(_ frame: [UInt8]) {
         _ = frame.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }   // dropped if the queue is full

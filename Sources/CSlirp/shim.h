@@ -77,6 +77,7 @@ typedef void (*slirp_pollfds_poll_fn)(Slirp *slirp, int select_error, SlirpGetRE
 typedef void (*slirp_input_fn)(Slirp *slirp, const uint8_t *pkt, int pkt_len);
 typedef int (*slirp_add_hostfwd_fn)(Slirp *slirp, int is_udp, struct in_addr host_addr, int host_port,
                                     struct in_addr guest_addr, int guest_port);
+typedef int (*slirp_remove_hostfwd_fn)(Slirp *slirp, int is_udp, struct in_addr host_addr, int host_port);
 typedef int (*slirp_state_save_fn)(Slirp *s, SlirpWriteCb write_cb, void *opaque);
 typedef int (*slirp_state_load_fn)(Slirp *s, int version_id, SlirpReadCb read_cb, void *opaque);
 typedef int (*slirp_state_version_fn)(void);

@@ -28,9 +28,13 @@ public protocol BlockBackend: AnyObject {
     func writeZeroes(offset: UInt64, length: UInt64, unmap: Bool) throws
     /// Writes the buffers one after another from `offset` (a request scattered over guest pages).
     func write(gathering buffers: [UnsafeRawBufferPointer], at offset: UInt64) throws
+    /// Drops (false) or takes back (true) the image's host lock, the file staying open: live
+    /// migration hands the image to the destination at switch-over and takes it back if that fails.
+    func setLocked(_ locked: Bool) throws
 }
 
 extension BlockBackend {
+    public func setLocked(_ locked: Bool) throws {}
     public func write(gathering buffers: [UnsafeRawBufferPointer], at offset: UInt64) throws {
         var pos = offset
         for b in buffers {

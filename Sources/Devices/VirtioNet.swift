@@ -25,9 +25,15 @@ public protocol NetBackend: AnyObject {
     func saveState() -> [UInt8]
     /// Restores what `saveState` returned (into a freshly opened backend).
     func loadState(_ bytes: [UInt8]) throws
+    /// Live migration: lets go of host resources another process must take at switch-over (slirp's
+    /// forwarded ports, the tap interface), and takes them back (`reattachHost`) if that fails.
+    func detachHost()
+    func reattachHost() throws
 }
 
 extension NetBackend {
+    public func detachHost() {}
+    public func reattachHost() throws {}
     public func takeErrors() -> [String] { [] }
     public func saveState() -> [UInt8] { [] }
     public func loadState(_ bytes: [UInt8]) throws {

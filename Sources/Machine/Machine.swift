@@ -50,6 +50,8 @@ public enum ExitReason: Equatable, Sendable, CustomStringConvertible {
     case stopped
     /// Ctrl-A X on the console.
     case consoleQuit
+    /// Live migration completed: the guest runs on at the destination (summary line).
+    case migrated(String)
     /// SIGTERM, SIGINT or SIGHUP.
     case signal(Int32)
     /// A host request (pause, stop, snapshot) asked the loop to return at a safe point: every hart
@@ -62,6 +64,7 @@ public enum ExitReason: Equatable, Sendable, CustomStringConvertible {
         case .reset: return "guest requested a reset"
         case .stopped: return "stopped by the host"
         case .consoleQuit: return "quit from the console (Ctrl-A X)"
+        case .migrated(let summary): return summary
         case .signal(let s):
             let names: [Int32: String] = [SIGTERM: "SIGTERM", SIGINT: "SIGINT", SIGHUP: "SIGHUP"]
             return "terminated by signal \(s) (\(names[s] ?? "SIG\(s)"))"
@@ -136,13 +139,20 @@ public final class Machine {
         return e
     }
 
-    public init(config: MachineConfig) throws {
+    /// Builds the board; `ram` (live migration: pages already received) must be `config.memorySize`
+    /// bytes at the RAM base, or nil for new RAM.
+    public init(config: MachineConfig, ram existing: GuestRAM? = nil) throws {
         guard config.harts >= 1 && config.harts <= 32 else { throw LoadError("--cpus must be between 1 and 32 (got \(config.harts))") }
         guard config.memorySize >= 16 << 20, config.memorySize <= 64 << 30, config.memorySize % (1 << 20) == 0 else {
             throw LoadError("--memory must be a whole number of MiB between 16M and 64G")
         }
         self.config = config
-        do { ram = try GuestRAM(base: VirtMap.ramBase, size: config.memorySize) } catch { throw LoadError("\(error)") }
+        if let existing {
+            guard existing.base == VirtMap.ramBase, existing.size == config.memorySize else { throw LoadError("RAM does not match the machine's config") }
+            ram = existing
+        } else {
+            do { ram = try GuestRAM(base: VirtMap.ramBase, size: config.memorySize) } catch { throw LoadError("\(error)") }
+        }
         time = TimeBase()
         bus = SystemBus()
         code = CodeCache(ram: ram)

@@ -73,6 +73,14 @@ extension Machine {
         return out
     }
 
+    /// The state sections a machine built from `config` has (`saveState`'s names), without building it:
+    /// a migration's destination checks them before any page moves.
+    public static func stateSectionNames(for config: MachineConfig) -> [String] {
+        let virtioCount = config.disks.count + (config.rng ? 1 : 0) + (config.virtioConsole ? 1 : 0) + config.net.count
+        return ["board"] + (0..<config.harts).map { "hart.\($0)" } + ["clint", "plic", "uart", "rtc", "test", "vmgenid"]
+            + (0..<virtioCount).map { "virtio.\($0)" }
+    }
+
     /// The machine's whole state but RAM, as named sections (QEMU's vmstate sections): the board,
     /// every hart, every device. `guestTime` is mtime at the moment the state was frozen.
     public func saveState(guestTime: UInt64) -> [(name: String, bytes: [UInt8])] {
@@ -122,6 +130,36 @@ extension Machine {
         for h in harts { h.flushAllTLB() }
         time.set(guestTime)
         return guestTime
+    }
+
+    // MARK: Live migration
+
+    /// Lets go of what the destination of a live migration takes at switch-over: the disk images'
+    /// locks (the files stay open and flushed) and the network's host side (slirp's forwarded ports,
+    /// the tap interface). Call at a safe point after `quiesce`.
+    public func detachHost() {
+        for v in virtio { if let b = v.device as? VirtioBlock { try? b.backend.setLocked(false) } }
+        for n in netDevices { n.backend.detachHost() }
+    }
+
+    /// Takes back what `detachHost` let go of (the migration failed). Throws when another process
+    /// holds a disk now: the VM must not run then.
+    public func reattachHost() throws {
+        for v in virtio { if let b = v.device as? VirtioBlock { try b.backend.setLocked(true) } }
+        for n in netDevices {
+            do { try n.backend.reattachHost() } catch { logger.warning("network: \(error)") }
+        }
+    }
+
+    /// After a move: tells the network where the guest now is, as QEMU's self-announce does (a
+    /// RARP broadcast from each NIC's MAC), so switches learn the new port.
+    public func announceNetwork() {
+        for n in netDevices {
+            var frame = [UInt8](repeating: 0xff, count: 6) + n.mac + [0x80, 0x35]   // broadcast, src, RARP
+            frame += [0, 1, 8, 0, 6, 4, 0, 3] + n.mac + [0, 0, 0, 0] + n.mac + [0, 0, 0, 0]
+            frame += [UInt8](repeating: 0, count: 60 - frame.count)
+            n.backend.send(frame)
+        }
     }
 
     // MARK: Dirty-page log

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Physical accesses that miss RAM (MMIO). Implemented by the board's bus.
 /// Called only on the slow path; `nil`/`false` means nothing answers there (access fault).
@@ -34,6 +35,12 @@ public final class GuestRAM: @unchecked Sendable {
     /// Some of RAM is a private mapping of a snapshot's memory file (`mapFile`), whose untouched pages
     /// are not zero: a page's residency says nothing about its contents then.
     public private(set) var isFileBacked = false
+    /// Post-copy migration: one byte per page, 1 while the page is still at the source (nil otherwise).
+    /// Every path to RAM but a store-TLB hit goes through `hostPointer` or a fetch fill, which call
+    /// `fetchMissing` first; TLB entries are only filled for pages that are here.
+    @exclusivity(unchecked) public private(set) var missing: UnsafeMutablePointer<UInt8>?
+    /// Blocks until the page (index) has arrived; installed with `missing`.
+    public private(set) var fetchMissing: ((Int) -> Void)?
 
     /// Throws `GuestRAMError` when the host cannot reserve `size` bytes of address space.
     public init(base: UInt64, size: UInt64) throws {
@@ -85,6 +92,48 @@ public final class GuestRAM: @unchecked Sendable {
         return out
     }
 
+    // MARK: Post-copy
+
+    /// Marks `pages` as absent: the first access to each calls `fetch(page)`, which must not return
+    /// before it has written the page and called `arrived`.
+    public func beginPostcopy(pages: [Int], fetch: @escaping (Int) -> Void) {
+        let m = UnsafeMutablePointer<UInt8>.allocate(capacity: pageCount)
+        m.initialize(repeating: 0, count: pageCount)
+        for p in pages where p >= 0 && p < pageCount { m[p] = 1 }
+        fetchMissing = fetch
+        missing = m
+    }
+    /// Whether the page is still absent.
+    public func isMissing(_ page: Int) -> Bool {
+        guard let m = missing else { return false }
+        atomicMemoryFence(ordering: .acquiring)
+        return m[page] != 0
+    }
+    /// The page's contents are in place (called by the receiver after writing them).
+    public func arrived(_ page: Int) {
+        atomicMemoryFence(ordering: .releasing)
+        missing?[page] = 0
+    }
+    /// Every page is here: accesses stop checking. The map itself is kept (another thread may be
+    /// reading it this instant); it is a byte per page.
+    public func endPostcopy() { missing = nil }
+
+    /// Fetches any absent page of [addr, addr+len) (inside RAM).
+    @inline(never) func ensurePresent(_ addr: UInt64, _ len: UInt64, _ m: UnsafeMutablePointer<UInt8>) {
+        var page = Int((addr - base) >> 12)
+        let last = Int((addr - base + max(len, 1) - 1) >> 12)
+        while page <= last {
+            if m[page] != 0 { fetchMissing?(page) }
+            page += 1
+        }
+        atomicMemoryFence(ordering: .acquiring)
+    }
+    /// The host address of RAM page `index` for a fetch fill (which reads the page's code).
+    @inline(__always) public func pagePointer(forFetch index: Int) -> UnsafeMutableRawPointer {
+        if let m = missing, m[index] != 0 { fetchMissing?(index); atomicMemoryFence(ordering: .acquiring) }
+        return pointer + (index << 12)
+    }
+
     // MARK: Restore
 
     /// Replaces the contents of RAM with a copy-on-write mapping of `length` bytes of the file `fd`
@@ -124,7 +173,9 @@ public final class GuestRAM: @unchecked Sendable {
 
     /// Host pointer for [addr, addr+len) or nil when any byte is outside RAM.
     public func hostPointer(_ addr: UInt64, _ len: UInt64) -> UnsafeMutableRawPointer? {
-        contains(addr, len) ? pointer + Int(addr - base) : nil
+        guard contains(addr, len) else { return nil }
+        if let m = missing { ensurePresent(addr, len, m) }
+        return pointer + Int(addr - base)
     }
 
     public func invalidateCode(_ addr: UInt64, _ len: UInt64) {

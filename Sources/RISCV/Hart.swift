@@ -748,8 +748,9 @@ public final class Hart: InterruptTarget {
             return nil
         }
         let ramPage = Int((pa - ram.base) >> 12)
+        let host = ram.pagePointer(forFetch: ramPage)   // post-copy: the page must be here before it is decoded
         let e = FetchEntry(tag: va & ~0xfff, ops: UInt(bitPattern: code.ops(forRAMPage: ramPage)),
-                           host: UInt(bitPattern: ram.pointer + (ramPage << 12)), ramPage: ramPage)
+                           host: UInt(bitPattern: host), ramPage: ramPage)
         if pmpPageUniform(pa, .fetch, prv) {
             tlbFetch[tlbFillIndex(va, slot: fetchSlot)] = e
         }

@@ -30,6 +30,8 @@ public final class VirtualMachine: @unchecked Sendable {
         case exited(ExitReason)
         /// A snapshot was written (state file path).
         case snapshotCreated(path: String, type: SnapshotType)
+        /// A migration's progress or end.
+        case migration(MigrationStatus)
     }
 
     public let config: MachineConfig
@@ -64,6 +66,10 @@ public final class VirtualMachine: @unchecked Sendable {
     public internal(set) var lastSnapshotReport: SnapshotReport?
     /// A clone's own disk overlays (qcow2 files over the snapshot's disks), in slot order.
     public internal(set) var cloneDisks: [String] = []
+    /// The current or last outgoing migration.
+    let migrationSlot = Mutex<MigrationJob?>(nil)
+    /// Arrived by live migration.
+    public internal(set) var migratedIn = false
     /// Restored from a snapshot rather than booted.
     public private(set) var restored = false
 

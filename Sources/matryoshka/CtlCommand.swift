@@ -7,7 +7,7 @@ import Synchronization
 struct Ctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Control a running VM through its API socket.",
-        subcommands: [Info.self, Pause.self, Resume.self, Stats.self, Snapshot.self, Load.self, Reset.self, Stop.self, Events.self])
+        subcommands: [Info.self, Pause.self, Resume.self, Stats.self, Snapshot.self, Load.self, Reset.self, Stop.self, Events.self, Migrate.self, MigrateStatus.self, MigrateCancel.self])
 
     struct Socket: ParsableArguments {
         @Option(help: ArgumentHelp("The VM's --api-socket.", valueName: "path"))
@@ -111,6 +111,74 @@ struct Ctl: ParsableCommand {
             if let memFile { body["mem_backend"] = ["backend_type": "File", "backend_path": memFile] }
             try wrap { try call(socket, "PUT", "/snapshot/load", body) }
         }
+    }
+    struct Migrate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Live-migrate the VM (PUT /migrate), showing progress; ends with the migration's figures.",
+            discussion: "URL is unix:PATH or tcp:HOST:PORT, where `matryoshka run --incoming URL` waits. Exits 0 when the guest runs at the destination.")
+        @OptionGroup var socket: Socket
+        @Argument(help: "Destination: unix:PATH or tcp:HOST:PORT.") var url: String
+        @Option(help: "The pause the guest may see at switch-over, in ms (default 50).") var downtimeMs: Double = 50
+        @Flag(help: "Post-copy: run the guest at the destination at once and fetch memory on demand.") var postcopy = false
+        @Option(help: "Bandwidth limit in MiB/s (default: none).") var maxBandwidth: Double = 0
+        func run() throws {
+            try wrap {
+                let progress = ProgressLine(label: "migrate")
+                let subscribed = DispatchSemaphore(value: 0)
+                let final = Mutex<[String: Any]?>(nil)
+                let watcher = Thread {
+                    var first = true
+                    _ = try? socket.client.request("GET", "/events", body: nil, timeout: 1e9) { bytes in
+                        if first { first = false; subscribed.signal() }
+                        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+                            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                                  let event = o["event"] as? String, event.hasPrefix("Migration") else { continue }
+                            if event == "MigrationProgress" {
+                                let total = (o["total_bytes"] as? Double) ?? 1, left = (o["remaining_bytes"] as? Double) ?? 0
+                                progress.show(1 - left / max(total, 1))
+                            } else {
+                                final.withLock { $0 = o }
+                                return false
+                            }
+                        }
+                        return true
+                    }
+                    if first { subscribed.signal() }
+                    progress.finish()
+                }
+                watcher.start()
+                _ = subscribed.wait(timeout: .now() + 5)
+                let r = try socket.client.request("PUT", "/migrate", json: [
+                    "destination_url": url, "downtime_ms": downtimeMs, "mode": postcopy ? "postcopy" : "precopy",
+                    "max_bandwidth_mibps": maxBandwidth])
+                guard r.status / 100 == 2 else { throw Failure(message: "PUT /migrate: HTTP \(r.status): \(r.faultMessage)") }
+                while !progress.finished { usleep(50_000) }
+                var result = final.withLock { $0 }
+                if result == nil, let r = try? socket.client.request("GET", "/migrate") {
+                    result = try? JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]
+                }
+                guard var o = result else { throw Failure(message: "the source's API went away before the migration reported its end") }
+                o.removeValue(forKey: "timestamp"); o.removeValue(forKey: "event")
+                if let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) { print(String(decoding: data, as: UTF8.self)) }
+                let status = o["status"] as? String ?? "?"
+                guard status == "completed" else {
+                    throw Failure(message: "migration \(status)\((o["error"] as? String).map { ": " + $0 } ?? "")")
+                }
+                FileHandle.standardError.write(Data(String(format: "matryoshka: migrated to %@ in %.0f ms, downtime %.1f ms, %.1f MiB sent\n",
+                    url, o["total_time_ms"] as? Double ?? 0, o["downtime_ms"] as? Double ?? 0,
+                    (o["transferred_bytes"] as? Double ?? 0) / 1048576).utf8))
+            }
+        }
+    }
+    struct MigrateStatus: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "migrate-status", abstract: "The current or last migration (GET /migrate).")
+        @OptionGroup var socket: Socket
+        func run() throws { try wrap { try call(socket, "GET", "/migrate") } }
+    }
+    struct MigrateCancel: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "migrate-cancel", abstract: "Cancel a migration before its switch-over (DELETE /migrate).")
+        @OptionGroup var socket: Socket
+        func run() throws { try wrap { try call(socket, "DELETE", "/migrate") } }
     }
     struct Events: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the VM's events as JSON lines until it exits (GET /events).")

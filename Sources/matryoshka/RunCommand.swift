@@ -70,6 +70,8 @@ struct Run: ParsableCommand {
     var restore: String?
     @Option(help: ArgumentHelp("With --restore: the snapshot's memory file, when it has moved.", valueName: "file"))
     var memFile: String?
+    @Option(help: ArgumentHelp("Receive a live-migrating VM on unix:PATH or tcp:HOST:PORT instead of booting. Machine options or --config-file given beside it are what the incoming VM must match.", valueName: "url"))
+    var incoming: String?
     @Flag(help: "Start paused (resume through the API).")
     var paused = false
     @Flag(help: "With --restore: start a clone (its disks get qcow2 overlays of their own, its NICs new MACs, the guest a new VM generation ID).")
@@ -86,6 +88,12 @@ struct Run: ParsableCommand {
     var describesNoMachine: Bool { describesNoMachineBesidesRestore && configFile == nil && restore == nil }
 
     func runMachine() -> Int32 {
+        if let incoming {
+            guard restore == nil, memFile == nil, !clone else { return fail("--incoming receives the machine from the source: do not combine it with --restore", status: 2) }
+            let expect: IncomingExpectation
+            do { expect = try incomingExpectation() } catch { return fail("\(error)", status: 2) }
+            return receiveIncoming(incoming, expect: expect, apiSocket: apiSocket, options: options)
+        }
         if let restore {
             guard configFile == nil, describesNoMachineBesidesRestore else {
                 return fail("--restore takes the machine from the snapshot: do not combine it with --config-file or machine options", status: 2)
@@ -108,6 +116,28 @@ struct Run: ParsableCommand {
         let vm: VirtualMachine
         do { vm = try VirtualMachine(config: config) } catch { return fail("\(error)", status: 2) }
         return runVM(vm, options: options, apiSocket: apiSocket, startPaused: paused)
+    }
+
+    /// With --incoming: what the options and config file say the machine must be.
+    func incomingExpectation() throws -> IncomingExpectation {
+        var e = IncomingExpectation()
+        if let configFile {
+            guard let data = FileManager.default.contents(atPath: configFile) else {
+                throw UsageError(description: "\(configFile): cannot read the config file; check the path")
+            }
+            let c = try VMConfigFile.parse(data, path: configFile)
+            e = IncomingExpectation(memorySize: c.memorySize, harts: c.harts, hypervisor: c.hypervisor, diskPaths: c.disks.map(\.path), netCount: c.net.count)
+        }
+        if let memory {
+            guard let m = parseSize(memory) else { throw UsageError(description: "invalid --memory '\(memory)': use a size such as 512M or 2G") }
+            e.memorySize = m
+        }
+        if let cpus { e.harts = cpus }
+        if hypervisor { e.hypervisor = true }
+        if noHypervisor { e.hypervisor = false }
+        if !disk.isEmpty { e.diskPaths = try disk.map { try DiskSpec.parse($0).path } }
+        if !net.isEmpty { e.netCount = net.count }
+        return e
     }
 
     var describesNoMachineBesidesRestore: Bool {
@@ -206,6 +236,29 @@ func runGuest(_ config: MachineConfig, options: GuestRunOptions) -> Int32 {
     return runVM(vm, options: options, apiSocket: nil, startPaused: false)
 }
 
+/// `run --incoming`: serves the API (when asked) while waiting, receives the VM and runs it.
+/// Exits 1 when the migration fails before the switch-over.
+func receiveIncoming(_ url: String, expect: IncomingExpectation, apiSocket: String?, options: GuestRunOptions) -> Int32 {
+    let host = VMHost()
+    var server: APIServer?
+    if let apiSocket {
+        let s = APIServer(socketPath: apiSocket, host: host)
+        do { try s.start() } catch { return fail("\(error)", status: 2) }
+        server = s
+    }
+    let received: (vm: VirtualMachine, paused: Bool)
+    do {
+        received = try VirtualMachine.receiveMigration(on: url, expect: expect) {
+            FileHandle.standardError.write(Data("matryoshka: waiting for an incoming migration on \(url)\n".utf8))
+        }
+    } catch {
+        server?.stop()
+        return fail("incoming migration failed: \(error)", status: 1)
+    }
+    host.adopt(received.vm)
+    return runVM(received.vm, options: options, apiSocket: nil, server: server, startPaused: received.paused)
+}
+
 /// Serves the API with no VM until PUT /snapshot/load brings one, then runs it.
 func serveUntilLoaded(apiSocket: String, options: GuestRunOptions) -> Int32 {
     let host = VMHost()
@@ -248,6 +301,9 @@ func runVM(_ vm: VirtualMachine, options: GuestRunOptions, apiSocket: String?, s
     case .powerOff(code: 0): return 0
     case .powerOff(let code): return fail("guest powered off reporting failure code \(code)", status: 1)
     case .reset: return fail("guest reset itself (--no-reboot: the machine stops)", status: 1)
+    case .migrated(let summary):
+        FileHandle.standardError.write(Data("matryoshka: \(summary)\n".utf8))
+        return 0
     case .stopped, .interrupted, .consoleQuit, .signal:
         // As QEMU: quitting from the console or stopping on a signal is not an error.
         FileHandle.standardError.write(Data("matryoshka: \(reason)\n".utf8))

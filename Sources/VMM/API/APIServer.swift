@@ -145,6 +145,33 @@ public final class APIServer: @unchecked Sendable {
             host.install(vm, resume: resume)
             return Response(status: .noContent)
         }
+        router.put("/migrate") { [host] req, ctx -> Response in
+            let body = try await jsonBody(req, ctx)
+            let vm = try requireVM(host)
+            guard let url = body["destination_url"] as? String else { throw VMError.badRequest("'destination_url' (a string: unix:PATH or tcp:HOST:PORT) is required") }
+            var o = MigrationOptions(destination: url)
+            if let d = body["downtime_ms"] { guard let v = (d as? NSNumber)?.doubleValue else { throw VMError.badRequest("'downtime_ms' must be a number") }; o.downtimeMs = v }
+            if let b = body["max_bandwidth_mibps"] { guard let v = (b as? NSNumber)?.doubleValue else { throw VMError.badRequest("'max_bandwidth_mibps' must be a number") }; o.maxBandwidthMiBps = v }
+            switch body["mode"] as? String ?? "precopy" {
+            case "precopy": o.postcopy = false
+            case "postcopy": o.postcopy = true
+            default: throw VMError.badRequest("'mode' must be \"precopy\" or \"postcopy\"")
+            }
+            for key in body.keys where !["destination_url", "downtime_ms", "max_bandwidth_mibps", "mode"].contains(key) {
+                throw VMError.badRequest("unknown field '\(key)' in the migration request")
+            }
+            try vm.startMigration(o)
+            return Response(status: .noContent)
+        }
+        router.get("/migrate") { [host] _, _ -> Response in
+            let vm = try requireVM(host)
+            guard let s = vm.migrationStatus else { return json(["status": "none"]) }
+            return json(s.dictionary)
+        }
+        router.delete("/migrate") { [host] _, _ -> Response in
+            try requireVM(host).cancelMigration()
+            return Response(status: .noContent)
+        }
         router.get("/events") { [host] _, _ -> Response in
             let stream = host.events()
             if let vm = host.vm { host.publish(["event": "StateChanged", "state": vm.state.rawValue]) }

@@ -35,6 +35,12 @@ public final class VMHost: @unchecked Sendable {
         }
     }
 
+    /// Puts a VM that arrived by other means (live migration) in the empty slot.
+    public func adopt(_ vm: VirtualMachine) {
+        install(vm, resume: true, signal: false)
+        publish(["event": "MigrationReceived", "state": vm.state.rawValue])
+    }
+
     /// Blocks until a VM is loaded through the API; returns it and whether to start it running.
     public func waitForVM() -> (VirtualMachine, resume: Bool) {
         loaded.wait()
@@ -99,6 +105,10 @@ public final class VMHost: @unchecked Sendable {
             if case .powerOff(let code) = r { o["event"] = "GuestPoweredOff"; o["code"] = code }
             return o
         case .snapshotCreated(let path, let type): return ["event": "SnapshotCreated", "snapshot_path": path, "snapshot_type": type.rawValue]
+        case .migration(let s):
+            var o = s.dictionary
+            o["event"] = s.isFinished ? "Migration" + s.status.capitalized : "MigrationProgress"
+            return o
         }
     }
 }
