@@ -127,9 +127,9 @@ struct Ctl: ParsableCommand {
                 let subscribed = DispatchSemaphore(value: 0)
                 let final = Mutex<[String: Any]?>(nil)
                 let watcher = Thread {
-                    var first = true
+                    let first = Atomic(true)
                     _ = try? socket.client.request("GET", "/events", body: nil, timeout: 1e9) { bytes in
-                        if first { first = false; subscribed.signal() }
+                        if first.exchange(false, ordering: .relaxed) { subscribed.signal() }
                         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
                             guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                                   let event = o["event"] as? String, event.hasPrefix("Migration") else { continue }
@@ -143,7 +143,7 @@ struct Ctl: ParsableCommand {
                         }
                         return true
                     }
-                    if first { subscribed.signal() }
+                    if first.load(ordering: .relaxed) { subscribed.signal() }
                     progress.finish()
                 }
                 watcher.start()

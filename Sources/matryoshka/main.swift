@@ -14,7 +14,7 @@ struct Matryoshka: ParsableCommand {
 
 LoggingSystem.bootstrap { label in
     var h = StreamLogHandler.standardError(label: label)
-    let level = ProcessInfo.processInfo.environment["MATRYOSHKA_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+    let level = ProcessInfo.processInfo.environment["MATRYOSHKA_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .notice
     h.logLevel = level
     return h
 }

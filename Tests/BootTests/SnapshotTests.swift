@@ -12,7 +12,11 @@ final class SnapshotTests: XCTestCase {
     static let step = 1000
 
     /// /init: an LCG in shell arithmetic with progress lines, then the result and a power-off.
-    static let initScript = """
+    static let initScript = computeScript(rounds: rounds)
+    static var expected: String { expectedResult(rounds: rounds) }
+
+    static func computeScript(rounds: Int) -> String {
+        """
         #!/bin/sh
         /bin/busybox --install -s /bin
         mount -t proc proc /proc
@@ -26,8 +30,9 @@ final class SnapshotTests: XCTestCase {
         echo "MATRYOSHKA-RESULT value=$s"
         poweroff -f
         """
+    }
 
-    static var expected: String {
+    static func expectedResult(rounds: Int) -> String {
         var s: Int64 = 7
         for i in 1...Int64(rounds) { s = (s * 1_103_515_245 + i) % 2_147_483_647 }
         return "MATRYOSHKA-RESULT value=\(s)"

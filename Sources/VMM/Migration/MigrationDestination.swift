@@ -66,7 +66,7 @@ extension VirtualMachine {
                 throw VMError.failed("\(error)")
             }
             try ch.send(.ready)
-            logger.info("receiving a \(hello.ramSize >> 20) MiB VM (\(hello.mode))")
+            logger.notice("receiving a \(hello.ramSize >> 20) MiB VM (\(hello.mode))")
 
             let receiver = PageReceiver(ram: ram)
             var stateRecord: [UInt8]? = nil
@@ -118,7 +118,7 @@ extension VirtualMachine {
             }
             machine.announceNetwork()
             try ch.send(.running)
-            logger.info("switch-over done \(String(format: "%.0f", ms(since: t0))) ms after the source connected; \(missing.isEmpty ? "all memory is here" : "\(missing.count) pages follow (post-copy)")")
+            logger.notice("switch-over done \(String(format: "%.0f", ms(since: t0))) ms after the source connected; \(missing.isEmpty ? "all memory is here" : "\(missing.count) pages follow (post-copy)")")
             return (vm, info.paused)
         } catch {
             if let c = error as? ChannelClosed {
@@ -263,7 +263,7 @@ final class PostcopyPager: @unchecked Sendable {
                     }
                     ram.endPostcopy()
                     try channel.send(.allPagesReceived)
-                    logger.info("post-copy complete: \(total) pages, \(faults) fetched on demand")
+                    logger.notice("post-copy complete: \(total) pages, \(faults) fetched on demand")
                     return
                 default: throw VMError.badRequest("unexpected \(type) record during post-copy")
                 }

@@ -327,7 +327,7 @@ final class MigrationJob: @unchecked Sendable {
                 let next = t == 0 ? 20 : min(99, t + 10)
                 throttle.store(next, ordering: .relaxed)
                 if next == 99 { atMaxThrottle += 1 }
-                logger.info("auto-converge: throttling the guest to \(100 - next)% (it dirties \(Int(rate * 4096 / 1048576)) MiB/s)")
+                logger.notice("auto-converge: throttling the guest to \(100 - next)% (it dirties \(Int(rate * 4096 / 1048576)) MiB/s)")
             }
             let ti = TimeBase.hostNanos(), before = ch.bytesSent.load(ordering: .relaxed)
             for (i, p) in dirty.enumerated() {
@@ -454,7 +454,7 @@ final class MigrationJob: @unchecked Sendable {
             s.totalMs = ms(since: started)
             return s
         }
-        if cancelled { logger.info("migration cancelled; the VM carries on here") } else {
+        if cancelled { logger.notice("migration cancelled; the VM carries on here") } else {
             logger.error("migration failed: \(message)")
         }
         vm.emit(.migration(s))
@@ -510,7 +510,7 @@ final class MigrationJob: @unchecked Sendable {
         }
         let downtime = ms(since: downStart)
         update { $0.status = "postcopy-active"; $0.downtimeMs = downtime; $0.remainingBytes = UInt64(pages.count) << 12 }
-        logger.info("post-copy: the guest runs at the destination; pushing \(pages.count) pages")
+        logger.notice("post-copy: the guest runs at the destination; pushing \(pages.count) pages")
 
         // The guest runs there now: from here a failure loses it (documented; the source cannot resume).
         do {
