@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         .target(name: "Platform"),
@@ -36,7 +37,9 @@ let package = Package(
                                             .product(name: "Hummingbird", package: "hummingbird"),
                                             .product(name: "NIOCore", package: "swift-nio"),
                                             .product(name: "NIOPosix", package: "swift-nio"),
-                                            .product(name: "NIOHTTP1", package: "swift-nio")]),
+                                            .product(name: "NIOHTTP1", package: "swift-nio"),
+                                            .product(name: "NIOTLS", package: "swift-nio"),
+                                            .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .target(name: "GuestImages", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "matryoshka", dependencies: [
             "VMM", "Machine", "GuestImages",

@@ -121,6 +121,7 @@ struct Ctl: ParsableCommand {
         @Option(help: "The pause the guest may see at switch-over, in ms (default 50).") var downtimeMs: Double = 50
         @Flag(help: "Post-copy: run the guest at the destination at once and fetch memory on demand.") var postcopy = false
         @Option(help: "Bandwidth limit in MiB/s (default: none).") var maxBandwidth: Double = 0
+        @Option(help: ArgumentHelp("TLS for a tcp: destination: a directory with ca-cert.pem, client-cert.pem and client-key.pem.", valueName: "dir")) var tlsDir: String?
         func run() throws {
             try wrap {
                 let progress = ProgressLine(label: "migrate")
@@ -148,9 +149,10 @@ struct Ctl: ParsableCommand {
                 }
                 watcher.start()
                 _ = subscribed.wait(timeout: .now() + 5)
-                let r = try socket.client.request("PUT", "/migrate", json: [
-                    "destination_url": url, "downtime_ms": downtimeMs, "mode": postcopy ? "postcopy" : "precopy",
-                    "max_bandwidth_mibps": maxBandwidth])
+                var body: [String: Any] = ["destination_url": url, "downtime_ms": downtimeMs, "mode": postcopy ? "postcopy" : "precopy",
+                                           "max_bandwidth_mibps": maxBandwidth]
+                if let tlsDir { body["tls_dir"] = tlsDir }
+                let r = try socket.client.request("PUT", "/migrate", json: body)
                 guard r.status / 100 == 2 else { throw Failure(message: "PUT /migrate: HTTP \(r.status): \(r.faultMessage)") }
                 while !progress.finished { usleep(50_000) }
                 var result = final.withLock { $0 }

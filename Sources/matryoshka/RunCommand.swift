@@ -72,6 +72,8 @@ struct Run: ParsableCommand {
     var memFile: String?
     @Option(help: ArgumentHelp("Receive a live-migrating VM on unix:PATH or tcp:HOST:PORT instead of booting. Machine options or --config-file given beside it are what the incoming VM must match.", valueName: "url"))
     var incoming: String?
+    @Option(help: ArgumentHelp("With --incoming tcp:...: require TLS, with ca-cert.pem, server-cert.pem and server-key.pem from this directory.", valueName: "dir"))
+    var tlsDir: String?
     @Flag(help: "Start paused (resume through the API).")
     var paused = false
     @Flag(help: "With --restore: start a clone (its disks get qcow2 overlays of their own, its NICs new MACs, the guest a new VM generation ID).")
@@ -92,8 +94,9 @@ struct Run: ParsableCommand {
             guard restore == nil, memFile == nil, !clone else { return fail("--incoming receives the machine from the source: do not combine it with --restore", status: 2) }
             let expect: IncomingExpectation
             do { expect = try incomingExpectation() } catch { return fail("\(error)", status: 2) }
-            return receiveIncoming(incoming, expect: expect, apiSocket: apiSocket, options: options)
+            return receiveIncoming(incoming, expect: expect, tlsDir: tlsDir, apiSocket: apiSocket, options: options)
         }
+        if tlsDir != nil { return fail("--tls-dir goes with --incoming", status: 2) }
         if let restore {
             guard configFile == nil, describesNoMachineBesidesRestore else {
                 return fail("--restore takes the machine from the snapshot: do not combine it with --config-file or machine options", status: 2)
@@ -238,7 +241,7 @@ func runGuest(_ config: MachineConfig, options: GuestRunOptions) -> Int32 {
 
 /// `run --incoming`: serves the API (when asked) while waiting, receives the VM and runs it.
 /// Exits 1 when the migration fails before the switch-over.
-func receiveIncoming(_ url: String, expect: IncomingExpectation, apiSocket: String?, options: GuestRunOptions) -> Int32 {
+func receiveIncoming(_ url: String, expect: IncomingExpectation, tlsDir: String?, apiSocket: String?, options: GuestRunOptions) -> Int32 {
     let host = VMHost()
     var server: APIServer?
     if let apiSocket {
@@ -248,7 +251,7 @@ func receiveIncoming(_ url: String, expect: IncomingExpectation, apiSocket: Stri
     }
     let received: (vm: VirtualMachine, paused: Bool)
     do {
-        received = try VirtualMachine.receiveMigration(on: url, expect: expect) {
+        received = try VirtualMachine.receiveMigration(on: url, expect: expect, tlsDir: tlsDir) {
             FileHandle.standardError.write(Data("matryoshka: waiting for an incoming migration on \(url)\n".utf8))
         }
     } catch {

@@ -32,7 +32,7 @@ final class MigrationTests: XCTestCase {
         guard GuestImages.isFetched else { try missing("guest images not fetched: run `matryoshka images fetch`") }
         dir = try BootTests.makeTemporaryDirectory()
         initrd = dir + "/compute.cpio.gz"
-        if name.contains("LeaveTheSourceRunning") { rounds = 400_000 }
+        if name.contains("LeaveTheSourceRunning") || name.contains("TLS") { rounds = 400_000 }
         try GuestImages.buildInitramfs(init: SnapshotTests.computeScript(rounds: rounds), extraFiles: [], to: initrd)
     }
     override func tearDownWithError() throws {
@@ -150,6 +150,59 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(dest.waitForExit(timeout: 240), 0, dest.tail)
         XCTAssertTrue(dest.output.contains("DIRTY-RESULT pages=12288"), dest.tail)
         XCTAssertTrue(dest.output.contains(" bad=0 "), "pages lost or stale after the move:\n\(dest.tail)")
+    }
+
+    /// Makes a TLS directory: a new authority, a server certificate for 127.0.0.1 and a client certificate.
+    func makeTLSDirectory(_ name: String) throws -> String {
+        guard let openssl = VirtioBootTests.findTool("openssl") else { try missing("openssl not found: install openssl") }
+        let d = dir + "/" + name
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        try "subjectAltName=IP:127.0.0.1\n".write(toFile: d + "/san.ext", atomically: true, encoding: .utf8)
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        let steps: [[String]] = [
+            ["req", "-x509"] + ec + ["-keyout", d + "/ca-key.pem", "-out", d + "/ca-cert.pem", "-days", "2", "-subj", "/CN=\(name)-ca"],
+            ["req"] + ec + ["-keyout", d + "/server-key.pem", "-out", d + "/server.csr", "-subj", "/CN=127.0.0.1"],
+            ["x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca-cert.pem", "-CAkey", d + "/ca-key.pem", "-CAcreateserial",
+             "-out", d + "/server-cert.pem", "-days", "2", "-extfile", d + "/san.ext"],
+            ["req"] + ec + ["-keyout", d + "/client-key.pem", "-out", d + "/client.csr", "-subj", "/CN=source"],
+            ["x509", "-req", "-in", d + "/client.csr", "-CA", d + "/ca-cert.pem", "-CAkey", d + "/ca-key.pem", "-CAcreateserial",
+             "-out", d + "/client-cert.pem", "-days", "2"],
+        ]
+        for a in steps {
+            let r = try GuestProcess.capture(openssl, a)
+            guard r.status == 0 else { XCTFail("openssl \(a.joined(separator: " ")): \(r.output)"); throw XCTSkip("openssl failed") }
+        }
+        return d
+    }
+
+    /// TLS: a source without TLS and one whose certificates come from another authority are turned
+    /// away (each time the source carries on); then the real one migrates.
+    func testTLSMigrationAuthenticatesBothEnds() throws {
+        let good = try makeTLSDirectory("good"), rogue = try makeTLSDirectory("rogue")
+        let port = 20000 + Int.random(in: 0..<20000)
+        let url = "tcp:127.0.0.1:\(port)"
+        let dest = try startDestination(url, extra: ["--tls-dir", good])
+        let (source, socket) = try startSource()
+        let c = APIClient(socketPath: socket)
+
+        XCTAssertEqual(try migrate(socket, to: url).status, 204)
+        var s = waitForMigration(socket, ["failed", "completed"])
+        XCTAssertEqual(s["status"] as? String, "failed", "plain stream to a TLS destination: \(s)")
+        expectSourceCarriesOn(source, socket)
+
+        XCTAssertEqual(try c.request("PUT", "/migrate", json: ["destination_url": url, "tls_dir": rogue]).status, 204)
+        s = waitForMigration(socket, ["failed", "completed"])
+        XCTAssertEqual(s["status"] as? String, "failed", "another authority's certificates: \(s)")
+        XCTAssertTrue((s["error"] as? String ?? "").contains("TLS handshake failed"), "\(s)")
+        expectSourceCarriesOn(source, socket)
+        XCTAssertTrue(dest.process.isRunning, "the destination gave up on bad connections:\n\(dest.tail)")
+
+        XCTAssertEqual(try c.request("PUT", "/migrate", json: ["destination_url": "unix:/x", "tls_dir": good]).status, 400, "TLS on a unix: socket")
+        XCTAssertEqual(try c.request("PUT", "/migrate", json: ["destination_url": url, "tls_dir": dir + "/none"]).status, 400, "missing TLS directory")
+
+        let ctl = try GuestProcess.capture(binary, ["ctl", "migrate", "--api-socket", socket, url, "--tls-dir", good])
+        XCTAssertEqual(ctl.status, 0, ctl.output)
+        expectFinishesAtDestination(dest, source: source)
     }
 
     // MARK: Faults

@@ -157,7 +157,8 @@ public final class APIServer: @unchecked Sendable {
             case "postcopy": o.postcopy = true
             default: throw VMError.badRequest("'mode' must be \"precopy\" or \"postcopy\"")
             }
-            for key in body.keys where !["destination_url", "downtime_ms", "max_bandwidth_mibps", "mode"].contains(key) {
+            if let t = body["tls_dir"] { guard let v = t as? String else { throw VMError.badRequest("'tls_dir' must be a string") }; o.tlsDir = v }
+            for key in body.keys where !["destination_url", "downtime_ms", "max_bandwidth_mibps", "mode", "tls_dir"].contains(key) {
                 throw VMError.badRequest("unknown field '\(key)' in the migration request")
             }
             try vm.startMigration(o)

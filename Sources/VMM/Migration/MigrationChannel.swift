@@ -105,6 +105,8 @@ final class MigrationChannel: @unchecked Sendable {
     private var buffer: UnsafeMutableRawPointer
     private var bufferSize = 1 << 20
     private var head = 0, tail = 0
+    /// A TLS tunnel this channel's socket leads into (kept alive with it).
+    var tunnel: AnyObject?
     /// Bytes written so far (all records).
     let bytesSent = Atomic<UInt64>(0)
 

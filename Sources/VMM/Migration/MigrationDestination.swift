@@ -39,13 +39,20 @@ extension VirtualMachine {
     /// (paused when it was paused at the source). `listening` is called once the socket is bound.
     /// Throws when the stream fails before the switch-over; nothing of the VM is kept then, and no
     /// disk was opened (they are opened and locked only at switch-over).
-    public static func receiveMigration(on addressText: String, expect: IncomingExpectation? = nil,
+    public static func receiveMigration(on addressText: String, expect: IncomingExpectation? = nil, tlsDir: String? = nil,
                                         listening: () -> Void = {}) throws -> (vm: VirtualMachine, paused: Bool) {
         let logger = Logger(label: "matryoshka.incoming")
         let address = try MigrationAddress.parse(addressText)
-        let listener = try MigrationListener(address)
-        listening()
-        let ch = try listener.accept()
+        let ch: MigrationChannel
+        if let tlsDir {
+            let listener = try TLSMigrationListener(address, tls: try MigrationTLS(dir: tlsDir)) { why in logger.warning("\(why)") }
+            listening()
+            ch = try listener.accept()
+        } else {
+            let listener = try MigrationListener(address)
+            listening()
+            ch = try listener.accept()
+        }
         let t0 = TimeBase.hostNanos()
         do {
             try ch.receiveHeader()

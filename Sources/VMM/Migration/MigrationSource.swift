@@ -15,8 +15,11 @@ public struct MigrationOptions: Sendable {
     public var postcopy = false
     /// 0: as fast as the link goes.
     public var maxBandwidthMiBps: Double = 0
-    public init(destination: String, downtimeMs: Double = 50, postcopy: Bool = false, maxBandwidthMiBps: Double = 0) {
+    /// TLS certificates for a tcp: destination (see `MigrationTLS`).
+    public var tlsDir: String?
+    public init(destination: String, downtimeMs: Double = 50, postcopy: Bool = false, maxBandwidthMiBps: Double = 0, tlsDir: String? = nil) {
         self.destination = destination; self.downtimeMs = downtimeMs; self.postcopy = postcopy; self.maxBandwidthMiBps = maxBandwidthMiBps
+        self.tlsDir = tlsDir
     }
 }
 
@@ -157,6 +160,7 @@ final class MigrationJob: @unchecked Sendable {
     let vm: VirtualMachine
     let options: MigrationOptions
     let address: MigrationAddress
+    let tls: MigrationTLS?
     let logger = Logger(label: "matryoshka.migrate")
     private let state = Mutex(MigrationStatus())
     private let cancelRequested = Atomic<Bool>(false)
@@ -172,6 +176,13 @@ final class MigrationJob: @unchecked Sendable {
         self.vm = vm
         self.options = options
         address = try MigrationAddress.parse(options.destination)
+        if let dir = options.tlsDir {
+            guard case .tcp = address else { throw VMError.badRequest("'tls_dir' protects tcp: destinations; \(address) is a local socket") }
+            tls = try MigrationTLS(dir: dir)
+            _ = try tls!.clientContext()   // a bad directory is the request's fault (400), found now
+        } else {
+            tls = nil
+        }
         guard options.downtimeMs > 0 else { throw VMError.badRequest("'downtime_ms' must be positive") }
         guard options.maxBandwidthMiBps >= 0 else { throw VMError.badRequest("'max_bandwidth_mibps' must not be negative") }
         state.withLock {
@@ -234,7 +245,7 @@ final class MigrationJob: @unchecked Sendable {
     private func run() {
         var channel: MigrationChannel?
         do {
-            let ch = try MigrationChannel.connect(address)
+            let ch = try tls.map { try MigrationChannel.connectTLS(address, tls: $0) } ?? MigrationChannel.connect(address)
             channel = ch
             channelBox.withLock { $0 = ch }
             try checkCancelled()
