@@ -257,18 +257,21 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(try APIClient(socketPath: socket).request("DELETE", "/migrate").status, 409, "cancel with nothing to cancel")
         expectSourceCarriesOn(source, socket)
 
-        // 3. A corrupted stream: a proxy flips one byte 3 MiB in.
-        let url3 = "unix:" + dir + "/mig3.sock"
-        let dest3 = try startDestination(url3)
-        let proxy = try StreamProxy(listen: dir + "/proxy.sock", forwardTo: dir + "/mig3.sock", corruptAt: 3 << 20)
-        XCTAssertEqual(try migrate(socket, to: "unix:" + dir + "/proxy.sock").status, 204)
-        s = waitForMigration(socket, ["failed", "completed"])
-        XCTAssertEqual(s["status"] as? String, "failed", "\(s)")
-        XCTAssertTrue((s["error"] as? String ?? "").contains("checksum"), "the source should report the destination's reason: \(s)")
-        XCTAssertNotEqual(dest3.waitForExit(timeout: 30), 0, dest3.tail)
-        XCTAssertTrue(dest3.output.contains("checksum mismatch"), dest3.tail)
-        proxy.close()
-        expectSourceCarriesOn(source, socket)
+        // 3. A corrupted stream: a proxy flips one byte in the setup record, then 3 MiB in (pages).
+        for (k, at) in [40, 3 << 20].enumerated() {
+            let url3 = "unix:" + dir + "/mig3-\(k).sock"
+            let dest3 = try startDestination(url3)
+            let proxy = try StreamProxy(listen: dir + "/proxy-\(k).sock", forwardTo: dir + "/mig3-\(k).sock", corruptAt: at)
+            XCTAssertEqual(try migrate(socket, to: "unix:" + dir + "/proxy-\(k).sock").status, 204)
+            s = waitForMigration(socket, ["failed", "completed"])
+            XCTAssertEqual(s["status"] as? String, "failed", "corrupt at \(at): \(s)")
+            XCTAssertTrue((s["error"] as? String ?? "").contains("checksum") || (s["error"] as? String ?? "").contains("corrupt"),
+                          "the source should report the destination's reason: \(s)")
+            XCTAssertNotEqual(dest3.waitForExit(timeout: 30), 0, dest3.tail)
+            XCTAssertTrue(dest3.output.contains("checksum mismatch") || dest3.output.contains("corrupt migration stream"), dest3.tail)
+            proxy.close()
+            expectSourceCarriesOn(source, socket)
+        }
 
         // 4. After all that, a migration still works.
         let url4 = "unix:" + dir + "/mig4.sock"
