@@ -15,19 +15,9 @@ final class NestedSnapshotTests: XCTestCase {
         let dir = try BootTests.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let socket = dir + "/api.sock"
-        let l1 = try GuestProcess(binary, ["run", "--no-reboot", "--memory", "1G", "--initrd", GuestImages.nestedInitramfsPath,
-                                           "--disk", GuestImages.nestedDiskPath + ",readonly=on",
-                                           "--append", "console=ttyS0 quiet cryptomgr.notests nested=demo", "--api-socket", socket, "--stats"],
-                                  dir: dir, name: "l1")
-        XCTAssertTrue(l1.waitFor("L1: starting L2", timeout: 300), l1.tail)
-        // Snapshot as soon as L2's kernel runs under KVM: the first VS-mode instructions in /vm/stats.
+        // Snapshot as soon as L2's kernel runs under KVM.
+        let l1 = try startL1UntilL2Runs(binary, dir: dir, socket: socket)
         let c = APIClient(socketPath: socket)
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            let o = try JSONSerialization.jsonObject(with: Data(try c.request("GET", "/vm/stats").body)) as? [String: Any]
-            if let levels = o?["instructions_by_level"] as? [String: Any], (levels["VS"] as? Int ?? 0) > 0 { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
         XCTAssertFalse(l1.output.contains("=== L2 guest"), "L2 finished before the snapshot")
         XCTAssertEqual(try c.request("PATCH", "/vm", json: ["state": "Paused"]).status, 204)
         let stats = try JSONSerialization.jsonObject(with: Data(try c.request("GET", "/vm/stats").body)) as? [String: Any]
@@ -47,8 +37,28 @@ final class NestedSnapshotTests: XCTestCase {
     }
 }
 
+/// Starts the nested demo's L1 with an API socket and returns once L2's kernel runs under KVM (the
+/// first VS-mode instructions in /vm/stats). L2 runs for about two seconds after that.
+func startL1UntilL2Runs(_ binary: String, dir: String, socket: String) throws -> GuestProcess {
+    let l1 = try GuestProcess(binary, ["run", "--no-reboot", "--memory", "1G", "--initrd", GuestImages.nestedInitramfsPath,
+                                       "--disk", GuestImages.nestedDiskPath + ",readonly=on",
+                                       "--append", "console=ttyS0 quiet cryptomgr.notests nested=demo", "--api-socket", socket, "--stats"],
+                              dir: dir, name: "l1")
+    XCTAssertTrue(l1.waitFor("L1: starting L2", timeout: 300), l1.tail)
+    let c = APIClient(socketPath: socket)
+    let deadline = Date().addingTimeInterval(120)
+    while Date() < deadline {
+        let o = try JSONSerialization.jsonObject(with: Data(try c.request("GET", "/vm/stats").body)) as? [String: Any]
+        if let levels = o?["instructions_by_level"] as? [String: Any], (levels["VS"] as? Int ?? 0) > 0 { break }
+        Thread.sleep(forTimeInterval: 0.01)
+    }
+    return l1
+}
+
 /// A VM whose L1 Linux runs an L2 Linux under KVM migrates (pre-copy, then post-copy) while L2
-/// boots: L2 finishes at the destination and L1 sees qemu exit cleanly.
+/// boots: L2 finishes at the destination and L1 sees qemu exit cleanly. L2 runs for about two
+/// seconds, so the source is paused as soon as L2 runs (a paused VM migrates and arrives paused) and
+/// the destination is resumed through its API.
 final class NestedMigrationTests: XCTestCase {
     func migrateWhileL2Runs(mode: String) throws {
         let binary = try requireBinary()
@@ -60,18 +70,8 @@ final class NestedMigrationTests: XCTestCase {
         let socket = dir + "/api.sock", url = "unix:" + dir + "/mig.sock", destSocket = dir + "/dest.sock"
         let dest = try GuestProcess(binary, ["run", "--incoming", url, "--stats", "--api-socket", destSocket], dir: dir, name: "dest")
         XCTAssertTrue(dest.waitFor("waiting for an incoming migration", timeout: 30), dest.tail)
-        let l1 = try GuestProcess(binary, ["run", "--no-reboot", "--memory", "1G", "--initrd", GuestImages.nestedInitramfsPath,
-                                           "--disk", GuestImages.nestedDiskPath + ",readonly=on",
-                                           "--append", "console=ttyS0 quiet cryptomgr.notests nested=demo", "--api-socket", socket, "--stats"],
-                                  dir: dir, name: "l1")
-        XCTAssertTrue(l1.waitFor("L1: starting L2", timeout: 300), l1.tail)
+        let l1 = try startL1UntilL2Runs(binary, dir: dir, socket: socket)
         let c = APIClient(socketPath: socket)
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            let o = try JSONSerialization.jsonObject(with: Data(try c.request("GET", "/vm/stats").body)) as? [String: Any]
-            if let levels = o?["instructions_by_level"] as? [String: Any], (levels["VS"] as? Int ?? 0) > 0 { break }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
         XCTAssertEqual(try c.request("PATCH", "/vm", json: ["state": "Paused"]).status, 204)
         XCTAssertFalse(l1.output.contains("=== L2 guest"), "L2 finished before the migration")
         let r = try c.request("PUT", "/migrate", json: ["destination_url": url, "mode": mode])

@@ -62,7 +62,7 @@ public final class APIServer: @unchecked Sendable {
     }
 
     public func stop() {
-        host.drainStreams(timeout: 1)
+        host.drainStreams(timeout: 3)
         task?.cancel()
         unlink(socketPath)
     }

@@ -403,19 +403,26 @@ final class MigrationJob: @unchecked Sendable {
             detached = true
             for p in Set(pending).union(dirty).sorted() { try batch.add(p) }
             try batch.flush()
-            try ch.send(.state, bytes: stateBytes)
-            pastSwitchOver.store(true, ordering: .releasing)
-            ch.setReceiveTimeout(seconds: 60)
-            let (type, body) = try ch.receive()
-            guard type == .running else {
-                throw VMError.failed(type == .refused ? "the destination could not start the VM: \(String(decoding: body, as: UTF8.self))"
-                                                      : "the destination answered \(type) at switch-over")
-            }
+            try handOver(ch, state: stateBytes)
         } catch {
             pastSwitchOver.store(false, ordering: .releasing)
             try giveBack(detached: detached, resume: !wasPaused, error: error)
         }
         complete(downtimeMs: ms(since: downStart), pages: batch.dataPages, zeroPages: batch.zeroPages, iterations: iterations)
+    }
+
+    /// Sends the state record and waits for the destination to run the guest. From the send on, the
+    /// migration can no longer be cancelled.
+    private func handOver(_ ch: MigrationChannel, state: [UInt8]) throws {
+        try ch.send(.state, bytes: state)
+        pastSwitchOver.store(true, ordering: .releasing)
+        ch.setReceiveTimeout(seconds: 60)
+        defer { ch.setReceiveTimeout(seconds: 0) }
+        let (type, body) = try ch.receive()
+        guard type == .running else {
+            throw VMError.failed(type == .refused ? "the destination could not start the VM: \(String(decoding: body, as: UTF8.self))"
+                                                  : "the destination answered \(type) at switch-over")
+        }
     }
 
     /// After a failed switch-over: takes the disks and network back and lets the guest run again.
@@ -506,15 +513,7 @@ final class MigrationJob: @unchecked Sendable {
                 return bytes
             }
             detached = true
-            try ch.send(.state, bytes: stateBytes)
-            pastSwitchOver.store(true, ordering: .releasing)
-            ch.setReceiveTimeout(seconds: 60)
-            let (type, body) = try ch.receive()
-            guard type == .running else {
-                throw VMError.failed(type == .refused ? "the destination could not start the VM: \(String(decoding: body, as: UTF8.self))"
-                                                      : "the destination answered \(type) at switch-over")
-            }
-            ch.setReceiveTimeout(seconds: 0)
+            try handOver(ch, state: stateBytes)
         } catch {
             pastSwitchOver.store(false, ordering: .releasing)
             try giveBack(detached: detached, resume: !wasPaused, error: error)
