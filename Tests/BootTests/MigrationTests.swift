@@ -32,7 +32,7 @@ final class MigrationTests: XCTestCase {
         guard GuestImages.isFetched else { try missing("guest images not fetched: run `matryoshka images fetch`") }
         dir = try BootTests.makeTemporaryDirectory()
         initrd = dir + "/compute.cpio.gz"
-        if name.contains("LeaveTheSourceRunning") || name.contains("TLS") { rounds = 400_000 }
+        if name.contains("LeaveTheSourceRunning") || name.contains("TLS") || name.contains("PassAtSwitchOver") { rounds = 400_000 }
         try GuestImages.buildInitramfs(init: SnapshotTests.computeScript(rounds: rounds), extraFiles: [], to: initrd)
     }
     override func tearDownWithError() throws {
@@ -311,21 +311,52 @@ final class MigrationTests: XCTestCase {
         XCTAssertTrue(source.output.contains("post-copy failed after the switch-over"), source.tail)
     }
 
-    /// A disk moves by shared storage: the destination opens and locks it only at switch-over.
-    func testDiskLockPassesAtSwitchOver() throws {
+    /// A disk moves by shared storage and a forwarded port moves with the VM: the destination opens
+    /// and locks the disk and binds the port only at switch-over. First the destination fails at
+    /// switch-over (the disk vanished from the shared path after the setup check): the source takes
+    /// its lock and port back and runs on. Then the disk is back and the migration succeeds.
+    func testDiskAndForwardedPortPassAtSwitchOver() throws {
         let disk = dir + "/disk.img"
         FileManager.default.createFile(atPath: disk, contents: Data(count: 16 << 20))
-        let url = "unix:" + dir + "/mig.sock"
-        let dest = try startDestination(url)
-        let (source, socket) = try startSource(extra: ["--disk", disk])
+        let port = 20000 + Int.random(in: 0..<20000)
+        let (source, socket) = try startSource(extra: ["--disk", disk, "--net", "user,hostfwd=tcp:127.0.0.1:\(port)-:7"])
         XCTAssertFalse(canLock(disk), "the source should hold the disk's lock")
-        XCTAssertEqual(try migrate(socket, to: url).status, 204)
+        XCTAssertTrue(canConnect(port), "the source should listen on the forwarded port")
+
+        let url1 = "unix:" + dir + "/mig1.sock"
+        let dest1 = try startDestination(url1)
+        XCTAssertEqual(try migrate(socket, to: url1, bandwidth: 20).status, 204)
+        XCTAssertEqual(waitForMigration(socket, ["active"])["status"] as? String, "active")
+        XCTAssertEqual(rename(disk, disk + ".away"), 0)
+        let s = waitForMigration(socket, ["failed", "completed"])
+        XCTAssertEqual(rename(disk + ".away", disk), 0)
+        XCTAssertEqual(s["status"] as? String, "failed", "\(s)")
+        XCTAssertTrue((s["error"] as? String ?? "").contains("could not start the VM"), "\(s)")
+        XCTAssertNotEqual(dest1.waitForExit(timeout: 30), 0, dest1.tail)
+        expectSourceCarriesOn(source, socket)
+        XCTAssertFalse(canLock(disk), "the source should have taken the disk's lock back")
+        XCTAssertTrue(canConnect(port), "the source should listen on the forwarded port again")
+
+        let url2 = "unix:" + dir + "/mig2.sock"
+        let dest2 = try startDestination(url2)
+        XCTAssertEqual(try migrate(socket, to: url2).status, 204)
         XCTAssertEqual(source.waitForExit(timeout: 120), 0, source.tail)
-        XCTAssertTrue(dest.process.isRunning, dest.tail)
+        XCTAssertTrue(dest2.process.isRunning, dest2.tail)
         XCTAssertFalse(canLock(disk), "the destination should hold the disk's lock")
-        XCTAssertEqual(dest.waitForExit(timeout: 300), 0, dest.tail)
-        XCTAssertTrue(dest.output.contains(expected), dest.tail)
+        XCTAssertTrue(canConnect(port), "the destination should listen on the forwarded port")
+        XCTAssertEqual(dest2.waitForExit(timeout: 300), 0, dest2.tail)
+        XCTAssertTrue(dest2.output.contains(expected), dest2.tail)
         XCTAssertTrue(canLock(disk), "the disk stayed locked")
+    }
+
+    func canConnect(_ port: Int) -> Bool {
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(s) }
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = UInt16(port).bigEndian
+        a.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
     }
 
     func canLock(_ path: String) -> Bool {
