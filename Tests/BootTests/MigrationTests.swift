@@ -231,7 +231,7 @@ final class MigrationTests: XCTestCase {
         source.kill9()
     }
 
-    func testDestinationKilledCancelAndCorruptStreamLeaveTheSourceRunning() throws {
+    func testDestinationKilledCancelCorruptAndCutStreamLeaveTheSourceRunning() throws {
         let (source, socket) = try startSource()
         // 1. The destination dies mid-stream (the link held to 20 MiB/s so that there is a middle).
         let url1 = "unix:" + dir + "/mig1.sock"
@@ -273,7 +273,20 @@ final class MigrationTests: XCTestCase {
             expectSourceCarriesOn(source, socket)
         }
 
-        // 4. After all that, a migration still works.
+        // 4. The link is cut mid-stream (a proxy between them closes both sides).
+        let url5 = "unix:" + dir + "/mig5.sock"
+        let dest5 = try startDestination(url5)
+        let cut = try StreamProxy(listen: dir + "/proxy-cut.sock", forwardTo: dir + "/mig5.sock", corruptAt: nil)
+        XCTAssertEqual(try migrate(socket, to: "unix:" + dir + "/proxy-cut.sock", bandwidth: 20).status, 204)
+        XCTAssertEqual(waitForMigration(socket, ["active"])["status"] as? String, "active")
+        Thread.sleep(forTimeInterval: 1)
+        cut.close()
+        s = waitForMigration(socket, ["failed", "completed"])
+        XCTAssertEqual(s["status"] as? String, "failed", "link cut: \(s)")
+        XCTAssertNotEqual(dest5.waitForExit(timeout: 30), 0, dest5.tail)
+        expectSourceCarriesOn(source, socket)
+
+        // 5. After all that, a migration still works.
         let url4 = "unix:" + dir + "/mig4.sock"
         let dest4 = try startDestination(url4)
         XCTAssertEqual(try migrate(socket, to: url4).status, 204)
