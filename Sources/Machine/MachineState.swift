@@ -14,6 +14,14 @@ public struct DiskIdentity: Codable, Equatable, Sendable {
     public var mtimeNanos: Int64
     public var fingerprint: UInt64
 
+    /// The size of the disk at `path` now (what a migration's destination compares), without the
+    /// fingerprint's reads.
+    public static func size(of path: String) throws -> UInt64 {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw LoadError("\(path): cannot stat disk: \(String(cString: strerror(errno)))") }
+        return UInt64(st.st_size)
+    }
+
     /// Reads the identity of the file at `path` now.
     public static func of(path: String) throws -> DiskIdentity {
         let fd = open(path, O_RDONLY)

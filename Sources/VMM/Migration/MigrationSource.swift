@@ -110,17 +110,10 @@ struct PageBatcher {
     init(channel: MigrationChannel, ram: GuestRAM) { self.channel = channel; self.ram = ram }
     func deallocate() { buffer.deallocate() }
 
-    static func isZero(_ p: UnsafeRawPointer) -> Bool {
-        let w = p.assumingMemoryBound(to: UInt64.self)
-        var any: UInt64 = 0
-        for k in 0..<512 { any |= w[k] }
-        return any == 0
-    }
-
     /// Adds a page as it is in RAM now.
     mutating func add(_ page: Int) throws {
         let src = ram.pointer + (page << 12)
-        if PageBatcher.isZero(src) { try addZero(page, 1); return }
+        if VirtualMachine.isZeroPage(src) { try addZero(page, 1); return }
         if count == PageBatcher.perRecord { try flushData() }
         let e = buffer + 4 + count * PageBatcher.entry
         e.storeBytes(of: UInt64(page).littleEndian, as: UInt64.self)
@@ -264,7 +257,7 @@ final class MigrationJob: @unchecked Sendable {
         let m = vm.machine
         let hello = MigrationHello(format: MigrationChannel.formatVersion, config: vm.config, ramSize: m.ram.size,
                                    isa: Machine.isaExtensions(for: vm.config), sections: Machine.stateSectionNames(for: vm.config),
-                                   diskSizes: try vm.config.disks.map { try DiskIdentity.of(path: $0.path).size },
+                                   diskSizes: try vm.config.disks.map { try DiskIdentity.size(of: $0.path) },
                                    mode: options.postcopy ? "postcopy" : "precopy")
         try ch.send(.hello, bytes: [UInt8](try JSONEncoder().encode(hello)))
         ch.setReceiveTimeout(seconds: 30)
@@ -287,7 +280,7 @@ final class MigrationJob: @unchecked Sendable {
 
         // Iteration 0: all of RAM. Pages the host never materialized are zero: runs, not pages.
         let t0 = TimeBase.hostNanos()
-        let resident = residentPages()
+        let resident = vm.residentPages()
         var page = 0
         while page < ram.pageCount {
             if !resident[page] {
@@ -369,17 +362,6 @@ final class MigrationJob: @unchecked Sendable {
         let due = sent / (options.maxBandwidthMiBps * 1048576)
         let elapsed = Double(TimeBase.hostNanos() - started) / 1e9
         if due > elapsed { usleep(UInt32(min((due - elapsed) * 1e6, 1e6))) }
-    }
-
-    /// Per page: whether the host has it in memory (a page it never materialized holds zeros). All
-    /// true when that cannot be told (RAM mapped from a snapshot file, or a host that swaps).
-    private func residentPages() -> [Bool] {
-        let ram = vm.machine.ram
-        var v = [UInt8](repeating: 1, count: ram.pageCount)
-        if !ram.isFileBacked && !VirtualMachine.hostHasSwap {
-            _ = v.withUnsafeMutableBufferPointer { mincore(ram.pointer, Int(ram.size), $0.baseAddress) }
-        }
-        return v.map { $0 & 1 != 0 }
     }
 
     /// Pauses the guest, sends what is left and the device state, and waits for the destination to
@@ -500,7 +482,7 @@ final class MigrationJob: @unchecked Sendable {
         let downStart = TimeBase.hostNanos()
         let wasPaused = vm.state == .paused
         if !wasPaused { guard vm.pause(timeout: 10) else { throw VMError.failed("the VM did not pause for the switch-over") } }
-        let resident = residentPages()
+        let resident = vm.residentPages()
         let pages = (0..<ram.pageCount).filter { resident[$0] }
         var detached = false
         do {

@@ -134,25 +134,37 @@ extension VirtualMachine {
         return report
     }
 
-    /// RAM pages holding anything but zeros. Pages the host never materialized are zero; mincore
-    /// finds them without touching them, unless the RAM is a file mapping (restored) or the host
-    /// swaps (a swapped-out page is not resident either).
+    /// RAM pages holding anything but zeros.
     private func nonZeroPages(progress: (Double) -> Void) -> [Int] {
         let ram = machine.ram
         let n = ram.pageCount
-        var resident = [UInt8](repeating: 1, count: n)
-        if !ram.isFileBacked && !VirtualMachine.hostHasSwap {
-            _ = resident.withUnsafeMutableBufferPointer { mincore(ram.pointer, Int(ram.size), $0.baseAddress) }
-        }
+        let resident = residentPages()
         var out: [Int] = []
-        for i in 0..<n where resident[i] & 1 != 0 {
-            let words = (ram.pointer + (i << 12)).assumingMemoryBound(to: UInt64.self)
-            var any: UInt64 = 0
-            for k in 0..<512 { any |= words[k] }
-            if any != 0 { out.append(i) }
+        for i in 0..<n where resident[i] {
+            if !Self.isZeroPage(ram.pointer + (i << 12)) { out.append(i) }
             if i & 0xffff == 0 { progress(0.5 * Double(i) / Double(n)) }
         }
         return out
+    }
+
+    /// Per RAM page: whether the host has it in memory. Pages the host never materialized are zero;
+    /// mincore finds them without touching them. All true when that cannot be told: RAM mapped from
+    /// a snapshot's file (restored), or a host that swaps (a swapped-out page is not resident either).
+    func residentPages() -> [Bool] {
+        let ram = machine.ram
+        var v = [UInt8](repeating: 1, count: ram.pageCount)
+        if !ram.isFileBacked && !VirtualMachine.hostHasSwap {
+            _ = v.withUnsafeMutableBufferPointer { mincore(ram.pointer, Int(ram.size), $0.baseAddress) }
+        }
+        return v.map { $0 & 1 != 0 }
+    }
+
+    /// Whether the 4 KiB page at `p` holds only zeros.
+    static func isZeroPage(_ p: UnsafeRawPointer) -> Bool {
+        let w = p.assumingMemoryBound(to: UInt64.self)
+        var any: UInt64 = 0
+        for k in 0..<512 { any |= w[k] }
+        return any == 0
     }
 
     static let hostHasSwap: Bool = {
