@@ -6,9 +6,9 @@ import Glibc
 
 // Raw image files and in-memory disks, and the open-and-lock step qcow2 shares.
 
-typealias FallocateFn = @convention(c) (Int32, Int32, Int, Int) -> Int32
+public typealias FallocateFn = @convention(c) (Int32, Int32, Int, Int) -> Int32
 /// fallocate(2) is not in Swift's Glibc module; look it up once (shared by the raw and qcow2 backends).
-let fallocateFn: FallocateFn? = {
+public let fallocateFn: FallocateFn? = {
     #if os(Linux)
     guard let h = dlopen(nil, RTLD_NOW), let sym = dlsym(h, "fallocate") else { return nil }
     return unsafeBitCast(sym, to: FallocateFn.self)

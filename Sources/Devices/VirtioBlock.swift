@@ -41,6 +41,8 @@ public final class VirtioBlock: VirtioDevice {
     public static let maxDiscardSegments: UInt32 = 32
 
     public let backend: BlockBackend
+    /// Writes since the last checkpoint (HA); off unless started.
+    public let writeLog = DiskWriteLog()
     public var deviceID: UInt32 { 2 }
     public var queueSizes: [UInt16] { [VirtioBlock.queueSize] }
     public var features: UInt64 {
@@ -66,9 +68,9 @@ public final class VirtioBlock: VirtioDevice {
         self.backend = backend
         self.ram = ram
         if asynchronous, let ram {
-            let w = IOWorker<(VirtqChain, Bool), Completion>(wake: wake) { [backend] job in
+            let w = IOWorker<(VirtqChain, Bool), Completion>(wake: wake) { [backend, writeLog] job in
                 var dirty: [(UInt64, UInt64)] = []
-                let written = VirtioBlock.execute(job.0, ram: ram, backend: backend, writeThrough: job.1, dirty: &dirty)
+                let written = VirtioBlock.execute(job.0, ram: ram, backend: backend, log: writeLog, writeThrough: job.1, dirty: &dirty)
                 return Completion(chain: job.0, written: written, dirty: dirty)
             }
             if w.started { worker = w }
@@ -144,14 +146,14 @@ public final class VirtioBlock: VirtioDevice {
     /// when there is no room even for the status byte.
     func handle(_ chain: VirtqChain, ram: GuestRAM) -> UInt32 {
         var dirty: [(UInt64, UInt64)] = []
-        let written = VirtioBlock.execute(chain, ram: ram, backend: backend, writeThrough: writeThrough, dirty: &dirty)
+        let written = VirtioBlock.execute(chain, ram: ram, backend: backend, log: writeLog, writeThrough: writeThrough, dirty: &dirty)
         for (addr, len) in dirty { ram.invalidateCode(addr, len) }
         return written
     }
 
     /// Executes one request. Guest memory written is recorded in `dirty` instead of invalidating
     /// decoded code here, because this may run on the I/O worker thread.
-    static func execute(_ chain: VirtqChain, ram: GuestRAM, backend: BlockBackend, writeThrough: Bool,
+    static func execute(_ chain: VirtqChain, ram: GuestRAM, backend: BlockBackend, log: DiskWriteLog, writeThrough: Bool,
                         dirty: inout [(UInt64, UInt64)]) -> UInt32 {
         let writableBytes = chain.writableBytes
         guard writableBytes >= 1 else { return 0 }          // nowhere to put a status
@@ -209,6 +211,7 @@ public final class VirtioBlock: VirtioDevice {
             }
             var failed = covered != len
             if !failed { failed = (try? backend.write(gathering: pieces, at: offset)) == nil }
+            if !failed && log.isOn { log.recordWrite(pieces, at: offset) }
             if !failed && writeThrough { failed = (try? backend.flush()) == nil }
             return finish(failed ? Status.ioErr : Status.ok)
         case RequestType.flush:
@@ -238,6 +241,7 @@ public final class VirtioBlock: VirtioDevice {
                     if type == RequestType.discard { try backend.discard(offset: offset, length: UInt64(sectors) * 512) }
                     else { try backend.writeZeroes(offset: offset, length: UInt64(sectors) * 512, unmap: unmap) }
                 } catch { return finish(Status.ioErr) }
+                if log.isOn { log.recordZero(offset, UInt64(sectors) * 512) }
             }
             return finish(Status.ok)
         default:

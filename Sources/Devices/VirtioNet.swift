@@ -143,6 +143,7 @@ public final class VirtioNet: VirtioDevice {
 
     public func service(transport t: VirtioMMIOTransport) {
         active = true
+        if let g = outputGate { for f in g.takeReleasedFrames(device: gateIndex) { backend.send(f) } }
         let now = VirtioNet.monotonicNanos()
         if pollSoon || now &- lastPoll >= VirtioNet.pollInterval {
             pollSoon = false
@@ -157,6 +158,11 @@ public final class VirtioNet: VirtioDevice {
     /// Errors the backend reported since the last call.
     public func backendErrors() -> [String] { backend.takeErrors() }
 
+    /// Output commit (HA): transmitted frames wait here until the standby has the checkpoint.
+    public var outputGate: OutputGate?
+    /// This NIC's index in the gate.
+    public var gateIndex = 0
+
     public func waitForHostEvents(nanos: UInt64, wakeDescriptor: Int32) {
         backend.wait(nanos: nanos, wakeDescriptor: wakeDescriptor)
         lastPoll = VirtioNet.monotonicNanos()
@@ -170,6 +176,7 @@ public final class VirtioNet: VirtioDevice {
             if total >= h + 14 && total - h <= UInt64(VirtioNet.maxFrame) {
                 let frame = t.ram.gather(chain.readable, offset: h, count: Int(total - h))
                 framesTransmitted &+= 1
+                if let g = outputGate, g.hold(frame: frame, device: gateIndex) { continue }
                 backend.send(frame)
             } else {
                 framesDropped &+= 1

@@ -335,8 +335,30 @@ public final class Machine {
         return Array(sbiInput.prefix(n))
     }
     func flushConsole() {
-        if !consoleBuffer.isEmpty { consoleSink(consoleBuffer); consoleBuffer.removeAll(keepingCapacity: true) }
+        guard !consoleBuffer.isEmpty else { return }
+        if let g = outputGate { g.console(consoleBuffer) } else { consoleSink(consoleBuffer) }
+        consoleBuffer.removeAll(keepingCapacity: true)
     }
+
+    /// Output commit (HA): console bytes and transmitted frames pass through this gate once installed.
+    public private(set) var outputGate: OutputGate?
+
+    /// Installs the output gate (at a safe point); the console goes to `consoleSink` through it.
+    public func installOutputGate() -> OutputGate {
+        if let g = outputGate { return g }
+        let sink = UncheckedSendable(self)
+        let g = OutputGate(devices: netDevices.count) { bytes in sink.value.consoleSink(bytes) }
+        for (i, n) in netDevices.enumerated() { n.outputGate = g; n.gateIndex = i }
+        outputGate = g
+        return g
+    }
+
+    /// Every disk's write log (in slot order), for HA.
+    public var diskWriteLogs: [DiskWriteLog] { virtio.compactMap { ($0.device as? VirtioBlock)?.writeLog } }
+    /// Every disk's backend (in slot order).
+    public var diskBackends: [BlockBackend] { virtio.compactMap { ($0.device as? VirtioBlock)?.backend } }
+    /// Waits for every disk's in-flight requests (at a safe point).
+    public func drainDisks() { for v in virtio { if let b = v.device as? VirtioBlock { b.drain() } } }
 
     public func powerOff(code: Int, reason: String) {
         if exitReason == nil { exitReason = .powerOff(code: code) }
@@ -493,4 +515,10 @@ extension Machine {
         }
         lastWarning[kind.rawValue] = now
     }
+}
+
+/// Carries a value across a `@Sendable` boundary where the caller guarantees safe use.
+public struct UncheckedSendable<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ value: T) { self.value = value }
 }

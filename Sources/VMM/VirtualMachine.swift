@@ -68,6 +68,14 @@ public final class VirtualMachine: @unchecked Sendable {
     public internal(set) var cloneDisks: [String] = []
     /// The current or last outgoing migration.
     let migrationSlot = Mutex<MigrationJob?>(nil)
+    /// HA: the primary side's job (current or last), the epoch (raised by each takeover) and the
+    /// number of the last checkpoint taken (kept across jobs, so a new standby's first acknowledgement
+    /// releases output held for a lost one).
+    let haSlot = Mutex<HAJob?>(nil)
+    let haEpoch = Atomic<UInt64>(1)
+    let haSequence = Atomic<UInt64>(0)
+    /// Started by a standby's takeover.
+    public internal(set) var tookOver = false
     /// Arrived by live migration.
     public internal(set) var migratedIn = false
     /// Restored from a snapshot rather than booted.

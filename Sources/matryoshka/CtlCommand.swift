@@ -7,7 +7,7 @@ import Synchronization
 struct Ctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Control a running VM through its API socket.",
-        subcommands: [Info.self, Pause.self, Resume.self, Stats.self, Snapshot.self, Load.self, Reset.self, Stop.self, Events.self, Migrate.self, MigrateStatus.self, MigrateCancel.self])
+        subcommands: [Info.self, Pause.self, Resume.self, Stats.self, Snapshot.self, Load.self, Reset.self, Stop.self, Events.self, Migrate.self, MigrateStatus.self, MigrateCancel.self, HA.self, HAStatus.self, HAOff.self])
 
     struct Socket: ParsableArguments {
         @Option(help: ArgumentHelp("The VM's --api-socket.", valueName: "path"))
@@ -181,6 +181,38 @@ struct Ctl: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "migrate-cancel", abstract: "Cancel a migration before its switch-over (DELETE /migrate).")
         @OptionGroup var socket: Socket
         func run() throws { try wrap { try call(socket, "DELETE", "/migrate") } }
+    }
+    struct HA: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ha", abstract: "Protect the VM with a hot standby (PUT /ha); also re-protects a VM that lost its standby or took over.")
+        @OptionGroup var socket: Socket
+        @Argument(help: ArgumentHelp("The standby's --listen address: unix:PATH or tcp:HOST:PORT.", valueName: "url"))
+        var standby: String
+        @Option(help: "Milliseconds between checkpoints (default 25).")
+        var checkpointMs: Double?
+        @Option(help: "On losing the standby: stop (pause, output held; default) or continue (unprotected).")
+        var onLoss: String?
+        @Option(help: "Acknowledgement timeout in ms (default 3 intervals + 500 ms).")
+        var timeoutMs: Double?
+        @Option(help: ArgumentHelp("TLS certificates for a tcp: standby.", valueName: "dir"))
+        var tlsDir: String?
+        func run() throws {
+            var body: [String: Any] = ["standby_url": standby]
+            if let c = checkpointMs { body["checkpoint_ms"] = c }
+            if let o = onLoss { body["on_loss"] = o }
+            if let t = timeoutMs { body["timeout_ms"] = t }
+            if let d = tlsDir { body["tls_dir"] = d }
+            try wrap { try call(socket, "PUT", "/ha", body) }
+        }
+    }
+    struct HAStatus: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ha-status", abstract: "Role, epoch and checkpoint figures (GET /ha).")
+        @OptionGroup var socket: Socket
+        func run() throws { try wrap { try call(socket, "GET", "/ha") } }
+    }
+    struct HAOff: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ha-off", abstract: "Stand the standby down; the VM runs on unprotected (DELETE /ha).")
+        @OptionGroup var socket: Socket
+        func run() throws { try wrap { try call(socket, "DELETE", "/ha") } }
     }
     struct Events: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the VM's events as JSON lines until it exits (GET /events).")

@@ -74,6 +74,14 @@ struct Run: ParsableCommand {
     var incoming: String?
     @Option(help: ArgumentHelp("With --incoming tcp:...: require TLS, with ca-cert.pem, server-cert.pem and server-key.pem from this directory.", valueName: "dir"))
     var tlsDir: String?
+    @Option(help: ArgumentHelp("Protect the VM with a hot standby (`matryoshka standby --listen URL`) at unix:PATH or tcp:HOST:PORT: continuous checkpoints, output held until the standby has them, failover.", valueName: "url"))
+    var standby: String?
+    @Option(help: ArgumentHelp("With --standby: milliseconds between checkpoints (default 25).", valueName: "ms"))
+    var checkpointMs: Double?
+    @Option(help: ArgumentHelp("With --standby: what the VM does when it loses its standby: 'stop' (pause, output held: the standby may have taken over; the default) or 'continue' (run on unprotected).", valueName: "policy"))
+    var haOnLoss: String?
+    @Option(help: ArgumentHelp("With --standby: how long an acknowledgement may take before the standby counts as lost (default 3 checkpoint intervals + 500 ms).", valueName: "ms"))
+    var haTimeoutMs: Double?
     @Flag(help: "Start paused (resume through the API).")
     var paused = false
     @Flag(help: "With --restore: start a clone (its disks get qcow2 overlays of their own, its NICs new MACs, the guest a new VM generation ID).")
@@ -89,7 +97,28 @@ struct Run: ParsableCommand {
     /// True when no option describes a machine (API-only mode with --api-socket).
     var describesNoMachine: Bool { describesNoMachineBesidesRestore && configFile == nil && restore == nil }
 
+    /// --standby and its companions, or nil.
+    func haOptions() throws -> HAOptions? {
+        guard let standby else {
+            if checkpointMs != nil || haOnLoss != nil || haTimeoutMs != nil { throw UsageError(description: "--checkpoint-ms, --ha-on-loss and --ha-timeout-ms go with --standby") }
+            return nil
+        }
+        var o = HAOptions(standby: standby)
+        if let c = checkpointMs { o.checkpointMs = c }
+        if let p = haOnLoss {
+            guard let v = HAOptions.OnLoss(rawValue: p) else { throw UsageError(description: "invalid --ha-on-loss '\(p)': use stop or continue") }
+            o.onLoss = v
+        }
+        o.timeoutMs = haTimeoutMs
+        return o
+    }
+
     func runMachine() -> Int32 {
+        let ha: HAOptions?
+        do { ha = try haOptions() } catch { return fail("\(error)", status: 2) }
+        if ha != nil && (incoming != nil || (apiSocket != nil && describesNoMachine)) {
+            return fail("--standby protects a VM this process starts; for an incoming or loaded VM use PUT /ha", status: 2)
+        }
         if let incoming {
             guard restore == nil, memFile == nil, !clone else { return fail("--incoming receives the machine from the source: do not combine it with --restore", status: 2) }
             let expect: IncomingExpectation
@@ -108,6 +137,7 @@ struct Run: ParsableCommand {
             for (i, overlay) in vm.cloneDisks.enumerated() {
                 FileHandle.standardError.write(Data("matryoshka: clone disk \(i): \(overlay)\n".utf8))
             }
+            if let ha { do { try vm.startHA(ha) } catch { return fail("--standby: \(error)", status: 2) } }
             return runVM(vm, options: options, apiSocket: apiSocket, startPaused: paused)
         }
         if memFile != nil || clone || cloneDir != nil { return fail("--mem-file, --clone and --clone-dir only go with --restore", status: 2) }
@@ -118,6 +148,7 @@ struct Run: ParsableCommand {
         do { config = try machineConfig() } catch { return fail("\(error)", status: 2) }
         let vm: VirtualMachine
         do { vm = try VirtualMachine(config: config) } catch { return fail("\(error)", status: 2) }
+        if let ha { do { try vm.startHA(ha) } catch { return fail("--standby: \(error)", status: 2) } }
         return runVM(vm, options: options, apiSocket: apiSocket, startPaused: paused)
     }
 

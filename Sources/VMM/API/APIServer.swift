@@ -173,6 +173,34 @@ public final class APIServer: @unchecked Sendable {
             try requireVM(host).cancelMigration()
             return Response(status: .noContent)
         }
+        router.put("/ha") { [host] req, ctx -> Response in
+            let body = try await jsonBody(req, ctx)
+            let vm = try requireVM(host)
+            guard let url = body["standby_url"] as? String else { throw VMError.badRequest("'standby_url' (a string: unix:PATH or tcp:HOST:PORT) is required") }
+            var o = HAOptions(standby: url)
+            if let v = body["checkpoint_ms"] { guard let d = (v as? NSNumber)?.doubleValue else { throw VMError.badRequest("'checkpoint_ms' must be a number") }; o.checkpointMs = d }
+            if let v = body["timeout_ms"] { guard let d = (v as? NSNumber)?.doubleValue else { throw VMError.badRequest("'timeout_ms' must be a number") }; o.timeoutMs = d }
+            if let v = body["on_loss"] {
+                guard let p = v as? String, let l = HAOptions.OnLoss(rawValue: p) else { throw VMError.badRequest("'on_loss' must be \"stop\" or \"continue\"") }
+                o.onLoss = l
+            }
+            if let t = body["tls_dir"] { guard let v = t as? String else { throw VMError.badRequest("'tls_dir' must be a string") }; o.tlsDir = v }
+            for key in body.keys where !["standby_url", "checkpoint_ms", "timeout_ms", "on_loss", "tls_dir"].contains(key) {
+                throw VMError.badRequest("unknown field '\(key)' in the HA request")
+            }
+            let options = o
+            try await Self.offload { try vm.startHA(options) }
+            return Response(status: .noContent)
+        }
+        router.get("/ha") { [host] _, _ -> Response in
+            if let vm = host.vm { return json(vm.haStatus.dictionary) }
+            if let s = host.standbyStatus { return json(s().dictionary) }
+            throw VMError.conflict("no VM is loaded yet")
+        }
+        router.delete("/ha") { [host] _, _ -> Response in
+            try requireVM(host).stopHA()
+            return Response(status: .noContent)
+        }
         router.get("/events") { [host] _, _ -> Response in
             let stream = host.events()
             if let vm = host.vm { host.publish(["event": "StateChanged", "state": vm.state.rawValue]) }

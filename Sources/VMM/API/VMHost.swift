@@ -15,6 +15,7 @@ public final class VMHost: @unchecked Sendable {
         var loading = false
         /// Event streams whose HTTP responses are still being written.
         var openStreams = 0
+        var standbyStatus: (@Sendable () -> HAStatus)?
     }
     private let slot = Mutex(Slot())
     private let loaded = DispatchSemaphore(value: 0)
@@ -35,10 +36,16 @@ public final class VMHost: @unchecked Sendable {
         }
     }
 
-    /// Puts a VM that arrived by other means (live migration) in the empty slot.
-    public func adopt(_ vm: VirtualMachine) {
+    /// Puts a VM that arrived by other means (live migration, a standby's takeover) in the empty slot.
+    public func adopt(_ vm: VirtualMachine, event: String = "MigrationReceived") {
         install(vm, resume: true, signal: false)
-        publish(["event": "MigrationReceived", "state": vm.state.rawValue])
+        publish(["event": event, "state": vm.state.rawValue])
+    }
+
+    /// A standby's figures (`GET /ha` before it takes over).
+    public var standbyStatus: (@Sendable () -> HAStatus)? {
+        get { slot.withLock { $0.standbyStatus } }
+        set { slot.withLock { $0.standbyStatus = newValue } }
     }
 
     /// Blocks until a VM is loaded through the API; returns it and whether to start it running.

@@ -78,6 +78,14 @@ enum MigrationRecord: UInt8 {
     case allPagesSent = 5
     /// The source gives up (message).
     case abort = 6
+    /// HA seeding: u32 disk index, u64 offset, the bytes there.
+    case diskData = 7
+    /// HA: u64 checkpoint number; what follows up to `checkpointEnd` is one checkpoint.
+    case checkpointBegin = 8
+    /// HA, in a checkpoint: u32 disk index, u8 kind (0 write, 1 zeros), u64 offset, u64 length, the bytes of a write.
+    case diskWrites = 9
+    /// HA: the checkpoint's machine state (as `state`); the standby applies the whole checkpoint now.
+    case checkpointEnd = 10
 
     /// Destination: setup checked, send pages.
     case ready = 0x81
@@ -89,6 +97,8 @@ enum MigrationRecord: UInt8 {
     case running = 0x84
     /// Destination, post-copy: every page arrived.
     case allPagesReceived = 0x85
+    /// Standby: u64 checkpoint number applied.
+    case ack = 0x86
 }
 
 /// The migration stream over a socket: a header ("MTRYMIGR", format version), then records

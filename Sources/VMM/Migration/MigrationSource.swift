@@ -78,6 +78,9 @@ struct MigrationHello: Codable {
     var sections: [String]
     var diskSizes: [UInt64]
     var mode: String
+    /// HA ("ha" mode): the primary's epoch and checkpoint interval.
+    var epoch: UInt64? = nil
+    var checkpointMs: Double? = nil
 }
 
 /// Sent with the state at switch-over.
@@ -591,6 +594,7 @@ extension VirtualMachine {
         guard state == .running || state == .paused else {
             throw VMError.conflict("the VM is \(state.rawValue.lowercased()); only a running or paused VM can migrate")
         }
+        guard !haProtected else { throw VMError.conflict("a hot standby protects this VM; turn HA off (DELETE /ha) before migrating it") }
         let job = try MigrationJob(vm: self, options: options)
         try migrationSlot.withLock { slot in
             if let j = slot, !j.status.isFinished { throw VMError.conflict("a migration is already under way") }

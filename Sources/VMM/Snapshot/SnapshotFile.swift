@@ -211,10 +211,11 @@ struct DurableFile {
     func sync() throws {
         guard fsync(fd) == 0 else { throw VMError.failed("\(temporaryPath): fsync failed: \(String(cString: strerror(errno)))") }
     }
-    /// Renames the file into place and makes the rename durable.
-    func commit() throws {
+    /// Renames the file into place and, unless `sync` is false (a later commit in the same directory
+    /// syncs it), makes the rename durable.
+    func commit(sync: Bool = true) throws {
         guard rename(temporaryPath, path) == 0 else { throw VMError.failed("cannot rename \(temporaryPath) to \(path): \(String(cString: strerror(errno)))") }
-        syncDirectory(of: path)
+        if sync { syncDirectory(of: path) }
     }
     func abandon() { close(fd); unlink(temporaryPath) }
     func closeFile() { close(fd) }

@@ -39,6 +39,7 @@ extension VirtualMachine {
                                progress: @escaping @Sendable (Double) -> Void = { _ in }) throws -> SnapshotReport {
         guard !path.isEmpty, !memFile.isEmpty else { throw VMError.badRequest("snapshot_path and mem_file_path must not be empty") }
         guard path != memFile else { throw VMError.badRequest("snapshot_path and mem_file_path must be different files") }
+        guard !haProtected else { throw VMError.conflict("a hot standby protects this VM and owns its dirty-page log; turn HA off (DELETE /ha) before snapshotting") }
         let report = try whilePaused { [self] in try writeSnapshot(path: path, memFile: memFile, type: type, progress: progress) }
         emit(.snapshotCreated(path: path, type: type))
         return report
@@ -117,8 +118,10 @@ extension VirtualMachine {
         }
         // Commit: the state file first. A crash between the renames leaves the state naming a memory id
         // that only `memFile.tmp-<id>` has; loading finds it there and finishes the rename.
+        // The directory is synced once, after both renames, to keep that window short.
         do {
-            try state.commit()
+            let sameDirectory = (path as NSString).deletingLastPathComponent == (memFile as NSString).deletingLastPathComponent
+            try state.commit(sync: !sameDirectory)
             try mem.commit()
         } catch {
             mem.abandon()

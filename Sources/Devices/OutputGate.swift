@@ -1,0 +1,102 @@
+import Synchronization
+
+/// Output commit for a protected VM (Remus): console bytes and network frames the guest produces are
+/// held, grouped by the checkpoint whose interval produced them, until the standby has acknowledged
+/// that checkpoint, so that nothing the outside world sees is ever undone by a failover.
+/// Console bytes are written by `release` (any thread); frames go back to the emulation thread,
+/// which sends them from `takeReleasedFrames` (the network backends are not thread-safe).
+public final class OutputGate: @unchecked Sendable {
+    struct Bucket {
+        var epoch: UInt64
+        var console: [UInt8] = []
+        var frames: [(device: Int, frame: [UInt8])] = []
+    }
+    struct State {
+        var holding = false
+        /// Output of the current interval is added to the last bucket.
+        var buckets: [Bucket] = [Bucket(epoch: 0)]
+        var ready: [[[UInt8]]] = []
+        var heldBytes = 0
+    }
+    private let state = Mutex(State())
+    private let consoleOut: @Sendable ([UInt8]) -> Void
+    public init(devices: Int, console: @escaping @Sendable ([UInt8]) -> Void) {
+        consoleOut = console
+        state.withLock { $0.ready = Array(repeating: [], count: devices) }
+    }
+
+    public var isHolding: Bool { state.withLock { $0.holding } }
+    /// Bytes (console and frames) held now.
+    public var heldBytes: Int { state.withLock { $0.heldBytes } }
+
+    /// Console output (emulation thread).
+    public func console(_ bytes: [UInt8]) {
+        let direct: Bool = state.withLock { s in
+            guard s.holding else { return true }
+            s.buckets[s.buckets.count - 1].console += bytes
+            s.heldBytes += bytes.count
+            return false
+        }
+        if direct { consoleOut(bytes) }
+    }
+
+    /// A frame the guest transmitted on NIC `device`; false when it is not held (send it now).
+    public func hold(frame: [UInt8], device: Int) -> Bool {
+        state.withLock { s in
+            guard s.holding else { return false }
+            s.buckets[s.buckets.count - 1].frames.append((device, frame))
+            s.heldBytes += frame.count
+            return true
+        }
+    }
+
+    /// Closes the current interval's bucket as checkpoint `epoch` (at the checkpoint's safe point)
+    /// and starts holding, if it did not already.
+    public func seal(epoch: UInt64) {
+        state.withLock { s in
+            s.buckets[s.buckets.count - 1].epoch = epoch
+            s.buckets.append(Bucket(epoch: epoch + 1))
+            s.holding = true
+        }
+    }
+
+    /// Lets out everything produced up to checkpoint `epoch` (the standby has it).
+    public func release(through epoch: UInt64) {
+        let console: [UInt8] = state.withLock { s in
+            var out: [UInt8] = []
+            while s.buckets.count > 1, s.buckets[0].epoch <= epoch {
+                let b = s.buckets.removeFirst()
+                out += b.console
+                for f in b.frames where f.device < s.ready.count { s.ready[f.device].append(f.frame) }
+                s.heldBytes -= b.console.count + b.frames.reduce(0) { $0 + $1.frame.count }
+            }
+            return out
+        }
+        if !console.isEmpty { consoleOut(console) }
+    }
+
+    /// Stops holding: everything held goes out (the VM runs unprotected, or HA was turned off).
+    public func open() {
+        let console: [UInt8] = state.withLock { s in
+            var out: [UInt8] = []
+            for b in s.buckets {
+                out += b.console
+                for f in b.frames where f.device < s.ready.count { s.ready[f.device].append(f.frame) }
+            }
+            s.buckets = [Bucket(epoch: 0)]
+            s.heldBytes = 0
+            s.holding = false
+            return out
+        }
+        if !console.isEmpty { consoleOut(console) }
+    }
+
+    /// Released frames for NIC `device`, oldest first (emulation thread).
+    public func takeReleasedFrames(device: Int) -> [[UInt8]] {
+        state.withLock { s in
+            guard device < s.ready.count, !s.ready[device].isEmpty else { return [] }
+            defer { s.ready[device].removeAll() }
+            return s.ready[device]
+        }
+    }
+}
