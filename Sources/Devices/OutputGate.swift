@@ -51,13 +51,24 @@ public final class OutputGate: @unchecked Sendable {
     }
 
     /// Closes the current interval's bucket as checkpoint `epoch` (at the checkpoint's safe point)
-    /// and starts holding, if it did not already.
-    public func seal(epoch: UInt64) {
+    /// and starts holding, if it did not already. Returns the bucket's output: it travels with the
+    /// checkpoint, so a standby can let out what a primary that died just after the acknowledgement
+    /// never did.
+    public func seal(epoch: UInt64) -> (console: [UInt8], frames: [(device: Int, frame: [UInt8])]) {
         state.withLock { s in
-            s.buckets[s.buckets.count - 1].epoch = epoch
+            let last = s.buckets.count - 1
+            s.buckets[last].epoch = epoch
             s.buckets.append(Bucket(epoch: epoch + 1))
             s.holding = true
+            return (s.buckets[last].console, s.buckets[last].frames)
         }
+    }
+
+    /// Output a standby lets out on taking over (see `seal`): console bytes now, frames through
+    /// `takeReleasedFrames`.
+    public func emit(console: [UInt8], frames: [(device: Int, frame: [UInt8])]) {
+        state.withLock { s in for f in frames where f.device < s.ready.count { s.ready[f.device].append(f.frame) } }
+        if !console.isEmpty { consoleOut(console) }
     }
 
     /// Lets out everything produced up to checkpoint `epoch` (the standby has it).

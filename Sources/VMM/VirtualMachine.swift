@@ -76,6 +76,8 @@ public final class VirtualMachine: @unchecked Sendable {
     let haSequence = Atomic<UInt64>(0)
     /// Started by a standby's takeover.
     public internal(set) var tookOver = false
+    /// Output to let out on taking over (`releaseTakeoverOutput`).
+    var takeoverOutput: [(console: [UInt8], frames: [(device: Int, frame: [UInt8])])] = []
     /// Arrived by live migration.
     public internal(set) var migratedIn = false
     /// Restored from a snapshot rather than booted.

@@ -322,6 +322,7 @@ func runVM(_ vm: VirtualMachine, options: GuestRunOptions, apiSocket: String?, s
     machine.profile = profilePath != nil
     let console = TerminalConsole(vm: vm)
     console.start()
+    vm.releaseTakeoverOutput()
     machine.code.jitEnabled = !options.noJit
     for h in machine.harts { h.collectStats = options.stats }
     let reason = vm.run(maxInstructions: options.maxInstructions ?? .max)

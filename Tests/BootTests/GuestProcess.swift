@@ -8,17 +8,31 @@ final class GuestProcess {
     let logPath: String
     private let log: FileHandle
 
-    init(_ binary: String, _ args: [String], dir: String, name: String = "vm") throws {
-        logPath = dir + "/\(name)-\(UUID().uuidString.prefix(8)).log"
+    /// With `separateErrors`, standard error goes to `errorPath` and `output` is the guest's console alone.
+    let errorPath: String?
+
+    init(_ binary: String, _ args: [String], dir: String, name: String = "vm", separateErrors: Bool = false) throws {
+        let stem = dir + "/\(name)-\(UUID().uuidString.prefix(8))"
+        logPath = stem + ".log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = args
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
-        process.standardError = log
+        if separateErrors {
+            errorPath = stem + ".err"
+            FileManager.default.createFile(atPath: errorPath!, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath!))
+        } else {
+            errorPath = nil
+            process.standardError = log
+        }
         try process.run()
     }
+
+    /// Standard error (with `separateErrors`).
+    var errors: String { errorPath.map { String(decoding: FileManager.default.contents(atPath: $0) ?? Data(), as: UTF8.self) } ?? "" }
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         try? log.close()

@@ -75,6 +75,7 @@ private struct Checkpoint {
     var disks: [[DiskWriteLog.Entry]]
     var pauseNanos: UInt64
     var takenAt: UInt64
+    var output: [UInt8]
 }
 
 /// The primary side of a protected VM: seeds the standby (RAM and disks), then every `checkpointMs`
@@ -255,8 +256,13 @@ final class HAJob: @unchecked Sendable {
             let state = try MigrationJob.encodeState(info: info, sections: m.saveState(guestTime: vm.guestTime), postcopyPages: nil)
             let disks = m.diskWriteLogs.map { $0.take() }
             let number = vm.haSequence.add(1, ordering: .relaxed).newValue
-            gate.seal(epoch: number)
-            return Checkpoint(number: number, pages: pages, data: data, state: state, disks: disks, pauseNanos: TimeBase.hostNanos() - t0, takenAt: t0)
+            let out = gate.seal(epoch: number)
+            var o = StateWriter()
+            o.blob(out.console)
+            o.u32(UInt32(out.frames.count))
+            for f in out.frames { o.u32(UInt32(f.device)); o.blob(f.frame) }
+            return Checkpoint(number: number, pages: pages, data: data, state: state, disks: disks, pauseNanos: TimeBase.hostNanos() - t0,
+                              takenAt: t0, output: o.bytes)
         }
         defer { cp.data.deallocate() }
         let before = channel.bytesSent.load(ordering: .relaxed)
@@ -278,6 +284,7 @@ final class HAJob: @unchecked Sendable {
                 }
             }
         }
+        try channel.send(.output, bytes: cp.output)
         try channel.send(.checkpointEnd, bytes: cp.state)
         let bytes = Int(channel.bytesSent.load(ordering: .relaxed) - before)
         status.withLock { $0.checkpointsSent += 1 }
@@ -289,6 +296,11 @@ final class HAJob: @unchecked Sendable {
             throw VMError.failed("the standby answered \(type) instead of acknowledging checkpoint \(cp.number)")
         }
         let lagMs = Double(TimeBase.hostNanos() - cp.takenAt) / 1e6
+        // The standby learns of the release first: if this process dies between the two, the
+        // standby takes the output as out (the window is one write(2); the other order would repeat it).
+        var rw = StateWriter()
+        rw.u64(cp.number)
+        try channel.send(.released, bytes: rw.bytes)
         gate.release(through: cp.number)
         m.hostEvent.signal()   // released frames leave from the emulation thread
         if pausedByHA {

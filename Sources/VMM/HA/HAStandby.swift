@@ -45,6 +45,7 @@ private struct StagedCheckpoint {
     var data: [UInt8] = []
     var zeroRuns: [(Int, Int)] = []
     var disks: [(disk: Int, zero: Bool, offset: UInt64, length: UInt64, bytes: ArraySlice<UInt8>)] = []
+    var output: [UInt8] = []
 }
 
 /// The standby's copy of one disk (a raw file).
@@ -142,6 +143,9 @@ extension VirtualMachine {
         let t0 = TimeBase.hostNanos()
         var lastApplied = t0
         var why = ""
+        var releasedThrough: UInt64 = 0
+        /// Output of committed checkpoints the primary has not said it let out, by checkpoint.
+        var unreleased: [(UInt64, [UInt8])] = []
         receiving: while true {
             // The seed (before the first checkpoint) may be long; after it, silence means death.
             ch.setReceiveTimeout(seconds: committed == 0 ? max(timeoutMs / 1000, 60) : timeoutMs / 1000)
@@ -209,6 +213,7 @@ extension VirtualMachine {
                     }
                     committed = cp.number
                     committedState = body
+                    if !cp.output.isEmpty && cp.number > releasedThrough { unreleased.append((cp.number, cp.output)) }
                     staged = nil
                     var w = StateWriter()
                     w.u64(committed)
@@ -217,6 +222,13 @@ extension VirtualMachine {
                     if lastApplied == t0 { logger.notice("first checkpoint (\(committed)) applied \(String(format: "%.0f", ms(since: t0))) ms after the primary connected: standing by") }
                     lastApplied = now
                     monitor.update { $0.state = "standing by"; $0.lastAcknowledged = committed; $0.checkpointsSent += 1 }
+                case .output:
+                    guard staged != nil else { throw VMError.badRequest("output outside a checkpoint") }
+                    staged!.output = body
+                case .released:
+                    var r = StateReader(body)
+                    releasedThrough = max(releasedThrough, try r.u64())
+                    unreleased.removeAll { $0.0 <= releasedThrough }
                 case .abort:
                     let message = String(decoding: body, as: UTF8.self)
                     logger.notice("the primary stood the standby down: \(message)")
@@ -260,8 +272,18 @@ extension VirtualMachine {
         vm.haSequence.store(committed, ordering: .relaxed)
         vm.tookOver = true
         machine.announceNetwork()
+        // What the primary produced up to the checkpoint but may not have let out goes out first.
+        var pendingTakeoverOutput: [(console: [UInt8], frames: [(device: Int, frame: [UInt8])])] = []
+        for (_, bytes) in unreleased {
+            var r = StateReader(bytes)
+            let console = try r.blob(max: 64 << 20)
+            var frames: [(device: Int, frame: [UInt8])] = []
+            for _ in 0..<(try r.count(max: 1 << 20)) { frames.append((Int(try r.u32()), try r.blob(max: 1 << 16))) }
+            pendingTakeoverOutput.append((console, frames))
+        }
+        vm.takeoverOutput = pendingTakeoverOutput
         monitor.update { $0.state = "took over"; $0.epoch = epoch + 1 }
-        logger.critical("taking over from checkpoint \(committed) (epoch \(epoch + 1)): \(why); \(String(format: "%.0f", ms(since: lastApplied))) ms after the last checkpoint, ready in \(String(format: "%.1f", ms(since: takeoverStart))) ms")
+        logger.critical("taking over from checkpoint \(committed) (\(unreleased.count) with output the primary may not have let out) (epoch \(epoch + 1)): \(why); \(String(format: "%.0f", ms(since: lastApplied))) ms after the last checkpoint, ready in \(String(format: "%.1f", ms(since: takeoverStart))) ms")
         return .tookOver(vm, checkpoint: committed)
     }
 
@@ -277,5 +299,17 @@ extension VirtualMachine {
             return "the primary has \(config.disks.count) disk(s) and the standby was given \(disks.count): give the standby its own copy of each with --disk PATH, in order"
         }
         return nil
+    }
+}
+
+extension VirtualMachine {
+    /// After a takeover, once the console is connected: lets out the output of committed checkpoints
+    /// the primary may not have (see `OutputGate.seal`).
+    public func releaseTakeoverOutput() {
+        guard !takeoverOutput.isEmpty else { return }
+        let gate = machine.installOutputGate()
+        for o in takeoverOutput { gate.emit(console: o.console, frames: o.frames) }
+        takeoverOutput = []
+        machine.hostEvent.signal()
     }
 }

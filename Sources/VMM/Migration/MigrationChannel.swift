@@ -86,6 +86,11 @@ enum MigrationRecord: UInt8 {
     case diskWrites = 9
     /// HA: the checkpoint's machine state (as `state`); the standby applies the whole checkpoint now.
     case checkpointEnd = 10
+    /// HA, in a checkpoint: the output its interval produced (u32 console length, console bytes,
+    /// then frames as u32 NIC, u32 length, bytes).
+    case output = 11
+    /// HA: u64 checkpoint number whose output the primary lets out now.
+    case released = 12
 
     /// Destination: setup checked, send pages.
     case ready = 0x81
