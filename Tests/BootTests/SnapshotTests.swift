@@ -15,7 +15,7 @@ final class SnapshotTests: XCTestCase {
     static let initScript = computeScript(rounds: rounds)
     static var expected: String { expectedResult(rounds: rounds) }
 
-    static func computeScript(rounds: Int) -> String {
+    static func computeScript(rounds: Int, step: Int = step) -> String {
         """
         #!/bin/sh
         /bin/busybox --install -s /bin
