@@ -176,8 +176,7 @@ public final class VirtioNet: VirtioDevice {
             if total >= h + 14 && total - h <= UInt64(VirtioNet.maxFrame) {
                 let frame = t.ram.gather(chain.readable, offset: h, count: Int(total - h))
                 framesTransmitted &+= 1
-                if let g = outputGate, g.hold(frame: frame, device: gateIndex) { continue }
-                backend.send(frame)
+                if let g = outputGate, g.hold(frame: frame, device: gateIndex) {} else { backend.send(frame) }
             } else {
                 framesDropped &+= 1
             }

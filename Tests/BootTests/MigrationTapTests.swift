@@ -56,6 +56,63 @@ final class MigrationTapTests: XCTestCase {
     }
 }
 
+/// A TCP session over tap across a failover: the guest sends numbered lines to an echo server of
+/// the test's own and prints the echoes; the primary is killed at a random moment and the standby
+/// (attaching the same tap) takes over. What the server received and what the consoles printed
+/// together are each line once, in order, over one connection.
+final class HATapTests: XCTestCase {
+    static let lines = 300
+
+    func testTCPSessionAndConsoleSurviveFailoverGapFree() throws {
+        let virtio = VirtioBootTests(name: "helper", testClosure: { _ in })
+        let env = try virtio.prerequisites(needMkfs: false)
+        guard getuid() == 0 else { try missing("tap networking and network namespaces need root") }
+        guard let ip = VirtioBootTests.findTool("ip") else { try missing("ip not found: install iproute2") }
+        let dir = try BootTests.makeTemporaryDirectory()
+        let ns = "hatest\(getpid())"
+        defer {
+            _ = try? GuestProcess.capture(ip, ["netns", "del", ns])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        for args in [["netns", "add", ns], ["-n", ns, "tuntap", "add", "dev", "htap0", "mode", "tap"],
+                     ["-n", ns, "addr", "add", "192.168.78.1/24", "dev", "htap0"], ["-n", ns, "link", "set", "htap0", "up"],
+                     ["-n", ns, "link", "set", "lo", "up"]] {
+            let r = try GuestProcess.capture(ip, args)
+            XCTAssertEqual(r.status, 0, "ip \(args.joined(separator: " ")): \(r.output)")
+            if r.status != 0 { return }
+        }
+        let server = try EchoServer(namespace: ns, address: "192.168.78.1", port: 7778, expectLines: Self.lines)
+        let initrd = try virtio.initrd(dir, "taphha", modules: VirtioBootTests.netModules, env: env, script: """
+            ip link set lo up
+            ifconfig eth0 192.168.78.2 netmask 255.255.255.0 up
+            i=0
+            while [ $i -lt \(Self.lines) ]; do echo "PING $i"; i=$((i+1)); usleep 30000; done | nc 192.168.78.1 7778 | while read l; do echo "ECHO $l"; done
+            echo "ECHO-DONE"
+            poweroff -f
+            """)
+        let url = "unix:" + dir + "/ha.sock"
+        let standby = try HATests.startStandby(binary: env.binary, dir: dir, url: url, launcher: [ip, "netns", "exec", ns])
+        let primary = try GuestProcess(ip, ["netns", "exec", ns] + [env.binary] + virtio.args(env, initrd: initrd, extra: [
+            "--memory", "256M", "--net", "tap=htap0", "--standby", url]), dir: dir, name: "primary", separateErrors: true)
+        defer { primary.kill9() }
+        XCTAssertTrue(primary.waitFor("ECHO PING \(Int.random(in: 30...120))\r\n", timeout: 240), "no echo before the kill:\n\(primary.tail)\n\(primary.errors)")
+        Thread.sleep(forTimeInterval: Double.random(in: 0...0.05))
+        primary.kill9()
+        XCTAssertFalse(primary.output.contains("ECHO-DONE"), "the session ended before the kill")
+        XCTAssertEqual(standby.waitForExit(timeout: 180), 0, "standby: \(standby.tail)\n\(standby.errors)")
+        XCTAssertTrue(standby.errors.contains("took over"), standby.errors)
+        XCTAssertTrue(standby.output.contains("ECHO-DONE"), standby.tail)
+        let union = primary.output + standby.output
+        let re = try NSRegularExpression(pattern: "ECHO PING ([0-9]+)\r\n")
+        let text = union as NSString
+        let echoed = re.matches(in: union, range: NSRange(location: 0, length: text.length)).map { Int(text.substring(with: $0.range(at: 1)))! }
+        XCTAssertEqual(echoed, Array(0..<Self.lines), "the consoles together did not print every echo once, in order:\n\(primary.tail)\n\(standby.tail)")
+        let seen = server.finish()
+        XCTAssertEqual(seen.connections, 1, "the guest had to connect again: the connection did not survive the failover")
+        XCTAssertEqual(seen.lines, (0..<Self.lines).map { "PING \($0)" }, "the server did not get every line once, in order")
+    }
+}
+
 import VMM
 
 /// A TCP echo server on a thread that has joined a network namespace (setns affects only the calling
