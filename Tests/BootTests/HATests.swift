@@ -123,6 +123,29 @@ final class HATests: XCTestCase {
         checkConsoleUnion(primary, standby)
     }
 
+    /// A primary that hangs (SIGSTOP) is silent: the standby takes over after its timeout; the old
+    /// primary, woken, finds its standby gone and holds its output.
+    func testSilentPrimaryIsTakenOver() throws {
+        let url = "unix:" + dir + "/ha.sock", primarySocket = dir + "/primary-api.sock"
+        let standby = try Self.startStandby(binary: binary, dir: dir, url: url, extra: ["--timeout-ms", "400"])
+        let primary = try GuestProcess(binary, bootArgs + ["--standby", url, "--api-socket", primarySocket], dir: dir, name: "primary", separateErrors: true)
+        defer { primary.kill9() }
+        XCTAssertTrue(primary.waitFor("PROGRESS 15000\r\n", timeout: 240), "primary: \(primary.tail)\n\(primary.errors)")
+        kill(primary.process.processIdentifier, SIGSTOP)
+        let stopped = Date()
+        XCTAssertTrue(Self.waitUntil(timeout: 30) { standby.errors.contains("took over") }, standby.errors)
+        let waited = Date().timeIntervalSince(stopped)
+        XCTAssertGreaterThan(waited, 0.3, "the standby took over before the primary had been silent for --timeout-ms")
+        XCTAssertTrue(standby.errors.contains("nothing received within the time limit"), standby.errors)
+        let primaryOutput = primary.output
+        kill(primary.process.processIdentifier, SIGCONT)
+        XCTAssertTrue(Self.waitUntil(timeout: 10) { (try? Self.haStatus(primarySocket))?["state"] as? String == "lost" },
+                      "the woken primary did not notice: \((try? Self.haStatus(primarySocket)) ?? [:])\n\(primary.errors)")
+        XCTAssertEqual(standby.waitForExit(timeout: 300), 0, "standby: \(standby.tail)\n\(standby.errors)")
+        XCTAssertEqual(primary.output, primaryOutput, "the stale primary's output reached the outside")
+        checkConsoleUnion(primary, standby)
+    }
+
     func testStandDownAndReprotectionFailOverTwice() throws {
         let p = dir + "/p.sock", s2 = dir + "/s2.sock"
         let url1 = "unix:" + dir + "/ha1.sock", url2 = "unix:" + dir + "/ha2.sock", url3 = "unix:" + dir + "/ha3.sock"
