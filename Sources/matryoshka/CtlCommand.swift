@@ -122,8 +122,17 @@ struct Ctl: ParsableCommand {
         @Flag(help: "Post-copy: run the guest at the destination at once and fetch memory on demand.") var postcopy = false
         @Option(help: "Bandwidth limit in MiB/s (default: none).") var maxBandwidth: Double = 0
         @Option(help: ArgumentHelp("TLS for a tcp: destination: a directory with ca-cert.pem, client-cert.pem and client-key.pem.", valueName: "dir")) var tlsDir: String?
+        @Option(help: "Keep trying to reach a destination that does not listen yet for this long, in ms (default 0: one try).") var connectTimeoutMs: Double = 0
+        @Flag(help: "Return once the migration has started (follow it with migrate-status).") var noWait = false
         func run() throws {
             try wrap {
+                if noWait {
+                    var body: [String: Any] = ["destination_url": url, "downtime_ms": downtimeMs, "mode": postcopy ? "postcopy" : "precopy",
+                                               "max_bandwidth_mibps": maxBandwidth, "connect_timeout_ms": connectTimeoutMs]
+                    if let tlsDir { body["tls_dir"] = tlsDir }
+                    try call(socket, "PUT", "/migrate", body)
+                    return
+                }
                 let progress = ProgressLine(label: "migrate")
                 let subscribed = DispatchSemaphore(value: 0)
                 let final = Mutex<[String: Any]?>(nil)
@@ -150,7 +159,7 @@ struct Ctl: ParsableCommand {
                 watcher.start()
                 _ = subscribed.wait(timeout: .now() + 5)
                 var body: [String: Any] = ["destination_url": url, "downtime_ms": downtimeMs, "mode": postcopy ? "postcopy" : "precopy",
-                                           "max_bandwidth_mibps": maxBandwidth]
+                                           "max_bandwidth_mibps": maxBandwidth, "connect_timeout_ms": connectTimeoutMs]
                 if let tlsDir { body["tls_dir"] = tlsDir }
                 let r = try socket.client.request("PUT", "/migrate", json: body)
                 guard r.status / 100 == 2 else { throw Failure(message: "PUT /migrate: HTTP \(r.status): \(r.faultMessage)") }

@@ -158,7 +158,8 @@ public final class APIServer: @unchecked Sendable {
             default: throw VMError.badRequest("'mode' must be \"precopy\" or \"postcopy\"")
             }
             if let t = body["tls_dir"] { guard let v = t as? String else { throw VMError.badRequest("'tls_dir' must be a string") }; o.tlsDir = v }
-            for key in body.keys where !["destination_url", "downtime_ms", "max_bandwidth_mibps", "mode", "tls_dir"].contains(key) {
+            if let c = body["connect_timeout_ms"] { guard let v = (c as? NSNumber)?.doubleValue else { throw VMError.badRequest("'connect_timeout_ms' must be a number") }; o.connectTimeoutMs = v }
+            for key in body.keys where !["destination_url", "downtime_ms", "max_bandwidth_mibps", "mode", "tls_dir", "connect_timeout_ms"].contains(key) {
                 throw VMError.badRequest("unknown field '\(key)' in the migration request")
             }
             try vm.startMigration(o)

@@ -17,6 +17,10 @@ public struct MigrationOptions: Sendable {
     public var maxBandwidthMiBps: Double = 0
     /// TLS certificates for a tcp: destination (see `MigrationTLS`).
     public var tlsDir: String?
+    /// How long to keep trying to reach a destination that is not listening yet (0: one try). A
+    /// cluster manager starts the migration before it starts the destination (OCF migrate_to, then
+    /// migrate_from).
+    public var connectTimeoutMs: Double = 0
     public init(destination: String, downtimeMs: Double = 50, postcopy: Bool = false, maxBandwidthMiBps: Double = 0, tlsDir: String? = nil) {
         self.destination = destination; self.downtimeMs = downtimeMs; self.postcopy = postcopy; self.maxBandwidthMiBps = maxBandwidthMiBps
         self.tlsDir = tlsDir
@@ -181,6 +185,7 @@ final class MigrationJob: @unchecked Sendable {
         }
         guard options.downtimeMs > 0 else { throw VMError.badRequest("'downtime_ms' must be positive") }
         guard options.maxBandwidthMiBps >= 0 else { throw VMError.badRequest("'max_bandwidth_mibps' must not be negative") }
+        guard options.connectTimeoutMs >= 0, options.connectTimeoutMs <= 3_600_000 else { throw VMError.badRequest("'connect_timeout_ms' must be between 0 and 3600000") }
         state.withLock {
             $0.mode = options.postcopy ? "postcopy" : "precopy"
             $0.destination = address.description
@@ -241,7 +246,7 @@ final class MigrationJob: @unchecked Sendable {
     private func run() {
         var channel: MigrationChannel?
         do {
-            let ch = try tls.map { try MigrationChannel.connectTLS(address, tls: $0) } ?? MigrationChannel.connect(address)
+            let ch = try connectWithRetry()
             channel = ch
             channelBox.withLock { $0 = ch }
             try checkCancelled()
@@ -253,6 +258,17 @@ final class MigrationJob: @unchecked Sendable {
         }
         finishedFlag.store(true, ordering: .releasing)
         throttle.store(0, ordering: .relaxed)
+    }
+
+    private func connectWithRetry() throws -> MigrationChannel {
+        let deadline = started + UInt64(options.connectTimeoutMs * 1e6)
+        while true {
+            do { return try tls.map { try MigrationChannel.connectTLS(address, tls: $0) } ?? MigrationChannel.connect(address) } catch {
+                guard TimeBase.hostNanos() < deadline else { throw error }
+                try checkCancelled()
+                usleep(100_000)
+            }
+        }
     }
 
     private func setup(_ ch: MigrationChannel) throws {
