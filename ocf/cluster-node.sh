@@ -7,7 +7,8 @@ n="$1"; top="$2"
 root="$top/node$n"
 mount --make-rprivate /
 hostname "node$n"
-for d in /run /dev/shm /var/lib/pacemaker /var/lib/corosync /var/log/pacemaker /var/log/cluster /etc/corosync; do
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm   # libqb's IPC: private, writable by hacluster
+for d in /run /var/lib/pacemaker /var/lib/corosync /var/log/pacemaker /var/log/cluster /etc/corosync; do
     mkdir -p "$root$d" "$d"
     mount --bind "$root$d" "$d"
 done

@@ -15,7 +15,15 @@ declare -a holder
 failed=0
 
 say() { echo "cluster-test: $*" >&2; }
-die() { say "FAILED: $*"; failed=1; exit 1; }
+die() {
+    say "FAILED: $*"
+    for n in 1 2; do
+        [ -n "${holder[$n]:-}" ] || continue
+        say "node$n: crm_mon:"; on "$n" crm_mon -1 2>&1 | sed 's/^/    /' >&2
+        say "node$n: VM log tail:"; vm_log "$n" | tail -n 8 | sed 's/^/    /' >&2
+    done
+    failed=1; exit 1
+}
 now() { date +%s.%N; }
 ms_since() { echo "$(now) $1" | awk '{ printf "%.0f", ($1 - $2) * 1000 }'; }
 on() { local n=$1; shift; nsenter -t "${holder[$n]}" -n -m -u "$@"; }
@@ -78,7 +86,7 @@ totem {
   crypto_cipher: none
   crypto_hash: none
   transport: knet
-  token: 1000
+  token: 3000
 }
 nodelist {
   node {
@@ -147,7 +155,10 @@ move_ms=$(ms_since "$t0")
 cp "$(statedir "$a")/vm.log" "$CLUSTER_LOGS/node$a-before-move.log"
 downtime=$(grep -o 'downtime [0-9.]* ms' "$CLUSTER_LOGS/node$a-before-move.log" | tail -n 1 | awk '{print $2}')
 [ -n "$downtime" ] || die "node$a's log shows no completed migration (the VM was restarted, not migrated)"
-vm_log "$b" | grep -q "Linux version" && die "the guest booted again on node$b"
+# node$b's log since it started receiving: the guest arrived, it did not boot.
+arrived=$(vm_log "$b" | awk '/^--- .* run --incoming/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }')
+echo "$arrived" | grep -q "run --incoming" || die "node$b did not receive a migration"
+echo "$arrived" | grep -q "Linux version" && die "the guest booted again on node$b"
 on 1 crm resource clear vm >/dev/null 2>&1 || on 1 crm resource unmove vm >/dev/null 2>&1
 echo "CLUSTER migrate from=node$a to=node$b ms=$move_ms downtime_ms=$downtime"
 
@@ -156,12 +167,15 @@ pid=$(cat "$(statedir "$b")/vm.pid")
 t0=$(now)
 kill -9 "$pid"
 recovered() {
-    local p; p=$(cat "$(statedir "$b")/vm.pid" 2>/dev/null)
-    [ -n "$p" ] && [ "$p" != "$pid" ] && kill -0 "$p" 2>/dev/null && [ "$(located 1)" != "" ] && vm_log "$b" | tail -n 5 | grep -q PROGRESS
+    local x p; x=$(located 1); x=${x#node}
+    [ -n "$x" ] || return 1
+    p=$(cat "$(statedir "$x")/vm.pid" 2>/dev/null)
+    [ -n "$p" ] && [ "$p" != "$pid" ] && kill -0 "$p" 2>/dev/null && vm_log "$x" | tail -n 5 | grep -q PROGRESS
 }
 cp "$(statedir "$b")/vm.log" "$CLUSTER_LOGS/node$b-before-kill.log"
 wait_for 120 "recovery after kill -9" recovered
-echo "CLUSTER kill9-recovery node=node$b ms=$(ms_since "$t0")"
+x=$(located 1)
+echo "CLUSTER kill9-recovery killed_on=node$b recovered_on=$x ms=$(ms_since "$t0")"
 
 # 4. Restart through snapshot_dir: stop saves the VM, start restores it; the computation goes on.
 c=$(located 1); c=${c#node}
