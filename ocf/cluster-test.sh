@@ -189,16 +189,44 @@ wait_for 120 "the VM restored from snapshot_dir" restored
 echo "CLUSTER snapshot-restart node=node$c ms=$(ms_since "$t0") progress_before=$before"
 cp "$(statedir "$c")/vm.log" "$CLUSTER_LOGS/node$c-after-restart.log"
 
-# 5. The VM's node loses corosync: it is fenced, and the VM starts on the survivor.
-d=$((3 - c))
-cp "$(statedir "$c")/vm.log" "$CLUSTER_LOGS/node$c-before-fence.log"
+# 5. With a hot standby: the VM's node loses corosync, it is fenced, and the standby on the other
+#    node has already taken over from the last checkpoint; the VM resource adopts it there.
+on 1 crm resource stop vm >/dev/null 2>&1
+gone() { [ -z "$(located 1)" ] && [ -z "$(pids_in 1 matryoshka)$(pids_in 2 matryoshka)" ]; }
+wait_for 60 "the VM to stop before the standby configuration" gone
+on 1 crm configure delete vm >/dev/null 2>&1 || die "cannot delete the VM resource"
+rm -f "$top"/snapshots/*
+cat >"$top/cib-ha.crm" <<EOF
+primitive vm ocf:matryoshka:vm params config="$top/vm.json" binary="$MATRYOSHKA" standby="tcp:%n:4445" checkpoint_ms=25 op start timeout=60s interval=0 op stop timeout=60s interval=0 op monitor interval=2s timeout=20s
+primitive vm-standby ocf:matryoshka:vm params config="$top/vm.json" binary="$MATRYOSHKA" mode=standby standby="tcp:%n:4445" op start timeout=60s interval=0 op stop timeout=30s interval=0 op monitor interval=2s timeout=20s
+clone vm-standbys vm-standby meta clone-max=2 clone-node-max=1
+colocation standby-apart -inf: vm-standbys vm
+EOF
+on 1 crm configure load update "$top/cib-ha.crm" || die "crm configure load (standby) failed"
+t0=$(now)
+wait_for 120 "the protected VM to start" runs_somewhere
+c=$(located 1); c=${c#node}; d=$((3 - c))
+ha_state_on() { on "$1" "$MATRYOSHKA" ctl ha-status --api-socket /run/resource-agents/matryoshka-vm/api.sock 2>/dev/null | sed -n 's/.*"state" *: *"\([a-z ]*\)".*/\1/p'; }
+protected() { [ "$(ha_state_on "$c")" = protected ]; }
+wait_for 120 "the VM on node$c to be protected by the standby on node$d" protected
+echo "CLUSTER protected node=node$c standby=node$d ms=$(ms_since "$t0")"
+wait_for 60 "progress of the protected VM" progressing "$c" 1500
 t0=$(now)
 for p in $(pids_in "$c" corosync); do kill -9 "$p"; done
-failed_over() { [ "$(located "$d")" = "node$d" ] && progressing "$d" 1; }
-wait_for 180 "the VM on node$d after node$c was fenced" failed_over
+taken_over() { vm_log "$d" | grep -q "took over from checkpoint"; }
+wait_for 120 "the standby on node$d to take over" taken_over
+takeover_ms=$(ms_since "$t0")
+cp "$(statedir "$c")/vm.log" "$CLUSTER_LOGS/node$c-before-fence.log" 2>/dev/null
+last=$(tr -d '\r' <"$CLUSTER_LOGS/node$c-before-fence.log" | sed -n 's/^PROGRESS \([0-9]*\) .*/\1/p' | tail -n 1)
+failed_over() { [ "$(located "$d")" = "node$d" ] && progressing "$d" $((last + 1)); }
+wait_for 180 "the VM resource on node$d after node$c was fenced" failed_over
 grep -q "node$c" /tmp/matryoshka-fence/fenced.log 2>/dev/null || die "node$c was not fenced"
 [ -z "$(pids_in "$c" matryoshka)" ] || die "a VM process survived on the fenced node$c"
-echo "CLUSTER fence-failover fenced=node$c to=node$d ms=$(ms_since "$t0")"
+after=$(vm_log "$d" | awk '/^--- .* standby --listen/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }')
+echo "$after" | grep -q "Linux version" && die "the guest booted again on node$d"
+first=$(echo "$after" | tr -d '\r' | sed -n 's/^PROGRESS \([0-9]*\) .*/\1/p' | head -n 1)
+[ -n "$first" ] && [ -n "$last" ] && [ "$first" -le $((last + 500)) ] || die "the computation did not go on from where it was (last on node$c: $last, first on node$d: $first)"
+echo "CLUSTER fence-failover fenced=node$c to=node$d ms=$(ms_since "$t0") takeover_ms=$takeover_ms last_on_fenced=$last first_after=$first"
 cp "$(statedir "$d")/vm.log" "$CLUSTER_LOGS/node$d-after-failover.log"
 
 # Down: stop the resource, then the cluster (cleanup).

@@ -165,8 +165,12 @@ final class HAJob: @unchecked Sendable {
                 if vm.exitReason != nil { break }
                 try checkpointOnce()
                 next += UInt64(options.checkpointMs * 1e6)
-                let now = TimeBase.hostNanos()
-                if next > now { usleep(UInt32(min(Double(next - now) / 1e3, 1e6))) } else { next = now }
+                var now = TimeBase.hostNanos()
+                if next <= now { next = now }
+                while next > now && !turnedOff.load(ordering: .acquiring) && vm.exitReason == nil {
+                    usleep(UInt32(min(Double(next - now) / 1e3, 100_000)))
+                    now = TimeBase.hostNanos()
+                }
             }
         } catch {
             if !turnedOff.load(ordering: .acquiring) && vm.exitReason == nil { lost(error) }

@@ -257,7 +257,17 @@ extension VirtualMachine {
         var mine = config
         for i in mine.disks.indices { mine.disks[i] = DiskSpec(path: copies[i].path, format: "raw", readOnly: config.disks[i].readOnly) }
         copies.removeAll()   // closed: the machine opens (and locks) them itself
-        let machine = try Machine(config: mine, ram: ram)
+        // A primary killed on this host lets go of its forwarded ports and tap device only as its
+        // process is torn down (tens of ms): retry those for a moment.
+        var machine: Machine! = nil
+        let busyUntil = TimeBase.hostNanos() + 3_000_000_000
+        while machine == nil {
+            do { machine = try Machine(config: mine, ram: ram) } catch {
+                let text = "\(error)"
+                guard text.contains("Address already in use") || text.contains("busy"), TimeBase.hostNanos() < busyUntil else { throw error }
+                usleep(10_000)
+            }
+        }
         var states: [String: [UInt8]] = [:]
         for s in sections { states[s.name] = s.body }
         _ = try machine.loadState(states)
