@@ -40,7 +40,9 @@ pids_in() {
 statedir() { echo "$top/node$1/run/resource-agents/matryoshka-vm"; }
 vm_log() { cat "$(statedir "$1")/vm.log" 2>/dev/null; }
 located() { on "$1" crm_resource --locate -r vm 2>/dev/null | sed -n 's/.*running on: \(node[12]\).*/\1/p' | head -n 1; }
-last_progress() { vm_log "$1" | tr -d '\r' | sed -n 's/^PROGRESS \([0-9]*\) .*/\1/p' | tail -n 1; }
+# The console since the agent's last launch there ("--- date command" lines).
+since_launch() { vm_log "$1" | awk '/^--- / { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }'; }
+last_progress() { since_launch "$1" | tr -d '\r' | sed -n 's/^PROGRESS \([0-9]*\) .*/\1/p' | tail -n 1; }
 wait_for() { # timeout-seconds what command...
     local t=$1 what=$2; shift 2
     local deadline=$(( $(date +%s) + t ))
@@ -67,7 +69,7 @@ cleanup() {
         done
     done
     for n in 1 2; do for f in "$top/node$n"/run/resource-agents/matryoshka-vm/vm.log; do [ -f "$f" ] && cp "$f" "$CLUSTER_LOGS/node$n-final.log"; done; done
-    for n in 1 2; do [ -f "$top/node$n/pacemaker.log" ] && cp "$top/node$n/pacemaker.log" "$CLUSTER_LOGS/node$n-pacemaker.log"; done
+    for n in 1 2; do [ -f "$top/node$n/var/log/pacemaker/pacemaker.log" ] && cp "$top/node$n/var/log/pacemaker/pacemaker.log" "$CLUSTER_LOGS/node$n-pacemaker.log"; done
     rm -f /usr/sbin/fence_matryoshka_test
     rm -rf /tmp/matryoshka-fence "$top"
     [ "$failed" = 0 ] || say "see $CLUSTER_LOGS"
@@ -129,6 +131,7 @@ say "cluster formed in $(ms_since "$t_start") ms"
 
 cat >"$top/cib.crm" <<EOF
 property stonith-enabled=true stonith-timeout=30s cluster-recheck-interval=10s
+rsc_defaults resource-stickiness=100
 primitive fence stonith:fence_matryoshka_test params pcmk_host_list="node1 node2" pcmk_host_check=static-list op monitor interval=60s
 primitive vm ocf:matryoshka:vm params config="$top/vm.json" binary="$MATRYOSHKA" migration_url="tcp:%n:4444" migration_downtime_ms=50 snapshot_dir="$top/snapshots" op start timeout=60s interval=0 op stop timeout=60s interval=0 op monitor interval=2s timeout=20s op migrate_to timeout=120s interval=0 op migrate_from timeout=120s interval=0 meta allow-migrate=true migration-threshold=5 failure-timeout=30s
 EOF
@@ -156,14 +159,15 @@ cp "$(statedir "$a")/vm.log" "$CLUSTER_LOGS/node$a-before-move.log"
 downtime=$(grep -o 'downtime [0-9.]* ms' "$CLUSTER_LOGS/node$a-before-move.log" | tail -n 1 | awk '{print $2}')
 [ -n "$downtime" ] || die "node$a's log shows no completed migration (the VM was restarted, not migrated)"
 # node$b's log since it started receiving: the guest arrived, it did not boot.
-arrived=$(vm_log "$b" | awk '/^--- .* run --incoming/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }')
+arrived=$(since_launch "$b")
 echo "$arrived" | grep -q "run --incoming" || die "node$b did not receive a migration"
 echo "$arrived" | grep -q "Linux version" && die "the guest booted again on node$b"
 on 1 crm resource clear vm >/dev/null 2>&1 || on 1 crm resource unmove vm >/dev/null 2>&1
 echo "CLUSTER migrate from=node$a to=node$b ms=$move_ms downtime_ms=$downtime"
 
 # 3. kill -9 of the VM process: Pacemaker's monitor notices and recovers it.
-pid=$(cat "$(statedir "$b")/vm.pid")
+pid=$(cat "$(statedir "$b")/vm.pid" 2>/dev/null)
+[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || die "no VM process on node$b to kill"
 t0=$(now)
 kill -9 "$pid"
 recovered() {
@@ -184,25 +188,28 @@ before=$(last_progress "$c")
 cp "$(statedir "$c")/vm.log" "$CLUSTER_LOGS/node$c-before-restart.log"
 t0=$(now)
 on 1 crm resource restart vm >/dev/null 2>&1 || die "crm resource restart failed"
-restored() { vm_log "$c" | grep -q "run --restore" && progressing "$c" $((before + 1)); }
+restored() {
+    r=$(located 1); r=${r#node}
+    [ -n "$r" ] && since_launch "$r" | grep -q "run --restore" && progressing "$r" $((before + 1))
+}
 wait_for 120 "the VM restored from snapshot_dir" restored
-echo "CLUSTER snapshot-restart node=node$c ms=$(ms_since "$t0") progress_before=$before"
-cp "$(statedir "$c")/vm.log" "$CLUSTER_LOGS/node$c-after-restart.log"
+since_launch "$r" | grep -q "Linux version" && die "the VM booted again instead of going on from the snapshot"
+echo "CLUSTER snapshot-restart from=node$c to=node$r ms=$(ms_since "$t0") progress_before=$before"
+cp "$(statedir "$r")/vm.log" "$CLUSTER_LOGS/node$r-after-restart.log"
 
 # 5. With a hot standby: the VM's node loses corosync, it is fenced, and the standby on the other
 #    node has already taken over from the last checkpoint; the VM resource adopts it there.
 on 1 crm resource stop vm >/dev/null 2>&1
 gone() { [ -z "$(located 1)" ] && [ -z "$(pids_in 1 matryoshka)$(pids_in 2 matryoshka)" ]; }
 wait_for 60 "the VM to stop before the standby configuration" gone
-on 1 crm configure delete vm >/dev/null 2>&1 || die "cannot delete the VM resource"
+on 1 crm configure delete vm >&2 || die "cannot delete the VM resource"
 rm -f "$top"/snapshots/*
 cat >"$top/cib-ha.crm" <<EOF
 primitive vm ocf:matryoshka:vm params config="$top/vm.json" binary="$MATRYOSHKA" standby="tcp:%n:4445" checkpoint_ms=25 op start timeout=60s interval=0 op stop timeout=60s interval=0 op monitor interval=2s timeout=20s
-primitive vm-standby ocf:matryoshka:vm params config="$top/vm.json" binary="$MATRYOSHKA" mode=standby standby="tcp:%n:4445" op start timeout=60s interval=0 op stop timeout=30s interval=0 op monitor interval=2s timeout=20s
+primitive vm-standby ocf:matryoshka:vm params config="$top/vm.json" binary="$MATRYOSHKA" mode=standby standby="tcp:%n:4445" op start timeout=60s interval=0 op stop timeout=60s interval=0 op monitor interval=2s timeout=20s
 clone vm-standbys vm-standby meta clone-max=2 clone-node-max=1
-colocation standby-apart -inf: vm-standbys vm
 EOF
-on 1 crm configure load update "$top/cib-ha.crm" || die "crm configure load (standby) failed"
+on 1 crm configure load update "$top/cib-ha.crm" >&2 || die "crm configure load (standby) failed"
 t0=$(now)
 wait_for 120 "the protected VM to start" runs_somewhere
 c=$(located 1); c=${c#node}; d=$((3 - c))
@@ -222,7 +229,7 @@ failed_over() { [ "$(located "$d")" = "node$d" ] && progressing "$d" $((last + 1
 wait_for 180 "the VM resource on node$d after node$c was fenced" failed_over
 grep -q "node$c" /tmp/matryoshka-fence/fenced.log 2>/dev/null || die "node$c was not fenced"
 [ -z "$(pids_in "$c" matryoshka)" ] || die "a VM process survived on the fenced node$c"
-after=$(vm_log "$d" | awk '/^--- .* standby --listen/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }')
+after=$(vm_log "$d" | awk '/took over from checkpoint/ { on = 1 } on { print }')
 echo "$after" | grep -q "Linux version" && die "the guest booted again on node$d"
 first=$(echo "$after" | tr -d '\r' | sed -n 's/^PROGRESS \([0-9]*\) .*/\1/p' | head -n 1)
 [ -n "$first" ] && [ -n "$last" ] && [ "$first" -le $((last + 500)) ] || die "the computation did not go on from where it was (last on node$c: $last, first on node$d: $first)"

@@ -103,6 +103,13 @@ final class ClusterTests: XCTestCase {
         let output = String(decoding: FileManager.default.contents(atPath: out) ?? Data(), as: UTF8.self)
         print("ClusterTests:\n\(output)")
         XCTAssertEqual(p.terminationStatus, 0, output)
+        if p.terminationStatus != 0 {
+            // Kept for a look after the test (the test's directory goes away).
+            let keep = NSTemporaryDirectory() + "matryoshka-cluster-logs"
+            try? FileManager.default.removeItem(atPath: keep)
+            try? FileManager.default.copyItem(atPath: dir, toPath: keep)
+            print("ClusterTests: logs and the guest's initramfs kept in \(keep)")
+        }
         for phase in ["CLUSTER start", "CLUSTER migrate", "CLUSTER kill9-recovery", "CLUSTER snapshot-restart", "CLUSTER fence-failover", "CLUSTER done"] {
             XCTAssertTrue(output.contains(phase), "\(phase) missing:\n\(output)")
         }
