@@ -100,6 +100,37 @@ final class HATests: XCTestCase {
         checkConsoleUnion(primary, standby)
     }
 
+    /// The primary dies after the standby acknowledged a checkpoint but before it let that
+    /// checkpoint's output out: the standby lets it out on taking over, so nothing is lost.
+    func testDeathBetweenAcknowledgementAndReleaseLosesNoOutput() throws {
+        let url = "unix:" + dir + "/ha.sock"
+        let standby = try Self.startStandby(binary: binary, dir: dir, url: url)
+        // About 3 s in: the guest is computing and printing by then.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = bootArgs + ["--standby", url]
+        var env = ProcessInfo.processInfo.environment
+        env["MATRYOSHKA_HA_DIE_AFTER_ACK"] = "150"
+        p.environment = env
+        let out = dir + "/primary.out"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        p.standardOutput = h
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        try h.close()
+        XCTAssertEqual(p.terminationStatus, 9, "the primary did not die at the injected point")
+        let primaryOutput = String(decoding: FileManager.default.contents(atPath: out) ?? Data(), as: UTF8.self)
+        XCTAssertFalse(primaryOutput.contains("PROGRESS \(Self.rounds)\r\n"), "the computation ended before checkpoint 150")
+        XCTAssertEqual(standby.waitForExit(timeout: 300), 0, "standby: \(standby.tail)\n\(standby.errors)")
+        XCTAssertTrue(standby.errors.contains("(1 with output the primary may not have let out)"), standby.errors)
+        let union = primaryOutput + standby.output
+        XCTAssertEqual(Self.progress(union), Array(stride(from: Self.step, through: Self.rounds, by: Self.step)),
+                       "primary and standby output together are not the uninterrupted run's:\nstandby: \(standby.tail)")
+        XCTAssertTrue(standby.output.contains(SnapshotTests.expected), standby.tail)
+    }
+
     func testPartitionOnlyOneSideSpeaks() throws {
         let standbyURL = dir + "/ha.sock", proxyPath = dir + "/proxy.sock"
         let primarySocket = dir + "/primary-api.sock"

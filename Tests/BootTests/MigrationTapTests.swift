@@ -8,23 +8,15 @@ import XCTest
 final class MigrationTapTests: XCTestCase {
     static let lines = 300
 
+
     func testTCPEchoSessionOverTapSurvivesMigration() throws {
         let virtio = VirtioBootTests(name: "helper", testClosure: { _ in })
         let env = try virtio.prerequisites(needMkfs: false)
-        guard getuid() == 0 else { try missing("tap networking and network namespaces need root") }
-        guard let ip = VirtioBootTests.findTool("ip") else { try missing("ip not found: install iproute2") }
-        let dir = try BootTests.makeTemporaryDirectory()
         let ns = "mtest\(getpid())"
+        let (ip, dir) = try tapNamespace(ns, tap: "mtap0", hostAddress: "192.168.77.1/24")
         defer {
             _ = try? GuestProcess.capture(ip, ["netns", "del", ns])
             try? FileManager.default.removeItem(atPath: dir)
-        }
-        for args in [["netns", "add", ns], ["-n", ns, "tuntap", "add", "dev", "mtap0", "mode", "tap"],
-                     ["-n", ns, "addr", "add", "192.168.77.1/24", "dev", "mtap0"], ["-n", ns, "link", "set", "mtap0", "up"],
-                     ["-n", ns, "link", "set", "lo", "up"]] {
-            let r = try GuestProcess.capture(ip, args)
-            XCTAssertEqual(r.status, 0, "ip \(args.joined(separator: " ")): \(r.output)")
-            if r.status != 0 { return }
         }
         let server = try EchoServer(namespace: ns, address: "192.168.77.1", port: 7777, expectLines: Self.lines)
 
@@ -66,20 +58,11 @@ final class HATapTests: XCTestCase {
     func testTCPSessionAndConsoleSurviveFailoverGapFree() throws {
         let virtio = VirtioBootTests(name: "helper", testClosure: { _ in })
         let env = try virtio.prerequisites(needMkfs: false)
-        guard getuid() == 0 else { try missing("tap networking and network namespaces need root") }
-        guard let ip = VirtioBootTests.findTool("ip") else { try missing("ip not found: install iproute2") }
-        let dir = try BootTests.makeTemporaryDirectory()
         let ns = "hatest\(getpid())"
+        let (ip, dir) = try tapNamespace(ns, tap: "htap0", hostAddress: "192.168.78.1/24")
         defer {
             _ = try? GuestProcess.capture(ip, ["netns", "del", ns])
             try? FileManager.default.removeItem(atPath: dir)
-        }
-        for args in [["netns", "add", ns], ["-n", ns, "tuntap", "add", "dev", "htap0", "mode", "tap"],
-                     ["-n", ns, "addr", "add", "192.168.78.1/24", "dev", "htap0"], ["-n", ns, "link", "set", "htap0", "up"],
-                     ["-n", ns, "link", "set", "lo", "up"]] {
-            let r = try GuestProcess.capture(ip, args)
-            XCTAssertEqual(r.status, 0, "ip \(args.joined(separator: " ")): \(r.output)")
-            if r.status != 0 { return }
         }
         let server = try EchoServer(namespace: ns, address: "192.168.78.1", port: 7778, expectLines: Self.lines)
         let initrd = try virtio.initrd(dir, "taphha", modules: VirtioBootTests.netModules, env: env, script: """
@@ -114,6 +97,27 @@ final class HATapTests: XCTestCase {
 }
 
 import VMM
+
+extension XCTestCase {
+    /// A network namespace `ns` holding tap device `tap` with `hostAddress` (needs root and ip);
+    /// returns ip's path and a new temporary directory. The caller deletes both.
+    func tapNamespace(_ ns: String, tap: String, hostAddress: String) throws -> (ip: String, dir: String) {
+        guard getuid() == 0 else { try missing("tap networking and network namespaces need root") }
+        guard let ip = VirtioBootTests.findTool("ip") else { try missing("ip not found: install iproute2") }
+        let dir = try BootTests.makeTemporaryDirectory()
+        for args in [["netns", "add", ns], ["-n", ns, "tuntap", "add", "dev", tap, "mode", "tap"],
+                     ["-n", ns, "addr", "add", hostAddress, "dev", tap], ["-n", ns, "link", "set", tap, "up"],
+                     ["-n", ns, "link", "set", "lo", "up"]] {
+            let r = try GuestProcess.capture(ip, args)
+            guard r.status == 0 else {
+                _ = try? GuestProcess.capture(ip, ["netns", "del", ns])
+                XCTFail("ip \(args.joined(separator: " ")): \(r.output)")
+                throw XCTSkip("network namespace setup failed")
+            }
+        }
+        return (ip, dir)
+    }
+}
 
 /// A TCP echo server on a thread that has joined a network namespace (setns affects only the calling
 /// thread). Closes the connection after `expectLines` lines.

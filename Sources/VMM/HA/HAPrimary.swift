@@ -95,6 +95,10 @@ final class HAJob: @unchecked Sendable {
     private(set) var pausedByHA = false
     private var gate: OutputGate!
 
+    /// Fault injection for tests (MATRYOSHKA_HA_DIE_AFTER_ACK=N): the process dies as soon as checkpoint
+    /// N is acknowledged, before it lets that checkpoint's output out or tells the standby it did.
+    static let dieAfterAcknowledgement: UInt64 = ProcessInfo.processInfo.environment["MATRYOSHKA_HA_DIE_AFTER_ACK"].flatMap { UInt64($0) } ?? 0
+
     /// Connects to the standby and has it check the machine; throws (400) when it cannot or refuses.
     init(vm: VirtualMachine, options: HAOptions) throws {
         self.vm = vm
@@ -191,20 +195,7 @@ final class HAJob: @unchecked Sendable {
         }
         var batch = PageBatcher(channel: channel, ram: ram)
         defer { batch.deallocate() }
-        let resident = vm.residentPages()
-        var page = 0
-        while page < ram.pageCount {
-            if !resident[page] {
-                var n = 1
-                while page + n < ram.pageCount && !resident[page + n] { n += 1 }
-                try batch.addZero(page, n)
-                page += n
-                continue
-            }
-            try batch.add(page)
-            page += 1
-        }
-        try batch.flush()
+        try batch.addAllRAM(resident: vm.residentPages())
         // Disks: read through the device's backend at safe points (no request in flight), in 4 MiB
         // pieces; all-zero 64 KiB blocks are left out (the standby's copy starts as a sparse file).
         let chunk = 4 << 20, block = 64 << 10
@@ -263,7 +254,7 @@ final class HAJob: @unchecked Sendable {
             let out = gate.seal(epoch: number)
             var o = StateWriter()
             o.blob(out.console)
-            o.u32(UInt32(out.frames.count))
+            o.u64(UInt64(out.frames.count))
             for f in out.frames { o.u32(UInt32(f.device)); o.blob(f.frame) }
             return Checkpoint(number: number, pages: pages, data: data, state: state, disks: disks, pauseNanos: TimeBase.hostNanos() - t0,
                               takenAt: t0, output: o.bytes)
@@ -299,6 +290,7 @@ final class HAJob: @unchecked Sendable {
         guard type == .ack, try r.u64() == cp.number else {
             throw VMError.failed("the standby answered \(type) instead of acknowledging checkpoint \(cp.number)")
         }
+        if cp.number == HAJob.dieAfterAcknowledgement { _exit(9) }
         let lagMs = Double(TimeBase.hostNanos() - cp.takenAt) / 1e6
         // The standby learns of the release first: if this process dies between the two, the
         // standby takes the output as out (the window is one write(2); the other order would repeat it).

@@ -101,16 +101,7 @@ extension VirtualMachine {
         let logger = Logger(label: "matryoshka.standby")
         let address = try MigrationAddress.parse(options.listen)
         monitor.update { $0.standby = address.description }
-        let ch: MigrationChannel
-        if let dir = options.tlsDir {
-            let listener = try TLSMigrationListener(address, tls: try MigrationTLS(dir: dir)) { why in logger.warning("\(why)") }
-            listening()
-            ch = try listener.accept()
-        } else {
-            let listener = try MigrationListener(address)
-            listening()
-            ch = try listener.accept()
-        }
+        let ch = try MigrationChannel.acceptOne(on: address, tlsDir: options.tlsDir, logger: logger, listening: listening)
         try ch.receiveHeader()
         let (type, body) = try ch.receive()
         guard type == .hello, let hello = try? JSONDecoder().decode(MigrationHello.self, from: Data(body)) else {

@@ -34,6 +34,21 @@ public struct IncomingExpectation: Sendable {
     }
 }
 
+extension MigrationChannel {
+    /// Listens on `address` (with TLS when `tlsDir` is given), calls `listening` once bound, and
+    /// returns the first connection (the listener closes).
+    static func acceptOne(on address: MigrationAddress, tlsDir: String?, logger: Logger, listening: () -> Void) throws -> MigrationChannel {
+        if let tlsDir {
+            let listener = try TLSMigrationListener(address, tls: try MigrationTLS(dir: tlsDir)) { why in logger.warning("\(why)") }
+            listening()
+            return try listener.accept()
+        }
+        let listener = try MigrationListener(address)
+        listening()
+        return try listener.accept()
+    }
+}
+
 extension VirtualMachine {
     /// `run --incoming`: listens on `address`, receives a migrating VM and returns it ready to run
     /// (paused when it was paused at the source). `listening` is called once the socket is bound.
@@ -42,17 +57,7 @@ extension VirtualMachine {
     public static func receiveMigration(on addressText: String, expect: IncomingExpectation? = nil, tlsDir: String? = nil,
                                         listening: () -> Void = {}) throws -> (vm: VirtualMachine, paused: Bool) {
         let logger = Logger(label: "matryoshka.incoming")
-        let address = try MigrationAddress.parse(addressText)
-        let ch: MigrationChannel
-        if let tlsDir {
-            let listener = try TLSMigrationListener(address, tls: try MigrationTLS(dir: tlsDir)) { why in logger.warning("\(why)") }
-            listening()
-            ch = try listener.accept()
-        } else {
-            let listener = try MigrationListener(address)
-            listening()
-            ch = try listener.accept()
-        }
+        let ch = try MigrationChannel.acceptOne(on: try MigrationAddress.parse(addressText), tlsDir: tlsDir, logger: logger, listening: listening)
         let t0 = TimeBase.hostNanos()
         do {
             try ch.receiveHeader()

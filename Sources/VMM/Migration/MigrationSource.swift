@@ -140,6 +140,25 @@ struct PageBatcher {
 
     mutating func flush() throws { try flushData(); try flushZero() }
 
+    /// All of RAM, then a flush. Pages the host never materialized (`resident` false) are zero: runs,
+    /// not pages. `every256` is called after each 256 pages sent (progress, pacing, cancelling).
+    mutating func addAllRAM(resident: [Bool], every256: (Int, PageBatcher) throws -> Void = { _, _ in }) throws {
+        var page = 0
+        while page < ram.pageCount {
+            if !resident[page] {
+                var n = 1
+                while page + n < ram.pageCount && !resident[page + n] { n += 1 }
+                try addZero(page, n)
+                page += n
+                continue
+            }
+            try add(page)
+            page += 1
+            if page & 255 == 0 { try every256(page, self) }
+        }
+        try flush()
+    }
+
     private mutating func flushData() throws {
         guard count > 0 else { return }
         buffer.storeBytes(of: UInt32(count).littleEndian, as: UInt32.self)
@@ -299,28 +318,14 @@ final class MigrationJob: @unchecked Sendable {
 
         // Iteration 0: all of RAM. Pages the host never materialized are zero: runs, not pages.
         let t0 = TimeBase.hostNanos()
-        let resident = vm.residentPages()
-        var page = 0
-        while page < ram.pageCount {
-            if !resident[page] {
-                var n = 1
-                while page + n < ram.pageCount && !resident[page + n] { n += 1 }
-                try batch.addZero(page, n)
-                page += n
-                continue
-            }
-            try batch.add(page)
-            page += 1
-            if page & 255 == 0 {
-                try checkCancelled()
-                try pace(ch)
-                update {
-                    $0.remainingBytes = UInt64(ram.pageCount - page) << 12
-                    $0.pagesSent = batch.dataPages; $0.zeroPages = batch.zeroPages
-                }
+        try batch.addAllRAM(resident: vm.residentPages()) { page, batch in
+            try checkCancelled()
+            try pace(ch)
+            update {
+                $0.remainingBytes = UInt64(ram.pageCount - page) << 12
+                $0.pagesSent = batch.dataPages; $0.zeroPages = batch.zeroPages
             }
         }
-        try batch.flush()
         var bandwidth = measuredBandwidth(bytes: ch.bytesSent.load(ordering: .relaxed), since: t0)
         var iterations = 1
         var lastTake = TimeBase.hostNanos()
