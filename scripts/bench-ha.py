@@ -667,6 +667,14 @@ def main():
             vals = [r[key] for r in slow.get((wl, c), []) if r and r.get(key) is not None]
             return (min(vals), max(vals)) if vals else (None, None)
 
+        def checkpoint_columns(wl, c, ha):
+            """The checkpoint figures of a row (dashes without HA)."""
+            if not ha:
+                return f"{'-':>8}{'-':>12}{'-':>10}{'-':>10}{'-':>12}{'-':>10}"
+            return (f"{f_num(agg(wl, c, 'rate'), '.1f'):>8}{f_ms(agg(wl, c, 'w_mean_pause_ms'), 2):>12}"
+                    f"{f_ms(agg(wl, c, 'p99_pause_ms')):>10}{f_ms(agg(wl, c, 'max_pause_ms')):>10}"
+                    f"{f_bytes(agg(wl, c, 'w_mean_checkpoint_bytes')):>12}{f_ms(agg(wl, c, 'w_mean_lag_ms')):>10}")
+
         def ok_count(wl, c):
             rs = slow.get((wl, c), [])
             return f"{sum(1 for r in rs if r)}/{len(rs)}"
@@ -687,12 +695,7 @@ def main():
             lo, hi = spread("cpu", c, "guest_s")
             tt = "-" if t is None else f"{t:.2f} s" + (f" ({lo:.2f}-{hi:.2f})" if hi > lo else "")
             print(f"{config_name(c):14}{ok_count('cpu', c):>5}{tt:>21}{vs:>10}{rq:>8}"
-                  f"{(f_num(agg('cpu', c, 'rate'), '.1f') if ha else '-'):>8}"
-                  f"{(f_ms(agg('cpu', c, 'w_mean_pause_ms'), 2) if ha else '-'):>12}"
-                  f"{(f_ms(agg('cpu', c, 'p99_pause_ms')) if ha else '-'):>10}"
-                  f"{(f_ms(agg('cpu', c, 'max_pause_ms')) if ha else '-'):>10}"
-                  f"{(f_bytes(agg('cpu', c, 'w_mean_checkpoint_bytes')) if ha else '-'):>12}"
-                  f"{(f_ms(agg('cpu', c, 'w_mean_lag_ms')) if ha else '-'):>10}")
+                  + checkpoint_columns('cpu', c, ha))
         t25 = agg("cpu", 25.0, "guest_s")
         if 25.0 in intervals:
             if t25 and base:
@@ -719,12 +722,7 @@ def main():
             ww = "-" if w is None else f"{w / 1e6:.2f}" + (f" ({lo / 1e6:.2f}-{hi / 1e6:.2f})" if hi > lo else "")
             print(f"{config_name(c):14}{ok_count('dirty', c):>5}{ww:>19}{vs:>10}{rq:>8}"
                   f"{f_ms(agg('dirty', c, 'maxgap_ms')):>11}"
-                  f"{(f_num(agg('dirty', c, 'rate'), '.1f') if ha else '-'):>8}"
-                  f"{(f_ms(agg('dirty', c, 'w_mean_pause_ms'), 2) if ha else '-'):>12}"
-                  f"{(f_ms(agg('dirty', c, 'p99_pause_ms')) if ha else '-'):>10}"
-                  f"{(f_ms(agg('dirty', c, 'max_pause_ms')) if ha else '-'):>10}"
-                  f"{(f_bytes(agg('dirty', c, 'w_mean_checkpoint_bytes')) if ha else '-'):>12}"
-                  f"{(f_ms(agg('dirty', c, 'w_mean_lag_ms')) if ha else '-'):>10}")
+                  + checkpoint_columns('dirty', c, ha))
         print("ckpt/s, pause mean, bytes/ckpt, lag mean (pause to acknowledgement): over the workload; "
               "p99/max pause: GET /ha's, whole run")
 

@@ -72,7 +72,7 @@ struct Run: ParsableCommand {
     var memFile: String?
     @Option(help: ArgumentHelp("Receive a live-migrating VM on unix:PATH or tcp:HOST:PORT instead of booting. Machine options or --config-file given beside it are what the incoming VM must match.", valueName: "url"))
     var incoming: String?
-    @Option(help: ArgumentHelp("With --incoming tcp:...: require TLS, with ca-cert.pem, server-cert.pem and server-key.pem from this directory.", valueName: "dir"))
+    @Option(help: ArgumentHelp("With --incoming tcp:...: require TLS, with ca-cert.pem, server-cert.pem and server-key.pem from this directory. With --standby tcp:...: connect over TLS, with ca-cert.pem, client-cert.pem and client-key.pem.", valueName: "dir"))
     var tlsDir: String?
     @Option(help: ArgumentHelp("Protect the VM with a hot standby (`matryoshka standby --listen URL`) at unix:PATH or tcp:HOST:PORT: continuous checkpoints, output held until the standby has them, failover.", valueName: "url"))
     var standby: String?
@@ -110,6 +110,7 @@ struct Run: ParsableCommand {
             o.onLoss = v
         }
         o.timeoutMs = haTimeoutMs
+        o.tlsDir = tlsDir
         return o
     }
 
@@ -125,7 +126,7 @@ struct Run: ParsableCommand {
             do { expect = try incomingExpectation() } catch { return fail("\(error)", status: 2) }
             return receiveIncoming(incoming, expect: expect, tlsDir: tlsDir, apiSocket: apiSocket, options: options)
         }
-        if tlsDir != nil { return fail("--tls-dir goes with --incoming", status: 2) }
+        if tlsDir != nil && ha == nil { return fail("--tls-dir goes with --incoming or --standby", status: 2) }
         if let restore {
             guard configFile == nil, describesNoMachineBesidesRestore else {
                 return fail("--restore takes the machine from the snapshot: do not combine it with --config-file or machine options", status: 2)

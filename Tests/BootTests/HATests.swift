@@ -131,6 +131,23 @@ final class HATests: XCTestCase {
         XCTAssertTrue(standby.output.contains(SnapshotTests.expected), standby.tail)
     }
 
+    /// Over TCP with TLS (both ends authenticated): a primary without the certificates is turned
+    /// away, and the standby goes on waiting; the real one is protected and fails over.
+    func testTLSStandbyTakesOver() throws {
+        let tls = try makeTLSDirectory(in: dir, "ha")
+        let url = "tcp:127.0.0.1:\(20000 + Int.random(in: 0..<20000))"
+        let standby = try Self.startStandby(binary: binary, dir: dir, url: url, extra: ["--tls-dir", tls])
+        let plain = try BootTests.launch(binary, bootArgs + ["--standby", url, "--max-instructions", "1"], timeout: 60)
+        XCTAssertEqual(plain.status, 2, "a primary without TLS: \(plain.output)")
+        XCTAssertTrue(standby.process.isRunning, "the standby gave up after a bad connection:\n\(standby.errors)")
+        let primary = try GuestProcess(binary, bootArgs + ["--standby", url, "--tls-dir", tls], dir: dir, name: "primary", separateErrors: true)
+        defer { primary.kill9() }
+        XCTAssertTrue(primary.waitFor("PROGRESS 15000\r\n", timeout: 240), "primary: \(primary.tail)\n\(primary.errors)")
+        primary.kill9()
+        XCTAssertEqual(standby.waitForExit(timeout: 300), 0, "standby: \(standby.tail)\n\(standby.errors)")
+        checkConsoleUnion(primary, standby)
+    }
+
     func testPartitionOnlyOneSideSpeaks() throws {
         let standbyURL = dir + "/ha.sock", proxyPath = dir + "/proxy.sock"
         let primarySocket = dir + "/primary-api.sock"

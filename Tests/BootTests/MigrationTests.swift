@@ -152,28 +152,7 @@ final class MigrationTests: XCTestCase {
         XCTAssertTrue(dest.output.contains(" bad=0 "), "pages lost or stale after the move:\n\(dest.tail)")
     }
 
-    /// Makes a TLS directory: a new authority, a server certificate for 127.0.0.1 and a client certificate.
-    func makeTLSDirectory(_ name: String) throws -> String {
-        guard let openssl = VirtioBootTests.findTool("openssl") else { try missing("openssl not found: install openssl") }
-        let d = dir + "/" + name
-        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        try "subjectAltName=IP:127.0.0.1\n".write(toFile: d + "/san.ext", atomically: true, encoding: .utf8)
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        let steps: [[String]] = [
-            ["req", "-x509"] + ec + ["-keyout", d + "/ca-key.pem", "-out", d + "/ca-cert.pem", "-days", "2", "-subj", "/CN=\(name)-ca"],
-            ["req"] + ec + ["-keyout", d + "/server-key.pem", "-out", d + "/server.csr", "-subj", "/CN=127.0.0.1"],
-            ["x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca-cert.pem", "-CAkey", d + "/ca-key.pem", "-CAcreateserial",
-             "-out", d + "/server-cert.pem", "-days", "2", "-extfile", d + "/san.ext"],
-            ["req"] + ec + ["-keyout", d + "/client-key.pem", "-out", d + "/client.csr", "-subj", "/CN=source"],
-            ["x509", "-req", "-in", d + "/client.csr", "-CA", d + "/ca-cert.pem", "-CAkey", d + "/ca-key.pem", "-CAcreateserial",
-             "-out", d + "/client-cert.pem", "-days", "2"],
-        ]
-        for a in steps {
-            let r = try GuestProcess.capture(openssl, a)
-            guard r.status == 0 else { XCTFail("openssl \(a.joined(separator: " ")): \(r.output)"); throw XCTSkip("openssl failed") }
-        }
-        return d
-    }
+    func makeTLSDirectory(_ name: String) throws -> String { try makeTLSDirectory(in: dir, name) }
 
     /// TLS: a source without TLS and one whose certificates come from another authority are turned
     /// away (each time the source carries on); then the real one migrates.
@@ -471,5 +450,30 @@ final class StreamProxy: @unchecked Sendable {
         }
         Glibc.close(listenFD)
         unlink(path)
+    }
+}
+
+extension XCTestCase {
+    /// Makes a TLS directory: a new authority, a server certificate for 127.0.0.1 and a client certificate.
+    func makeTLSDirectory(in dir: String, _ name: String) throws -> String {
+        guard let openssl = VirtioBootTests.findTool("openssl") else { try missing("openssl not found: install openssl") }
+        let d = dir + "/" + name
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        try "subjectAltName=IP:127.0.0.1\n".write(toFile: d + "/san.ext", atomically: true, encoding: .utf8)
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        let steps: [[String]] = [
+            ["req", "-x509"] + ec + ["-keyout", d + "/ca-key.pem", "-out", d + "/ca-cert.pem", "-days", "2", "-subj", "/CN=\(name)-ca"],
+            ["req"] + ec + ["-keyout", d + "/server-key.pem", "-out", d + "/server.csr", "-subj", "/CN=127.0.0.1"],
+            ["x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca-cert.pem", "-CAkey", d + "/ca-key.pem", "-CAcreateserial",
+             "-out", d + "/server-cert.pem", "-days", "2", "-extfile", d + "/san.ext"],
+            ["req"] + ec + ["-keyout", d + "/client-key.pem", "-out", d + "/client.csr", "-subj", "/CN=source"],
+            ["x509", "-req", "-in", d + "/client.csr", "-CA", d + "/ca-cert.pem", "-CAkey", d + "/ca-key.pem", "-CAcreateserial",
+             "-out", d + "/client-cert.pem", "-days", "2"],
+        ]
+        for a in steps {
+            let r = try GuestProcess.capture(openssl, a)
+            guard r.status == 0 else { XCTFail("openssl \(a.joined(separator: " ")): \(r.output)"); throw XCTSkip("openssl failed") }
+        }
+        return d
     }
 }
