@@ -25,7 +25,6 @@ public final class OutputGate: @unchecked Sendable {
         state.withLock { $0.ready = Array(repeating: [], count: devices) }
     }
 
-    public var isHolding: Bool { state.withLock { $0.holding } }
     /// Bytes (console and frames) held now.
     public var heldBytes: Int { state.withLock { $0.heldBytes } }
 
@@ -73,30 +72,30 @@ public final class OutputGate: @unchecked Sendable {
 
     /// Lets out everything produced up to checkpoint `epoch` (the standby has it).
     public func release(through epoch: UInt64) {
-        let console: [UInt8] = state.withLock { s in
-            var out: [UInt8] = []
-            while s.buckets.count > 1, s.buckets[0].epoch <= epoch {
-                let b = s.buckets.removeFirst()
-                out += b.console
-                for f in b.frames where f.device < s.ready.count { s.ready[f.device].append(f.frame) }
-                s.heldBytes -= b.console.count + b.frames.reduce(0) { $0 + $1.frame.count }
-            }
+        letOut { s in
+            var out: [Bucket] = []
+            while s.buckets.count > 1, s.buckets[0].epoch <= epoch { out.append(s.buckets.removeFirst()) }
             return out
         }
-        if !console.isEmpty { consoleOut(console) }
     }
 
     /// Stops holding: everything held goes out (the VM runs unprotected, or HA was turned off).
     public func open() {
+        letOut { s in
+            defer { s.buckets = [Bucket(epoch: 0)]; s.holding = false }
+            return s.buckets
+        }
+    }
+
+    /// Lets the buckets `take` removes out: frames to the emulation thread, console bytes now.
+    private func letOut(_ take: (inout State) -> [Bucket]) {
         let console: [UInt8] = state.withLock { s in
             var out: [UInt8] = []
-            for b in s.buckets {
+            for b in take(&s) {
                 out += b.console
                 for f in b.frames where f.device < s.ready.count { s.ready[f.device].append(f.frame) }
+                s.heldBytes -= b.console.count + b.frames.reduce(0) { $0 + $1.frame.count }
             }
-            s.buckets = [Bucket(epoch: 0)]
-            s.heldBytes = 0
-            s.holding = false
             return out
         }
         if !console.isEmpty { consoleOut(console) }

@@ -88,7 +88,6 @@ final class HAJob: @unchecked Sendable {
     let logger = Logger(label: "matryoshka.ha")
     private let channel: MigrationChannel
     private let status = Mutex(HAStatus())
-    private let ended = Atomic<Bool>(false)
     private let turnedOff = Atomic<Bool>(false)
     private var pauses: [Double] = []
     private var totalBytes = 0.0, totalLag = 0.0, acknowledged = 0.0
@@ -179,7 +178,6 @@ final class HAJob: @unchecked Sendable {
         } catch {
             if !turnedOff.load(ordering: .acquiring) && vm.exitReason == nil { lost(error) }
         }
-        ended.store(true, ordering: .releasing)
     }
 
     /// Everything the standby needs before the first checkpoint: all of RAM and each disk's contents.
@@ -212,7 +210,7 @@ final class HAJob: @unchecked Sendable {
                 var b = 0
                 while b < n {
                     let len = min(block, n - b)
-                    if !HAJob.isZero(buffer + b, len) {
+                    if !VirtualMachine.isZero(buffer + b, count: len) {
                         var w = StateWriter()
                         w.u32(UInt32(i)); w.u64(offset + UInt64(b))
                         try w.bytes.withUnsafeBytes { h in
@@ -224,16 +222,6 @@ final class HAJob: @unchecked Sendable {
                 offset += UInt64(n)
             }
         }
-    }
-
-    static func isZero(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
-        var i = 0
-        while i + 8 <= n {
-            if p.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
-            i += 8
-        }
-        while i < n { if p.load(fromByteOffset: i, as: UInt8.self) != 0 { return false }; i += 1 }
-        return true
     }
 
     /// Takes one checkpoint at a safe point, sends it and waits for the acknowledgement; then lets
@@ -327,32 +315,12 @@ final class HAJob: @unchecked Sendable {
         }
     }
 
-    /// The checkpoint's pages as `pages` records of up to 64, zero pages as runs.
+    /// The checkpoint's pages (from the copies taken in the pause) as `pages` records, zero pages as runs.
     private func sendPages(_ cp: Checkpoint) throws {
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4 + PageBatcher.perRecord * PageBatcher.entry, alignment: 16)
-        defer { buffer.deallocate() }
-        var count = 0
-        func flush() throws {
-            guard count > 0 else { return }
-            buffer.storeBytes(of: UInt32(count).littleEndian, as: UInt32.self)
-            try channel.send(.pages, [UnsafeRawBufferPointer(start: buffer, count: 4 + count * PageBatcher.entry)])
-            count = 0
-        }
-        for (i, p) in cp.pages.enumerated() {
-            let src = cp.data + (i << 12)
-            if VirtualMachine.isZeroPage(src) {
-                var w = StateWriter()
-                w.u64(UInt64(p)); w.u64(1)
-                try channel.send(.zeroRun, bytes: w.bytes)
-                continue
-            }
-            if count == PageBatcher.perRecord { try flush() }
-            let e = buffer + 4 + count * PageBatcher.entry
-            e.storeBytes(of: UInt64(p).littleEndian, as: UInt64.self)
-            (e + 8).copyMemory(from: src, byteCount: 4096)
-            count += 1
-        }
-        try flush()
+        var batch = PageBatcher(channel: channel, ram: vm.machine.ram)
+        defer { batch.deallocate() }
+        for (i, p) in cp.pages.enumerated() { try batch.add(p, from: cp.data + (i << 12)) }
+        try batch.flush()
     }
 
     /// The standby is gone (or silent): keep the output in and pause, or go on unprotected.

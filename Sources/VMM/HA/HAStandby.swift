@@ -42,8 +42,9 @@ public final class StandbyMonitor: @unchecked Sendable {
 private struct StagedCheckpoint {
     var number: UInt64 = 0
     var pages: [Int] = []
+    /// The pages' bytes, 4096 each, in the order of `pages`.
     var data: [UInt8] = []
-    var zeroRuns: [(Int, Int)] = []
+    var zeroRuns: [Range<Int>] = []
     var disks: [(disk: Int, zero: Bool, offset: UInt64, length: UInt64, bytes: ArraySlice<UInt8>)] = []
     var output: [UInt8] = []
 }
@@ -163,24 +164,12 @@ extension VirtualMachine {
                     var r = StateReader(body)
                     staged = StagedCheckpoint(number: try r.u64())
                 case .pages:
-                    try body.withUnsafeBytes { b in
-                        guard b.count >= 4 else { throw VMError.badRequest("pages record too short") }
-                        let n = Int(UInt32(littleEndian: b.loadUnaligned(as: UInt32.self)))
-                        guard b.count == 4 + n * PageBatcher.entry else { throw VMError.badRequest("pages record of \(b.count) bytes for \(n) pages") }
-                        for i in 0..<n {
-                            let e = 4 + i * PageBatcher.entry
-                            let page = Int(UInt64(littleEndian: b.loadUnaligned(fromByteOffset: e, as: UInt64.self)))
-                            guard page >= 0 && page < ram.pageCount else { throw VMError.badRequest("page \(page) beyond RAM") }
-                            staged!.pages.append(page)
-                        }
+                    try PageReceiver.forEachPage(in: body, pageCount: ram.pageCount) { page, data in
+                        staged!.pages.append(page)
+                        staged!.data.append(contentsOf: UnsafeRawBufferPointer(start: data, count: 4096))
                     }
-                    // Kept as received; applied from the record layout.
-                    staged!.data += body.dropFirst(4)
                 case .zeroRun:
-                    var r = StateReader(body)
-                    let s = Int(try r.u64()), n = Int(try r.u64())
-                    guard s >= 0, n >= 0, s < ram.pageCount, n <= ram.pageCount - s else { throw VMError.badRequest("zero run beyond RAM") }
-                    staged!.zeroRuns.append((s, n))
+                    staged!.zeroRuns.append(try PageReceiver.zeroRun(in: body, pageCount: ram.pageCount))
                 case .diskWrites:
                     var r = StateReader(body)
                     let disk = Int(try r.u32()), kind = try r.u8(), offset = try r.u64(), length = try r.u64()
@@ -191,12 +180,12 @@ extension VirtualMachine {
                 case .checkpointEnd:
                     guard let cp = staged else { throw VMError.badRequest("checkpoint end without a beginning") }
                     // Complete: apply all of it, then acknowledge.
-                    try cp.data.withUnsafeBytes { d in
+                    cp.data.withUnsafeBytes { d in
                         for (i, page) in cp.pages.enumerated() {
-                            (ram.pointer + (page << 12)).copyMemory(from: d.baseAddress! + i * PageBatcher.entry + 8, byteCount: 4096)
+                            (ram.pointer + (page << 12)).copyMemory(from: d.baseAddress! + (i << 12), byteCount: 4096)
                         }
                     }
-                    for (s, n) in cp.zeroRuns { (ram.pointer + (s << 12)).initializeMemory(as: UInt8.self, repeating: 0, count: n << 12) }
+                    for run in cp.zeroRuns { (ram.pointer + (run.lowerBound << 12)).initializeMemory(as: UInt8.self, repeating: 0, count: run.count << 12) }
                     for w in cp.disks {
                         if w.zero { try copies[w.disk].zero(offset: w.offset, length: w.length) } else {
                             try w.bytes.withUnsafeBytes { try copies[w.disk].write($0.baseAddress!, count: $0.count, at: w.offset) }
@@ -243,8 +232,7 @@ extension VirtualMachine {
         ch.shutdown()
         let takeoverStart = TimeBase.hostNanos()
         var r = StateReader(stateRecord)
-        let info = try JSONDecoder().decode(MigrationSwitch.self, from: Data(try r.blob(max: 1 << 20)))
-        let sections = try SnapshotFile.decode(try r.blob(max: SnapshotFile.maxSectionBytes), path: "checkpoint \(committed)")
+        let (info, sections) = try MigrationSwitch.decode(&r, path: "checkpoint \(committed)")
         var mine = config
         for i in mine.disks.indices { mine.disks[i] = DiskSpec(path: copies[i].path, format: "raw", readOnly: config.disks[i].readOnly) }
         copies.removeAll()   // closed: the machine opens (and locks) them itself
@@ -259,16 +247,7 @@ extension VirtualMachine {
                 usleep(10_000)
             }
         }
-        var states: [String: [UInt8]] = [:]
-        for s in sections { states[s.name] = s.body }
-        _ = try machine.loadState(states)
-        var guestTime = info.guestTime
-        if !info.paused {
-            let elapsed = max(0, realtimeNanos() - info.realtimeNanos)
-            guestTime &+= UInt64(elapsed) / (1_000_000_000 / machine.time.frequency)
-        }
-        machine.time.set(guestTime)
-        let vm = VirtualMachine(restored: machine, guestTime: guestTime)
+        let vm = try VirtualMachine(continuing: machine, info: info, sections: sections)
         vm.haEpoch.store(epoch + 1, ordering: .relaxed)
         vm.haSequence.store(committed, ordering: .relaxed)
         vm.tookOver = true

@@ -86,8 +86,8 @@ enum MigrationRecord: UInt8 {
     case diskWrites = 9
     /// HA: the checkpoint's machine state (as `state`); the standby applies the whole checkpoint now.
     case checkpointEnd = 10
-    /// HA, in a checkpoint: the output its interval produced (u32 console length, console bytes,
-    /// then frames as u32 NIC, u32 length, bytes).
+    /// HA, in a checkpoint: the output its interval produced (the console bytes as a blob, then a
+    /// u64 frame count and each frame as u32 NIC and a blob; blobs are a u64 length and the bytes).
     case output = 11
     /// HA: u64 checkpoint number whose output the primary lets out now.
     case released = 12

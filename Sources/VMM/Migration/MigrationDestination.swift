@@ -49,6 +49,32 @@ extension MigrationChannel {
     }
 }
 
+extension MigrationSwitch {
+    /// The switch info and state sections at the start of a state record (`MigrationJob.encodeState`).
+    static func decode(_ r: inout StateReader, path: String) throws -> (MigrationSwitch, [SnapshotFile.Section]) {
+        let info = try JSONDecoder().decode(MigrationSwitch.self, from: Data(try r.blob(max: 1 << 20)))
+        return (info, try SnapshotFile.decode(try r.blob(max: SnapshotFile.maxSectionBytes), path: path))
+    }
+}
+
+extension VirtualMachine {
+    /// A VM that goes on from state another process sent (a migration's switch-over, a standby's
+    /// takeover): `machine` gets the sections, and the guest's clock goes on from where it stopped
+    /// plus the real time since (unless it was paused).
+    convenience init(continuing machine: Machine, info: MigrationSwitch, sections: [SnapshotFile.Section]) throws {
+        var states: [String: [UInt8]] = [:]
+        for s in sections { states[s.name] = s.body }
+        _ = try machine.loadState(states)
+        var guestTime = info.guestTime
+        if !info.paused {
+            let elapsed = max(0, realtimeNanos() - info.realtimeNanos)
+            guestTime &+= UInt64(elapsed) / (1_000_000_000 / machine.time.frequency)
+        }
+        machine.time.set(guestTime)
+        self.init(restored: machine, guestTime: guestTime)
+    }
+}
+
 extension VirtualMachine {
     /// `run --incoming`: listens on `address`, receives a migrating VM and returns it ready to run
     /// (paused when it was paused at the source). `listening` is called once the socket is bound.
@@ -93,8 +119,7 @@ extension VirtualMachine {
                 }
             }
             var r = StateReader(stateRecord!)
-            let info = try JSONDecoder().decode(MigrationSwitch.self, from: Data(try r.blob(max: 1 << 20)))
-            let sections = try SnapshotFile.decode(try r.blob(max: SnapshotFile.maxSectionBytes), path: "migration stream")
+            let (info, sections) = try MigrationSwitch.decode(&r, path: "migration stream")
             var missing: [Int] = []
             let runCount = try r.count(max: ram.pageCount)
             for _ in 0..<runCount {
@@ -104,24 +129,14 @@ extension VirtualMachine {
             }
 
             // Switch-over: the disks and the network's host side are taken only now.
-            let machine: Machine
+            let vm: VirtualMachine
             do {
-                machine = try Machine(config: config, ram: ram)
-                var states: [String: [UInt8]] = [:]
-                for s in sections { states[s.name] = s.body }
-                _ = try machine.loadState(states)
+                vm = try VirtualMachine(continuing: try Machine(config: config, ram: ram), info: info, sections: sections)
             } catch {
                 try? ch.send(.refused, message: "\(error)")
                 throw VMError.failed("cannot start the incoming VM: \(error)")
             }
-            // The guest's clock goes on from where it stopped plus the time the switch-over took.
-            var guestTime = info.guestTime
-            if !info.paused {
-                let elapsed = max(0, realtimeNanos() - info.realtimeNanos)
-                guestTime &+= UInt64(elapsed) / (1_000_000_000 / machine.time.frequency)
-            }
-            machine.time.set(guestTime)
-            let vm = VirtualMachine(restored: machine, guestTime: guestTime)
+            let machine = vm.machine
             vm.migratedIn = true
             if !missing.isEmpty {
                 let pager = PostcopyPager(channel: ch, ram: ram, receiver: receiver, vm: vm, pages: missing.count)
@@ -179,7 +194,8 @@ final class PageReceiver: @unchecked Sendable {
 
     /// A pages record. Post-copy: a page is written only while still missing (a pushed copy and a
     /// requested one may both arrive; the guest may have written the first since).
-    func applyPages(_ body: [UInt8], postcopy: Bool) throws {
+    /// Calls `each` with every (page, its 4096 bytes) of a pages record, after checking the record.
+    static func forEachPage(in body: [UInt8], pageCount: Int, _ each: (Int, UnsafeRawPointer) throws -> Void) throws {
         try body.withUnsafeBytes { b in
             guard b.count >= 4 else { throw VMError.badRequest("pages record too short") }
             let n = Int(UInt32(littleEndian: b.loadUnaligned(as: UInt32.self)))
@@ -187,25 +203,36 @@ final class PageReceiver: @unchecked Sendable {
             for i in 0..<n {
                 let e = b.baseAddress! + 4 + i * PageBatcher.entry
                 let page = Int(UInt64(littleEndian: e.loadUnaligned(as: UInt64.self)))
-                guard page >= 0 && page < ram.pageCount else { throw VMError.badRequest("page \(page) beyond RAM") }
-                if postcopy {
-                    guard ram.isMissing(page) else { continue }
-                    (ram.pointer + (page << 12)).copyMemory(from: e + 8, byteCount: 4096)
-                    ram.arrived(page)
-                    arrivedCount += 1
-                } else {
-                    (ram.pointer + (page << 12)).copyMemory(from: e + 8, byteCount: 4096)
-                    written[page] = true
-                }
+                guard page >= 0 && page < pageCount else { throw VMError.badRequest("page \(page) beyond RAM") }
+                try each(page, e + 8)
+            }
+        }
+    }
+
+    /// The pages a zero-run record names, checked against RAM.
+    static func zeroRun(in body: [UInt8], pageCount: Int) throws -> Range<Int> {
+        var r = StateReader(body)
+        let s = try r.u64(), n = try r.u64()
+        guard s < UInt64(pageCount), n <= UInt64(pageCount) - s else { throw VMError.badRequest("zero run beyond RAM") }
+        return Int(s)..<Int(s + n)
+    }
+
+    func applyPages(_ body: [UInt8], postcopy: Bool) throws {
+        try PageReceiver.forEachPage(in: body, pageCount: ram.pageCount) { page, data in
+            if postcopy {
+                guard ram.isMissing(page) else { return }
+                (ram.pointer + (page << 12)).copyMemory(from: data, byteCount: 4096)
+                ram.arrived(page)
+                arrivedCount += 1
+            } else {
+                (ram.pointer + (page << 12)).copyMemory(from: data, byteCount: 4096)
+                written[page] = true
             }
         }
     }
 
     func applyZeroRun(_ body: [UInt8], postcopy: Bool) throws {
-        var r = StateReader(body)
-        let s = try r.u64(), n = try r.u64()
-        guard s < UInt64(ram.pageCount), n <= UInt64(ram.pageCount) - s else { throw VMError.badRequest("zero run beyond RAM") }
-        for page in Int(s)..<Int(s + n) {
+        for page in try PageReceiver.zeroRun(in: body, pageCount: ram.pageCount) {
             if postcopy {
                 // RAM here is fresh (zeros) wherever no page arrived.
                 guard ram.isMissing(page) else { continue }

@@ -117,9 +117,9 @@ struct PageBatcher {
     init(channel: MigrationChannel, ram: GuestRAM) { self.channel = channel; self.ram = ram }
     func deallocate() { buffer.deallocate() }
 
-    /// Adds a page as it is in RAM now.
-    mutating func add(_ page: Int) throws {
-        let src = ram.pointer + (page << 12)
+    /// Adds a page as it is in RAM now, or as `src` holds it (a copy taken earlier).
+    mutating func add(_ page: Int, from src: UnsafeRawPointer? = nil) throws {
+        let src = src ?? UnsafeRawPointer(ram.pointer + (page << 12))
         if VirtualMachine.isZeroPage(src) { try addZero(page, 1); return }
         if count == PageBatcher.perRecord { try flushData() }
         let e = buffer + 4 + count * PageBatcher.entry

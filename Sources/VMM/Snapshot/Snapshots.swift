@@ -163,10 +163,14 @@ extension VirtualMachine {
     }
 
     /// Whether the 4 KiB page at `p` holds only zeros.
-    static func isZeroPage(_ p: UnsafeRawPointer) -> Bool {
+    static func isZeroPage(_ p: UnsafeRawPointer) -> Bool { isZero(p, count: 4096) }
+
+    /// Whether `count` bytes at the 8-byte aligned `p` are all zero (a multiple of 8 bytes: pages, sectors).
+    static func isZero(_ p: UnsafeRawPointer, count: Int) -> Bool {
+        precondition(count % 8 == 0)
         let w = p.assumingMemoryBound(to: UInt64.self)
         var any: UInt64 = 0
-        for k in 0..<512 { any |= w[k] }
+        for k in 0..<(count / 8) { any |= w[k] }
         return any == 0
     }
 
