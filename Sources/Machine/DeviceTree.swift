@@ -2,6 +2,7 @@
 // Format: Devicetree Specification v0.4, chapter 5 (version 17, last compatible version 16).
 
 import Platform
+import RISCV
 import Devices
 
 /// Physical memory map of the board (QEMU `virt` layout).
@@ -280,6 +281,11 @@ public func buildVirtDeviceTree(_ c: DeviceTreeConfig) -> [UInt8] {
         f.property("riscv,isa-base", string: "rv64i")
         f.property("riscv,isa-extensions", strings: lowerExts)
         f.property("mmu-type", string: c.mmuType)
+        // Cache-block operations work on 64-byte blocks (Hart.cacheBlockSize).
+        for (ext, prop) in [("zicbom", "riscv,cbom-block-size"), ("zicbop", "riscv,cbop-block-size"), ("zicboz", "riscv,cboz-block-size")]
+            where lowerExts.contains(ext) {
+            f.property(prop, u32: UInt32(Hart.cacheBlockSize))
+        }
         f.beginNode("interrupt-controller")
         f.property("#address-cells", u32: 0)
         f.property("#interrupt-cells", u32: 1)

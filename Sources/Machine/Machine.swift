@@ -41,7 +41,54 @@ public struct MachineConfig: Sendable, Codable, Equatable {
     public var hypervisor = true
     /// virtio-net devices (user-mode networking through libslirp, or tap), after the other virtio devices.
     public var net: [NetSpec] = []
+    /// The CPU model and extension switches (`--cpu`, QEMU's `-cpu` syntax: "max,zbc=off"); nil is
+    /// plain RV64GC, which is what snapshots and streams from before the option describe.
+    public var cpu: String? = nil
     public init() {}
+}
+
+/// `--cpu MODEL[,EXT=on|off]...`: which optional extensions the harts implement.
+public enum CPUModel {
+    /// The models: RV64GC only, or every extension Matryoshka implements.
+    public static let models: [String: Extensions] = ["rv64gc": .none, "max": .all]
+    /// Switchable extensions by their ISA-string names (Zcmop goes with Zimop).
+    public static let switches: [(name: String, ext: Extensions)] = [
+        ("zba", .zba), ("zbb", .zbb), ("zbc", .zbc), ("zbs", .zbs), ("zicond", .zicond), ("zcb", .zcb),
+        ("zimop", .zimop), ("zicbom", .zicbom), ("zicboz", .zicboz), ("zawrs", .zawrs), ("svinval", .svinval),
+        ("svpbmt", .svpbmt), ("svnapot", .svnapot),
+    ]
+
+    public static func extensions(_ spec: String?) throws -> Extensions {
+        guard let spec else { return .none }
+        var parts = spec.lowercased().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let model = parts.removeFirst()
+        guard var e = models[model] else {
+            throw LoadError("unknown CPU model '\(model)' in --cpu \(spec): use \(models.keys.sorted().joined(separator: " or "))")
+        }
+        for p in parts {
+            let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
+            guard let s = switches.first(where: { $0.name == kv[0] }) else {
+                throw LoadError("unknown extension '\(kv[0])' in --cpu \(spec): switchable are \(switches.map(\.name).joined(separator: ", "))")
+            }
+            switch kv.count == 2 ? kv[1] : "" {
+            case "on", "true": e.insert(s.ext)
+            case "off", "false": e.remove(s.ext)
+            default: throw LoadError("--cpu \(spec): write \(kv[0])=on or \(kv[0])=off")
+            }
+        }
+        // Zcb's sign/zero extensions are defined with Zbb's and Zba's; that is checked where decoded.
+        return e
+    }
+
+    /// ISA-string names of what `e` implements, for the device tree (Zicbop's prefetch hints and
+    /// Zihintntl's hints are plain ORI/ADD to x0 and come with any model beyond RV64GC).
+    public static func names(_ e: Extensions) -> [String] {
+        var n = switches.filter { e.contains($0.ext) }.map(\.name)
+        if e.contains(.zimop) { n.append("zcmop") }
+        if e.contains(.zicbom) { n.append("zicbop") }
+        if !e.isEmpty { n.append("zihintntl") }
+        return n
+    }
 }
 
 public enum ExitReason: Equatable, Sendable, CustomStringConvertible {
@@ -133,9 +180,9 @@ public final class Machine {
     public static let isaExtensions = ["i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei", "zihintpause", "sstc"]
     /// The ISA extensions advertised in the device tree for `config` ("h" after the single letters when enabled).
     public static func isaExtensions(for config: MachineConfig) -> [String] {
-        guard config.hypervisor else { return isaExtensions }
         var e = isaExtensions
-        e.insert("h", at: e.firstIndex(of: "zicntr") ?? e.count)
+        if config.hypervisor { e.insert("h", at: e.firstIndex(of: "zicntr") ?? e.count) }
+        e += CPUModel.names((try? CPUModel.extensions(config.cpu)) ?? .none)
         return e
     }
 
@@ -156,9 +203,11 @@ public final class Machine {
         time = TimeBase()
         bus = SystemBus()
         code = CodeCache(ram: ram)
+        let extensions = try CPUModel.extensions(config.cpu)
         for i in 0..<config.harts {
             let h = Hart(id: i, ram: ram, bus: bus, time: time, code: code)
             h.hypervisorExtension = config.hypervisor
+            h.extensions = extensions
             harts.append(h)
         }
         clint = CLINT(harts: harts, time: time)
@@ -307,7 +356,10 @@ public final class Machine {
         // Linux only sets scounteren from its SBI PMU driver, and the built-in SBI has no PMU
         // extension: without this, rdtime in user mode (the vDSO clock_gettime) traps.
         _ = h.csrWrite(CSR.scounteren, 0x2)
-        _ = h.csrWrite(CSR.menvcfg, 1 << 63)              // Sstc: the kernel programs stimecmp directly
+        // Sstc (the kernel programs stimecmp directly), Svpbmt's PBMTE, and the cache-block operations
+        // for S-mode (CBZE, CBCFE, CBIE = invalidate), as OpenSBI enables them; bits of extensions the
+        // hart lacks stay zero.
+        _ = h.csrWrite(CSR.menvcfg, (1 << 63) | (1 << 62) | 0xf0)
         _ = h.csrWrite(CSR.mie, 0)
     }
 

@@ -204,7 +204,7 @@ extension Hart {
             mipSoft = (mipSoft & ~writable) | (v & writable)
         case CSR.stvec: stvec = v & ~2
         case CSR.scounteren: scounteren = v & 0xffff_ffff
-        case CSR.senvcfg: senvcfg = v & 1
+        case CSR.senvcfg: senvcfg = envcfgLegal(v, writable: 1 | cacheBlockEnableBits)
         case CSR.sscratch: sscratch = v
         case CSR.sepc: sepc = v & ~1
         case CSR.scause: scause = v
@@ -239,8 +239,9 @@ extension Hart {
         case CSR.mtvec: mtvec = v & ~2
         case CSR.mcounteren: mcounteren = v & 0xffff_ffff
         case CSR.menvcfg:
-            menvcfg = v & ((1 << 63) | 1)  // STCE, FIOM
-            if menvcfg >> 63 == 0 { henvcfg &= ~(1 << 63) }   // henvcfg.STCE is read-only zero then
+            // STCE, PBMTE (Svpbmt), the cache-block enables (Zicbom/Zicboz), FIOM.
+            menvcfg = envcfgLegal(v, writable: (1 << 63) | (extensions.contains(.svpbmt) ? 1 << 62 : 0) | cacheBlockEnableBits | 1)
+            henvcfg &= ~(~menvcfg & (3 << 62))   // henvcfg.STCE and .PBMTE are read-only zero then
         case CSR.mcountinhibit: mcountinhibit = v & 0xffff_fffd
         case CSR.mscratch: mscratch = v
         case CSR.mepc: mepc = v & ~1
@@ -296,8 +297,8 @@ extension Hart {
                 clearGStageCache()
             }
         case CSR.henvcfg:
-            // FIOM, and STCE when menvcfg.STCE allows it; PBMTE/CBIE/ADUE are not implemented.
-            henvcfg = v & (1 | (menvcfg & (1 << 63)))
+            // FIOM, the cache-block enables, and STCE and PBMTE where menvcfg allows them; ADUE is not implemented.
+            henvcfg = envcfgLegal(v, writable: 1 | cacheBlockEnableBits | (menvcfg & (3 << 62)))
         case CSR.vstimecmp:
             guard prv == Priv.machine || virt || (menvcfg >> 63 != 0 && mcounteren & 2 != 0) else { return false }
             vstimecmp = v
@@ -385,5 +386,17 @@ extension Hart {
         }
         x[Int(d.rd)] = old
         return true
+    }
+
+    /// CBIE (5:4), CBCFE (6) and CBZE (7) of the *envcfg registers, where the extensions exist.
+    var cacheBlockEnableBits: UInt64 {
+        (extensions.contains(.zicbom) ? 0x70 : 0) | (extensions.contains(.zicboz) ? 0x80 : 0)
+    }
+
+    /// An *envcfg value limited to `writable`, with the reserved CBIE encoding 10 read as 00 (WARL).
+    func envcfgLegal(_ v: UInt64, writable: UInt64) -> UInt64 {
+        var r = v & writable
+        if (r >> 4) & 3 == 2 { r &= ~0x30 }
+        return r
     }
 }

@@ -23,10 +23,45 @@ public enum Op: UInt8, Sendable {
     case fcvtDW, fcvtDWU, fcvtDL, fcvtDLU, fmvDX, fcvtSD, fcvtDS
     // Hypervisor loads/stores: aux = size/sign code, see Hart.hypervisorAccess
     case hlv, hlvx, hsv
+    // Bit manipulation (Zba, Zbb, Zbc, Zbs) and integer conditional zero (Zicond). Immediate forms
+    // (rori, roriw, slliUW, bclri, bexti, binvi, bseti) take their shift amount from imm.
+    case andn, orn, xnor, clz, clzw, ctz, ctzw, cpop, cpopw, max, maxu, min, minu, sextB, sextH, zextH
+    case rol, rolw, ror, rori, roriw, rorw, orcB, rev8
+    case sh1add, sh2add, sh3add, sh1addUW, sh2addUW, sh3addUW, addUW, slliUW
+    case clmul, clmulh, clmulr
+    case bclr, bclri, bext, bexti, binv, binvi, bset, bseti
+    case czeroEqz, czeroNez
+    /// Cache-block operations (Zicbom, Zicboz): aux = 0 inval, 1 clean, 2 flush, 4 zero; imm = raw instruction.
+    case cbo
     /// A 32-bit instruction whose halves lie on different pages: fetched and decoded on every execution.
     case crossPage
     /// The first slot of a JIT-compiled block (imm = block index; never produced by the decoder).
     case jit
+}
+
+/// The optional extensions a hart implements beyond RV64GC (and H, which has its own switch): the
+/// decoder treats an instruction of a missing extension as illegal.
+public struct Extensions: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let zba = Extensions(rawValue: 1 << 0)
+    public static let zbb = Extensions(rawValue: 1 << 1)
+    public static let zbc = Extensions(rawValue: 1 << 2)
+    public static let zbs = Extensions(rawValue: 1 << 3)
+    public static let zicond = Extensions(rawValue: 1 << 4)
+    public static let zcb = Extensions(rawValue: 1 << 5)
+    /// Zimop and Zcmop: the may-be-operations (they write 0 to rd; compressed ones do nothing).
+    public static let zimop = Extensions(rawValue: 1 << 6)
+    public static let zicbom = Extensions(rawValue: 1 << 7)
+    public static let zicboz = Extensions(rawValue: 1 << 8)
+    public static let zawrs = Extensions(rawValue: 1 << 9)
+    public static let svinval = Extensions(rawValue: 1 << 10)
+    /// Svpbmt: PTE bits 62:61 choose a memory type (menvcfg/henvcfg.PBMTE).
+    public static let svpbmt = Extensions(rawValue: 1 << 11)
+    /// Svnapot: PTE bit 63 marks a 64 KiB naturally aligned mapping.
+    public static let svnapot = Extensions(rawValue: 1 << 12)
+    public static let none: Extensions = []
+    public static let all: Extensions = [.zba, .zbb, .zbc, .zbs, .zicond, .zcb, .zimop, .zicbom, .zicboz, .zawrs, .svinval, .svpbmt, .svnapot]
 }
 
 public enum AMOFunc: UInt8 { case swap, add, xor, and, or, min, max, minu, maxu }

@@ -16,8 +16,8 @@ public enum Decoder {
     /// Whether the instruction beginning with halfword `lo` is 32 bits long.
     @inline(__always) public static func isLong(_ lo: UInt16) -> Bool { lo & 3 == 3 }
 
-    public static func decode(_ inst: UInt32, hypervisor: Bool = true) -> DOp {
-        if inst & 3 != 3 { return decodeCompressed(UInt16(truncatingIfNeeded: inst)) }
+    public static func decode(_ inst: UInt32, hypervisor: Bool = true, ext: Extensions = .all) -> DOp {
+        if inst & 3 != 3 { return decodeCompressed(UInt16(truncatingIfNeeded: inst), ext: ext) }
         let illegal = DOp(.illegal, imm: Int32(bitPattern: inst))
         let opcode = inst & 0x7f
         let rd = bits(inst, 11, 7), rs1 = bits(inst, 19, 15), rs2 = bits(inst, 24, 20)
@@ -50,15 +50,37 @@ public enum Decoder {
             return DOp(op, rs1: r1, rs2: r2, imm: immS)
         case 0x13:
             let sh = Int32(bits(inst, 25, 20)), top = bits(inst, 31, 26)
+            let f12 = inst >> 20
+            func shiftImm(_ op: Op, _ e: Extensions) -> DOp { ext.contains(e) ? DOp(op, rd: xd(rd), rs1: r1, imm: sh) : illegal }
+            func unary(_ op: Op, _ e: Extensions) -> DOp { ext.contains(e) ? DOp(op, rd: xd(rd), rs1: r1) : illegal }
             switch f3 {
             case 0: return iType(.addi)
-            case 1: return top == 0 ? DOp(.slli, rd: xd(rd), rs1: r1, imm: sh) : illegal
+            case 1:
+                switch top {
+                case 0: return DOp(.slli, rd: xd(rd), rs1: r1, imm: sh)
+                case 0x0a: return shiftImm(.bseti, .zbs)
+                case 0x12: return shiftImm(.bclri, .zbs)
+                case 0x1a: return shiftImm(.binvi, .zbs)
+                default: break
+                }
+                switch f12 {
+                case 0x600: return unary(.clz, .zbb)
+                case 0x601: return unary(.ctz, .zbb)
+                case 0x602: return unary(.cpop, .zbb)
+                case 0x604: return unary(.sextB, .zbb)
+                case 0x605: return unary(.sextH, .zbb)
+                default: return illegal
+                }
             case 2: return iType(.slti)
             case 3: return iType(.sltiu)
             case 4: return iType(.xori)
             case 5:
                 if top == 0 { return DOp(.srli, rd: xd(rd), rs1: r1, imm: sh) }
                 if top == 0x10 { return DOp(.srai, rd: xd(rd), rs1: r1, imm: sh) }
+                if top == 0x12 { return shiftImm(.bexti, .zbs) }
+                if top == 0x18 { return shiftImm(.rori, .zbb) }
+                if f12 == 0x287 { return unary(.orcB, .zbb) }
+                if f12 == 0x6b8 { return unary(.rev8, .zbb) }
                 return illegal
             case 6: return iType(.ori)
             default: return iType(.andi)
@@ -70,6 +92,17 @@ public enum Decoder {
             case (1, 0): return DOp(.slliw, rd: xd(rd), rs1: r1, imm: sh)
             case (5, 0): return DOp(.srliw, rd: xd(rd), rs1: r1, imm: sh)
             case (5, 0x20): return DOp(.sraiw, rd: xd(rd), rs1: r1, imm: sh)
+            case (5, 0x30) where ext.contains(.zbb): return DOp(.roriw, rd: xd(rd), rs1: r1, imm: sh)
+            case (1, 0x04), (1, 0x05):
+                // slli.uw: a 6-bit shift amount (bits 25:20).
+                return ext.contains(.zba) ? DOp(.slliUW, rd: xd(rd), rs1: r1, imm: Int32(bits(inst, 25, 20))) : illegal
+            case (1, 0x30) where ext.contains(.zbb):
+                switch rs2 {
+                case 0: return DOp(.clzw, rd: xd(rd), rs1: r1)
+                case 1: return DOp(.ctzw, rd: xd(rd), rs1: r1)
+                case 2: return DOp(.cpopw, rd: xd(rd), rs1: r1)
+                default: return illegal
+                }
             default: return illegal
             }
         case 0x33:
@@ -85,6 +118,27 @@ public enum Decoder {
             case (0, 6): return rType(.or)
             case (0, 7): return rType(.and)
             case (1, _): return rType([Op.mul, .mulh, .mulhsu, .mulhu, .div, .divu, .rem, .remu][Int(f3)])
+            case (0x20, 7) where ext.contains(.zbb): return rType(.andn)
+            case (0x20, 6) where ext.contains(.zbb): return rType(.orn)
+            case (0x20, 4) where ext.contains(.zbb): return rType(.xnor)
+            case (0x05, 4) where ext.contains(.zbb): return rType(.min)
+            case (0x05, 5) where ext.contains(.zbb): return rType(.minu)
+            case (0x05, 6) where ext.contains(.zbb): return rType(.max)
+            case (0x05, 7) where ext.contains(.zbb): return rType(.maxu)
+            case (0x05, 1) where ext.contains(.zbc): return rType(.clmul)
+            case (0x05, 2) where ext.contains(.zbc): return rType(.clmulr)
+            case (0x05, 3) where ext.contains(.zbc): return rType(.clmulh)
+            case (0x30, 1) where ext.contains(.zbb): return rType(.rol)
+            case (0x30, 5) where ext.contains(.zbb): return rType(.ror)
+            case (0x10, 2) where ext.contains(.zba): return rType(.sh1add)
+            case (0x10, 4) where ext.contains(.zba): return rType(.sh2add)
+            case (0x10, 6) where ext.contains(.zba): return rType(.sh3add)
+            case (0x14, 1) where ext.contains(.zbs): return rType(.bset)
+            case (0x24, 1) where ext.contains(.zbs): return rType(.bclr)
+            case (0x24, 5) where ext.contains(.zbs): return rType(.bext)
+            case (0x34, 1) where ext.contains(.zbs): return rType(.binv)
+            case (0x07, 5) where ext.contains(.zicond): return rType(.czeroEqz)
+            case (0x07, 7) where ext.contains(.zicond): return rType(.czeroNez)
             default: return illegal
             }
         case 0x3b:
@@ -99,14 +153,28 @@ public enum Decoder {
             case (1, 5): return rType(.divuw)
             case (1, 6): return rType(.remw)
             case (1, 7): return rType(.remuw)
+            case (0x04, 0) where ext.contains(.zba): return rType(.addUW)
+            case (0x04, 4) where ext.contains(.zbb) && rs2 == 0: return DOp(.zextH, rd: xd(rd), rs1: r1)
+            case (0x10, 2) where ext.contains(.zba): return rType(.sh1addUW)
+            case (0x10, 4) where ext.contains(.zba): return rType(.sh2addUW)
+            case (0x10, 6) where ext.contains(.zba): return rType(.sh3addUW)
+            case (0x30, 1) where ext.contains(.zbb): return rType(.rolw)
+            case (0x30, 5) where ext.contains(.zbb): return rType(.rorw)
             default: return illegal
             }
         case 0x0f:
             if f3 == 0 { return DOp(.fence) }
             if f3 == 1 { return DOp(.fenceI) }
+            // Zicbom/Zicboz (CMO spec §"Instructions"): rd = 0, the operation in imm[11:0].
+            if f3 == 2 && rd == 0 {
+                let fn = inst >> 20
+                if fn <= 2 && ext.contains(.zicbom) || fn == 4 && ext.contains(.zicboz) {
+                    return DOp(.cbo, rs1: r1, imm: Int32(bitPattern: inst), aux: UInt8(fn))
+                }
+            }
             return illegal
         case 0x73:
-            return decodeSystem(inst, rd: rd, rs1: rs1, rs2: rs2, f3: f3, f7: f7, hypervisor: hypervisor) ?? illegal
+            return decodeSystem(inst, rd: rd, rs1: rs1, rs2: rs2, f3: f3, f7: f7, hypervisor: hypervisor, ext: ext) ?? illegal
         case 0x2f:
             guard f3 == 2 || f3 == 3 else { return illegal }
             let wide = f3 == 3
@@ -143,7 +211,8 @@ public enum Decoder {
         }
     }
 
-    private static func decodeSystem(_ inst: UInt32, rd: UInt32, rs1: UInt32, rs2: UInt32, f3: UInt32, f7: UInt32, hypervisor: Bool) -> DOp? {
+    private static func decodeSystem(_ inst: UInt32, rd: UInt32, rs1: UInt32, rs2: UInt32, f3: UInt32, f7: UInt32, hypervisor: Bool,
+                                     ext: Extensions) -> DOp? {
         switch f3 {
         case 0:
             switch inst {
@@ -152,6 +221,12 @@ public enum Decoder {
             case 0x3020_0073: return DOp(.mret)
             case 0x1020_0073: return DOp(.sret)
             case 0x1050_0073: return DOp(.wfi)
+            // Zawrs: WRS.NTO and WRS.STO. The stall may end at once (it "may terminate for implementation-
+            // specific reasons"), so both retire as no-ops; the run loop's time slices do the waiting.
+            case 0x00d0_0073 where ext.contains(.zawrs), 0x01d0_0073 where ext.contains(.zawrs): return DOp(.fence)
+            // Svinval: SFENCE.W.INVAL and SFENCE.INVAL.IR only order; aux 1 marks them (no TLB work).
+            case 0x1800_0073 where ext.contains(.svinval), 0x1810_0073 where ext.contains(.svinval):
+                return DOp(.sfenceVMA, imm: Int32(bitPattern: inst), aux: 1)
             default: break
             }
             guard rd == 0 else { return nil }
@@ -159,8 +234,16 @@ public enum Decoder {
             case 0x09: return DOp(.sfenceVMA, rs1: UInt8(rs1), rs2: UInt8(rs2), imm: Int32(bitPattern: inst))
             case 0x11 where hypervisor: return DOp(.hfenceVVMA, rs1: UInt8(rs1), rs2: UInt8(rs2), imm: Int32(bitPattern: inst))
             case 0x31 where hypervisor: return DOp(.hfenceGVMA, rs1: UInt8(rs1), rs2: UInt8(rs2), imm: Int32(bitPattern: inst))
+            // Svinval: SINVAL.VMA, HINVAL.VVMA, HINVAL.GVMA act as the matching fences (same permission checks).
+            case 0x0b where ext.contains(.svinval): return DOp(.sfenceVMA, rs1: UInt8(rs1), rs2: UInt8(rs2), imm: Int32(bitPattern: inst))
+            case 0x13 where hypervisor && ext.contains(.svinval): return DOp(.hfenceVVMA, rs1: UInt8(rs1), rs2: UInt8(rs2), imm: Int32(bitPattern: inst))
+            case 0x33 where hypervisor && ext.contains(.svinval): return DOp(.hfenceGVMA, rs1: UInt8(rs1), rs2: UInt8(rs2), imm: Int32(bitPattern: inst))
             default: return nil
             }
+        case 4 where ext.contains(.zimop) && inst >> 31 == 1 && bits(inst, 29, 28) == 0
+                    && (bits(inst, 25, 22) == 0b0111 || bits(inst, 25, 25) == 1):
+            // Zimop: MOP.R.n (bits 25:22 = 0111) and MOP.RR.n (bit 25 = 1) write 0 to rd.
+            return DOp(.addi, rd: xd(rd), rs1: 0)
         case 4:
             // Hypervisor virtual-machine loads and stores (H extension §"Hypervisor Virtual-Machine Load and Store").
             guard hypervisor else { return nil }
@@ -238,7 +321,7 @@ public enum Decoder {
         }
     }
 
-    public static func decodeCompressed(_ c: UInt16) -> DOp {
+    public static func decodeCompressed(_ c: UInt16, ext: Extensions = .all) -> DOp {
         let i = UInt32(c)
         let illegal = DOp(.illegal, imm: Int32(i), len: 2)
         if c == 0 { return illegal }
@@ -255,6 +338,16 @@ public enum Decoder {
             let imm = Int32((bits(i, 12, 10) << 3) | (bits(i, 6, 5) << 6))
             let op: Op = [1: .fld, 3: .ld, 5: .fsd, 7: .sd][f3]!
             d = f3 < 4 ? DOp(op, rd: rdP, rs1: rs1P, imm: imm) : DOp(op, rs1: rs1P, rs2: rdP, imm: imm)
+        case (0, 4) where ext.contains(.zcb):
+            // Zcb loads and stores: c.lbu, c.lhu, c.lh, c.sb, c.sh (funct6 100000..100011).
+            let uimm1 = Int32(bits(i, 5, 5)) << 1
+            switch bits(i, 12, 10) {
+            case 0: d = DOp(.lbu, rd: rdP, rs1: rs1P, imm: uimm1 | Int32(bits(i, 6, 6)))
+            case 1: d = DOp(bits(i, 6, 6) == 0 ? .lhu : .lh, rd: rdP, rs1: rs1P, imm: uimm1)
+            case 2: d = DOp(.sb, rs1: rs1P, rs2: rdP, imm: uimm1 | Int32(bits(i, 6, 6)))
+            case 3 where bits(i, 6, 6) == 0: d = DOp(.sh, rs1: rs1P, rs2: rdP, imm: uimm1)
+            default: return illegal
+            }
         case (0, 2), (0, 6):
             let imm = Int32((bits(i, 12, 10) << 3) | (bits(i, 6, 6) << 2) | (bits(i, 5, 5) << 6))
             d = f3 == 2 ? DOp(.lw, rd: rdP, rs1: rs1P, imm: imm) : DOp(.sw, rs1: rs1P, rs2: rdP, imm: imm)
@@ -272,8 +365,13 @@ public enum Decoder {
                 d = DOp(.addi, rd: 2, rs1: 2, imm: sext(imm, 10))
             } else {
                 let imm = (bits(i, 12, 12) << 17) | (rs2Full << 12)
-                guard imm != 0 else { return illegal }
-                d = DOp(.lui, rd: xd(rdFull), imm: sext(imm, 18))
+                if imm == 0 {
+                    // Zcmop: C.MOP.n (odd rd x1..x15, nzimm 0) does nothing.
+                    guard ext.contains(.zimop), rdFull & 1 == 1, rdFull < 16 else { return illegal }
+                    d = DOp(.addi, rd: 32, rs1: 0)
+                } else {
+                    d = DOp(.lui, rd: xd(rdFull), imm: sext(imm, 18))
+                }
             }
         case (1, 4):
             let sh = Int32((bits(i, 12, 12) << 5) | rs2Full)
@@ -285,9 +383,24 @@ public enum Decoder {
                 let sel = bits(i, 6, 5)
                 if bits(i, 12, 12) == 0 {
                     d = DOp([Op.sub, .xor, .or, .and][Int(sel)], rd: rs1P, rs1: rs1P, rs2: rdP)
-                } else {
-                    guard sel < 2 else { return illegal }
+                } else if sel < 2 {
                     d = DOp(sel == 0 ? .subw : .addw, rd: rs1P, rs1: rs1P, rs2: rdP)
+                } else if sel == 2 && ext.contains(.zcb) {
+                    d = DOp(.mul, rd: rs1P, rs1: rs1P, rs2: rdP)   // c.mul
+                } else if sel == 3 && ext.contains(.zcb) {
+                    // c.zext.b, c.sext.b, c.zext.h, c.sext.h, c.zext.w, c.not (Zcb; the sign/zero-extending
+                    // forms other than c.zext.b need Zbb, c.zext.w needs Zba).
+                    switch bits(i, 4, 2) {
+                    case 0: d = DOp(.andi, rd: rs1P, rs1: rs1P, imm: 0xff)
+                    case 1 where ext.contains(.zbb): d = DOp(.sextB, rd: rs1P, rs1: rs1P)
+                    case 2 where ext.contains(.zbb): d = DOp(.zextH, rd: rs1P, rs1: rs1P)
+                    case 3 where ext.contains(.zbb): d = DOp(.sextH, rd: rs1P, rs1: rs1P)
+                    case 4 where ext.contains(.zba): d = DOp(.addUW, rd: rs1P, rs1: rs1P, rs2: 0)
+                    case 5: d = DOp(.xori, rd: rs1P, rs1: rs1P, imm: -1)
+                    default: return illegal
+                    }
+                } else {
+                    return illegal
                 }
             }
         case (1, 5):

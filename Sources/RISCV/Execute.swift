@@ -230,6 +230,18 @@ extension Hart {
                     let a = UInt32(truncatingIfNeeded: x[rs1]), b = UInt32(truncatingIfNeeded: x[rs2])
                     x[rd] = sx32(UInt64(b == 0 ? a : a % b)); pc = next
 
+                case .andn, .orn, .xnor, .clz, .clzw, .ctz, .ctzw, .cpop, .cpopw, .max, .maxu, .min, .minu,
+                     .sextB, .sextH, .zextH, .rol, .rolw, .ror, .rori, .roriw, .rorw, .orcB, .rev8,
+                     .sh1add, .sh2add, .sh3add, .sh1addUW, .sh2addUW, .sh3addUW, .addUW, .slliUW,
+                     .clmul, .clmulh, .clmulr, .bclr, .bclri, .bext, .bexti, .binv, .binvi, .bset, .bseti,
+                     .czeroEqz, .czeroNez:
+                    x[rd] = Hart.bitManip(d.op, x[rs1], x[rs2], d.imm); pc = next
+
+                case .cbo:
+                    self.pc = pc
+                    guard executeCacheBlockOp(d) else { pc = self.pc; n &-= 1; break inner }
+                    pc = next
+
                 case .fence: pc = next
                 case .fenceI:
                     // Stores to code pages already invalidated their decoded ops; nothing is stale.
@@ -291,7 +303,7 @@ extension Hart {
         guard h < JIT.hotThreshold else { return }
         hot[slot] = h &+ 1
         guard h &+ 1 == JIT.hotThreshold, let jit = code.jit else { return }
-        _ = jit.compile(va: va, ops: ops, host: UnsafeRawPointer(bitPattern: e.host).unsafelyUnwrapped, cache: code, ramPage: e.ramPage)
+        _ = jit.compile(va: va, ops: ops, host: UnsafeRawPointer(bitPattern: e.host).unsafelyUnwrapped, cache: code, ramPage: e.ramPage, ext: extensions)
     }
 
     /// Interprets a load or store through the slow path (a JIT block's first instruction missed the TLB).
@@ -319,6 +331,55 @@ extension Hart {
             trap(cause: Cause.illegal, tval: 0)
             return false
         }
+    }
+
+    /// The cache-block size that cbo.* and the device tree's riscv,cbo*-block-size use.
+    public static let cacheBlockSize: UInt64 = 64
+
+    /// CBO.INVAL/CLEAN/FLUSH/ZERO (CMO spec §"Cache-Block Operations"). Returns false after taking a trap.
+    /// There is no cache: management ops only check that some access to the block is allowed; CBO.ZERO
+    /// writes the block's zeros as stores do.
+    @inline(never)
+    func executeCacheBlockOp(_ d: DOp) -> Bool {
+        let raw = UInt32(bitPattern: d.imm)
+        // menvcfg/senvcfg/henvcfg: CBIE bits 5:4, CBCFE bit 6, CBZE bit 7 (§"Control and Status Register State").
+        func enabled(_ envcfg: UInt64) -> Bool {
+            switch d.aux {
+            case 4: return envcfg & (1 << 7) != 0
+            case 0: return (envcfg >> 4) & 3 == 1 || (envcfg >> 4) & 3 == 3
+            default: return envcfg & (1 << 6) != 0
+            }
+        }
+        if prv != Priv.machine {
+            if !enabled(menvcfg) { trapIllegalRaw(raw); return false }
+            if virt && !enabled(henvcfg) { trapVirtualRaw(raw); return false }
+            if prv == Priv.user && !enabled(senvcfg) {
+                if virt { trapVirtualRaw(raw) } else { trapIllegalRaw(raw) }
+                return false
+            }
+        }
+        let va = x[Int(d.rs1)] & ~(Hart.cacheBlockSize - 1)
+        if d.aux == 4 {
+            // The block never crosses a page: after the first store (which checks and fills the store TLB
+            // as any store does) the rest goes straight to RAM when the TLB allows it.
+            let slot = dataSlot * Hart.tlbSize + Int((va >> 12) & Hart.tlbMask)
+            var e = tlbStore[slot]
+            if e.tag != va & ~0xfff {
+                guard storeSlow(va, 8, 0) else { return false }
+                e = tlbStore[slot]
+            }
+            if e.tag == va & ~0xfff {
+                hostPtr(va &+ e.addend).initializeMemory(as: UInt8.self, repeating: 0, count: Int(Hart.cacheBlockSize))
+                return true
+            }
+            for i in stride(from: UInt64(0), to: Hart.cacheBlockSize, by: 8) {   // RAM the TLB does not map, or MMIO
+                guard storeSlow(va &+ i, 8, 0) else { return false }
+            }
+            return true
+        }
+        if case .ok = translate(va, .load, dataPriv, virt: dataVirt) { return true }
+        // No read access: the fault is reported as a store fault (§"Cache-Block Management Instructions").
+        return physical(va, 1, .store, dataPriv, virt: dataVirt) != nil
     }
 
     /// LR/SC and AMOs (A extension). Returns false after taking a trap.
@@ -403,6 +464,10 @@ extension Hart {
             if prv == Priv.user { return trapIllegalRaw(0x1050_0073) }
             pc = next
             if mip & mie == 0 { waitingForInterrupt = true }
+        case .sfenceVMA where d.aux == 1:
+            // SFENCE.W.INVAL, SFENCE.INVAL.IR (Svinval): not affected by TVM; nothing is buffered to order.
+            if prv == Priv.user { return virt ? trapVirtualRaw(UInt32(bitPattern: d.imm)) : trapIllegalRaw(UInt32(bitPattern: d.imm)) }
+            pc = next
         case .sfenceVMA:
             let raw = UInt32(bitPattern: d.imm)
             if virt {

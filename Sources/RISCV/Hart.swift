@@ -1,4 +1,7 @@
 import Platform
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Handles ECALLs from S-mode when the machine provides the SBI itself (no firmware in M-mode).
 public protocol SBIHandler: AnyObject {
     /// Performs the call described by the hart's a0-a7 and writes a0/a1. The hart advances pc afterwards.
@@ -36,6 +39,9 @@ public final class Hart: InterruptTarget {
     static let tlbMask = UInt64(tlbSize - 1)
     /// Refills logged per slot between flushes (see `clearSlot`).
     static let tlbFillLogSize = 64
+    /// The mapping that holds tlbLoad, tlbStore and tlbFetch, in that order.
+    let tlbTables: UnsafeMutableRawPointer
+    static let tlbTablesBytes = Hart.tlbSize * Hart.tlbSlots * (2 * MemoryLayout<TLBEntry>.stride + MemoryLayout<FetchEntry>.stride)
     /// TLB slots (M, then three per host and per guest context): see TLB.swift.
     let tlbLoad: UnsafeMutablePointer<TLBEntry>
     let tlbStore: UnsafeMutablePointer<TLBEntry>
@@ -51,6 +57,10 @@ public final class Hart: InterruptTarget {
     // Machine-level CSRs
     @exclusivity(unchecked) public var mstatus: UInt64 = (2 << 32) | (2 << 34)   // UXL = SXL = 64
     public var misa: UInt64 { (2 << 62) | Hart.isaBits(hypervisorExtension ? "IMAFDCSUH" : "IMAFDCSU") }
+    /// A NAPOT leaf (Svnapot) has been used: from then on an address fence drops its whole 64 KiB range.
+    var napotTranslated = false
+    /// The optional extensions beyond RV64GC this hart implements (the decoder and CSRs follow it).
+    @exclusivity(unchecked) public var extensions: Extensions = .all
     /// H extension present (misa.H, decoder accepts H instructions, H/VS CSRs exist).
     @exclusivity(unchecked) public var hypervisorExtension = false {
         didSet { mideleg = hypervisorExtension ? mideleg | Hart.vsInterrupts : mideleg & Hart.sInterrupts }
@@ -165,9 +175,17 @@ public final class Hart: InterruptTarget {
         x = .allocate(capacity: 33); x.initialize(repeating: 0, count: 33)
         f = .allocate(capacity: 32); f.initialize(repeating: 0, count: 32)
         let n = Hart.tlbSize * Hart.tlbSlots
-        tlbLoad = .allocate(capacity: n); tlbLoad.initialize(repeating: TLBEntry(), count: n)
-        tlbStore = .allocate(capacity: n); tlbStore.initialize(repeating: TLBEntry(), count: n)
-        tlbFetch = .allocate(capacity: n); tlbFetch.initialize(repeating: FetchEntry(), count: n)
+        // The three TLBs (~1.6 MiB) come from one prefaulted mapping: page by page, first-touch faults
+        // cost over a millisecond of every VM start and restore.
+        let tables = Hart.tlbTablesBytes
+        let block = mmap(nil, tables, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
+        precondition(block != MAP_FAILED, "cannot map the TLB tables (\(tables) bytes)")
+        tlbTables = UnsafeMutableRawPointer(block!)
+        tlbLoad = tlbTables.bindMemory(to: TLBEntry.self, capacity: n); tlbLoad.initialize(repeating: TLBEntry(), count: n)
+        tlbStore = (tlbTables + n * MemoryLayout<TLBEntry>.stride).bindMemory(to: TLBEntry.self, capacity: n)
+        tlbStore.initialize(repeating: TLBEntry(), count: n)
+        tlbFetch = (tlbTables + 2 * n * MemoryLayout<TLBEntry>.stride).bindMemory(to: FetchEntry.self, capacity: n)
+        tlbFetch.initialize(repeating: FetchEntry(), count: n)
         jitContext = .allocate(capacity: 1)
         jitContext.initialize(to: JITContext(tlbLoad: tlbLoad, tlbStore: tlbStore, tlbFetch: tlbFetch))
         pmpRanges = .allocate(capacity: 16); pmpRanges.initialize(repeating: PMPRange(), count: 16)
@@ -188,7 +206,7 @@ public final class Hart: InterruptTarget {
         flushAllTLB()   // tags the initial contexts
     }
     deinit {
-        x.deallocate(); f.deallocate(); jitContext.deallocate(); tlbLoad.deallocate(); tlbStore.deallocate(); tlbFetch.deallocate()
+        x.deallocate(); f.deallocate(); jitContext.deallocate(); munmap(tlbTables, Hart.tlbTablesBytes)
         pmpRanges.deallocate(); gCache.deallocate(); tlbFillCount.deallocate(); tlbFillLog.deallocate(); tlbLeafShift.deallocate()
         tlbSuperRegionCount.deallocate(); tlbSuperRegionList.deallocate()
         hostContextKeys.deallocate(); hostContextUsed.deallocate()
@@ -572,11 +590,20 @@ public final class Hart: InterruptTarget {
             }
             var pte = pp.load(as: UInt64.self)
             let v = pte & 1, r = (pte >> 1) & 1, w = (pte >> 2) & 1, xbit = (pte >> 3) & 1
-            // Reserved bits 60:54 and PBMT (no Svpbmt), N (no Svnapot) must be zero.
-            if v == 0 || (r == 0 && w == 1) || pte >> 54 != 0 { return .fault(pageFaultCause(access)) }
+            if v == 0 || (r == 0 && w == 1) { return .fault(pageFaultCause(access)) }
+            if pte >> 54 != 0 {
+                // Bits 60:54 are reserved. PBMT (62:61) needs Svpbmt and the stage's *envcfg.PBMTE (menvcfg
+                // for HS and G-stage, henvcfg for VS-stage); 3 is reserved. N (63) needs Svnapot.
+                let pbmt = (pte >> 61) & 3
+                let pbmtOK = extensions.contains(.svpbmt) && ((stage == .vs ? henvcfg : menvcfg) >> 62) & 1 == 1
+                if (pte >> 54) & 0x7f != 0 || (pbmt != 0 && (!pbmtOK || pbmt == 3))
+                    || (pte >> 63 != 0 && !extensions.contains(.svnapot)) {
+                    return .fault(pageFaultCause(access))
+                }
+            }
             if r == 0 && xbit == 0 {
-                // Pointer to next level; A/D/U must be clear.
-                if pte & 0xd0 != 0 { return .fault(pageFaultCause(access)) }
+                // Pointer to next level; A/D/U must be clear, and PBMT and N (reserved there).
+                if pte & 0xd0 != 0 || pte >> 61 != 0 { return .fault(pageFaultCause(access)) }
                 if level == 0 { return .fault(pageFaultCause(access)) }
                 table = ((pte >> 10) & ((1 << 44) - 1)) << 12
                 level -= 1
@@ -596,9 +623,15 @@ public final class Hart: InterruptTarget {
                 } else if r == 0 && !(xbit == 1 && mxr) { return .fault(pageFaultCause(access)) }
             case .store: if w == 0 { return .fault(pageFaultCause(access)) }
             }
-            let ppn = (pte >> 10) & ((1 << 44) - 1)
+            var ppn = (pte >> 10) & ((1 << 44) - 1)
             // Superpage alignment.
             if level > 0 && ppn & ((1 << UInt64(9 * level)) - 1) != 0 { return .fault(pageFaultCause(access)) }
+            if pte >> 63 != 0 {
+                // Svnapot: only the 64 KiB size (ppn[3:0] = 1000) of a 4 KiB leaf; the low PPN bits come from the VA.
+                if level != 0 || ppn & 0xf != 0x8 { return .fault(pageFaultCause(access)) }
+                ppn = (ppn & ~0xf) | ((va >> 12) & 0xf)
+                napotTranslated = true
+            }
             // Hardware A/D update (Svadu behaviour).
             var newPTE = pte | (1 << 6)
             if access == .store { newPTE |= 1 << 7 }
@@ -765,12 +798,12 @@ public final class Hart: InterruptTarget {
         let lo = host.load(fromByteOffset: offset, as: UInt16.self)
         code.markHasCode(ramPage: e.ramPage)
         if !Decoder.isLong(lo) {
-            let d = Decoder.decodeCompressed(lo)
+            let d = Decoder.decodeCompressed(lo, ext: extensions)
             UnsafeMutablePointer<DOp>(bitPattern: e.ops)![offset >> 1] = d
             return d
         }
         if offset <= 4092 {
-            let d = Decoder.decode(host.loadUnaligned(fromByteOffset: offset, as: UInt32.self), hypervisor: hypervisorExtension)
+            let d = Decoder.decode(host.loadUnaligned(fromByteOffset: offset, as: UInt32.self), hypervisor: hypervisorExtension, ext: extensions)
             UnsafeMutablePointer<DOp>(bitPattern: e.ops)![offset >> 1] = d
             return d
         }
@@ -785,7 +818,7 @@ public final class Hart: InterruptTarget {
             guard let f = fetchFill(nextVA) else { return nil }
             hi = UnsafeRawPointer(bitPattern: f.host).unsafelyUnwrapped.load(as: UInt16.self)
         }
-        return Decoder.decode(UInt32(lo) | UInt32(hi) << 16, hypervisor: hypervisorExtension)
+        return Decoder.decode(UInt32(lo) | UInt32(hi) << 16, hypervisor: hypervisorExtension, ext: extensions)
     }
 }
 

@@ -217,7 +217,8 @@ public final class JIT {
 
     /// Compiles the block starting at `va` whose page's host memory and ops are given, and installs a
     /// `.jit` op in its first slot. Returns false when nothing worth compiling was found.
-    func compile(va: UInt64, ops: UnsafeMutablePointer<DOp>, host: UnsafeRawPointer, cache: CodeCache, ramPage: Int) -> Bool {
+    func compile(va: UInt64, ops: UnsafeMutablePointer<DOp>, host: UnsafeRawPointer, cache: CodeCache, ramPage: Int,
+                 ext: Extensions) -> Bool {
         var offset = Int(va & 0xfff)
         var pc = va
         var a = X86Emitter()
@@ -236,9 +237,9 @@ public final class JIT {
             let d: DOp
             if Decoder.isLong(lo) {
                 if offset > 4092 { break }   // straddles the page end
-                d = Decoder.decode(host.loadUnaligned(fromByteOffset: offset, as: UInt32.self), hypervisor: false)
+                d = Decoder.decode(host.loadUnaligned(fromByteOffset: offset, as: UInt32.self), hypervisor: false, ext: ext)
             } else {
-                d = Decoder.decodeCompressed(lo)
+                d = Decoder.decodeCompressed(lo, ext: ext)
             }
             if !JIT.translatable(d.op) { break }
             // Cache the decoded op too, so an exit into the middle of the block interprets without decoding.

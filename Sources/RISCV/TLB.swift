@@ -126,7 +126,13 @@ extension Hart {
 
     private func fence(firstSlot: Int, va: UInt64?) {
         if let va {
-            flushAddress(va, slots: firstSlot...(firstSlot + 2))
+            if napotTranslated {
+                // Any address of a 64 KiB NAPOT mapping fences all of it (Svnapot); entries are per 4 KiB page.
+                let base = va & ~0xffff
+                for i in 0..<UInt64(16) { flushAddress(base &+ i << 12, slots: firstSlot...(firstSlot + 2)) }
+            } else {
+                flushAddress(va, slots: firstSlot...(firstSlot + 2))
+            }
         } else {
             clearContext(firstSlot: firstSlot)
         }

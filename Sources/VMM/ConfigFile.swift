@@ -2,13 +2,13 @@ import Foundation
 import Machine
 
 /// A whole machine as JSON, in Firecracker's `--config-file` shapes (`boot-source`, `machine-config`,
-/// `drives`, `network-interfaces`, `entropy`) plus what Matryoshka adds: `machine-config.hypervisor`,
+/// `drives`, `network-interfaces`, `entropy`) plus what Matryoshka adds: `machine-config.hypervisor`, `.cpu`,
 /// `machine-config.firmware` and `console`. Unknown keys are errors, so a typo never passes silently.
 public enum VMConfigFile {
     static let topKeys: Set<String> = ["boot-source", "machine-config", "drives", "network-interfaces", "entropy", "console"]
     static let keys: [String: Set<String>] = [
         "boot-source": ["kernel_image_path", "initrd_path", "boot_args"],
-        "machine-config": ["vcpu_count", "mem_size_mib", "track_dirty_pages", "smt", "hypervisor", "firmware"],
+        "machine-config": ["vcpu_count", "mem_size_mib", "track_dirty_pages", "smt", "hypervisor", "firmware", "cpu"],
         "drives": ["drive_id", "path_on_host", "is_root_device", "is_read_only", "format", "cache_type"],
         "network-interfaces": ["iface_id", "guest_mac", "host_dev_name", "user", "hostfwd"],
         "console": ["type"],
@@ -62,6 +62,10 @@ public enum VMConfigFile {
                 c.memorySize = UInt64(mib) << 20
             }
             if let h = try bool(m, "hypervisor", "machine-config") { c.hypervisor = h }
+            if let cpu = try string(m, "cpu", "machine-config") {
+                do { _ = try CPUModel.extensions(cpu) } catch { throw bad("'machine-config.cpu': \(error)") }
+                c.cpu = cpu
+            }
             _ = try bool(m, "track_dirty_pages", "machine-config")   // always available here
             if let smt = try bool(m, "smt", "machine-config"), smt { throw bad("'machine-config.smt' is not supported") }
             if let fw = try string(m, "firmware", "machine-config") {
@@ -128,10 +132,12 @@ public enum VMConfigFile {
         if let i = c.initrdPath { boot["initrd_path"] = i }
         let firmware: String
         switch c.firmware { case .builtin: firmware = "builtin"; case .none: firmware = "none"; case .file(let p): firmware = p }
+        var machine: [String: Any] = ["vcpu_count": c.harts, "mem_size_mib": Int(c.memorySize >> 20), "track_dirty_pages": true,
+                                      "hypervisor": c.hypervisor, "firmware": firmware]
+        if let cpu = c.cpu { machine["cpu"] = cpu }
         var out: [String: Any] = [
             "boot-source": boot,
-            "machine-config": ["vcpu_count": c.harts, "mem_size_mib": Int(c.memorySize >> 20), "track_dirty_pages": true,
-                               "hypervisor": c.hypervisor, "firmware": firmware] as [String: Any],
+            "machine-config": machine,
             "drives": c.disks.enumerated().map { i, d in
                 ["drive_id": "drive\(i)", "path_on_host": d.path, "is_root_device": i == 0, "is_read_only": d.readOnly, "format": d.format] as [String: Any]
             },

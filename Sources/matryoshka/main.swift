@@ -14,8 +14,11 @@ struct Matryoshka: ParsableCommand {
 
 LoggingSystem.bootstrap { label in
     var h = StreamLogHandler.standardError(label: label)
-    let level = ProcessInfo.processInfo.environment["MATRYOSHKA_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .notice
+    let level = getenv("MATRYOSHKA_LOG").flatMap { Logger.Level(rawValue: String(cString: $0)) } ?? .notice
     h.logLevel = level
     return h
+}
+if let restore = fastRestoreRequest(CommandLine.arguments) {
+    exit(restoreAndRun(restore))
 }
 Matryoshka.main()

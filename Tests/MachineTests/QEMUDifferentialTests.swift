@@ -1,0 +1,245 @@
+import XCTest
+import Foundation
+import Machine
+
+/// Random instruction sequences run bare-metal under QEMU 7.2 (the oracle) and under Matryoshka: every
+/// block of random instructions starts from random register values and ends by printing x5..x31 on
+/// the UART; the two transcripts must be identical. A trap prints its cause, pc and tval and ends the
+/// run, so an instruction one side does not implement shows up as a difference too.
+final class QEMUDifferentialTests: XCTestCase {
+    struct RNG {
+        var s: UInt64
+        mutating func next() -> UInt64 {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17
+            return s
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    }
+
+    /// Register values that reach the edge cases: zero, all ones, sign bits, single bits, small numbers.
+    static func randomValue(_ g: inout RNG) -> UInt64 {
+        switch g.below(8) {
+        case 0: return [0, 1, UInt64.max, 0x8000_0000_0000_0000, 0x7fff_ffff_ffff_ffff, 0x8000_0000, 0xffff_ffff, 0x7fff_ffff][g.below(8)]
+        case 1: return 1 << UInt64(g.below(64))
+        case 2: return ~(1 << UInt64(g.below(64)))
+        case 3: return UInt64(g.below(128))
+        case 4: return UInt64(bitPattern: -Int64(g.below(128)))
+        case 5: return g.next() & 0xffff_ffff
+        case 6: return g.next() & 0xff00_ff00_00ff_00ff
+        default: return g.next()
+        }
+    }
+
+    /// Registers the random code uses: t0-t6, s0-s11, a0-a7 (x5..x31); gp holds the dump buffer.
+    static func reg(_ g: inout RNG) -> String { "x\(5 + g.below(27))" }
+
+    static let binary = ["andn", "orn", "xnor", "min", "minu", "max", "maxu", "rol", "ror", "rolw", "rorw",
+                         "sh1add", "sh2add", "sh3add", "sh1add.uw", "sh2add.uw", "sh3add.uw", "add.uw",
+                         "clmul", "clmulh", "clmulr", "bclr", "bext", "binv", "bset",
+                         "add", "sub", "xor", "sllw", "sraw", "mul", "mulhsu"]
+    /// ctzw is left out: QEMU 7.2 counts all 64 bits when the low word is zero (ctzw of 1 << 40 gives 40, the
+    /// spec 32); extensions.S checks it against the spec instead.
+    static let unary = ["clz", "clzw", "ctz", "cpop", "cpopw", "sext.b", "sext.h", "zext.h", "orc.b", "rev8"]
+    static let immediate: [(String, Int)] = [("rori", 64), ("roriw", 32), ("slli.uw", 64), ("bclri", 64), ("bexti", 64),
+                                             ("binvi", 64), ("bseti", 64), ("addi", 2048), ("srai", 64)]
+
+    /// The program: `blocks` blocks of `length` random Zba/Zbb/Zbc/Zbs (and a few base) instructions.
+    static func program(seed: UInt64, blocks: Int, length: Int) -> String {
+        var g = RNG(s: seed &* 0x9e37_79b9_7f4a_7c15 | 1)
+        var s = """
+            .section .text.init
+            .globl _start
+            _start:
+                la t0, trap
+                csrw mtvec, t0
+                la gp, dump
+
+            """
+        for _ in 0..<blocks {
+            for r in 5...31 { s += "    li x\(r), 0x\(String(randomValue(&g), radix: 16))\n" }
+            for _ in 0..<length {
+                switch g.below(10) {
+                case 0...5:
+                    let op = binary[g.below(binary.count)]
+                    s += "    \(op) \(reg(&g)), \(reg(&g)), \(reg(&g))\n"
+                case 6, 7:
+                    s += "    \(unary[g.below(unary.count)]) \(reg(&g)), \(reg(&g))\n"
+                default:
+                    let (op, range) = immediate[g.below(immediate.count)]
+                    let imm = op == "addi" ? g.below(range) - 1024 : g.below(range)
+                    s += "    \(op) \(reg(&g)), \(reg(&g)), \(imm)\n"
+                }
+            }
+            s += "    jal ra, print_registers\n"
+        }
+        s += """
+                li t0, 0x100000
+                li t1, 0x5555
+                sw t1, 0(t0)
+            1:  j 1b
+
+            # Stores x5..x31 at gp, then prints each as 16 hex digits and a newline.
+            print_registers:
+
+            """
+        for r in 5...31 { s += "    sd x\(r), \((r - 5) * 8)(gp)\n" }
+        s += """
+                li t0, 0
+            2:  add t1, gp, t0
+                ld a0, 0(t1)
+                jal t2, print_hex
+                addi t0, t0, 8
+                li t1, 216
+                bltu t0, t1, 2b
+                ret
+
+            # Prints a0 as 16 hex digits and a newline; returns to t2. Clobbers a1-a4.
+            print_hex:
+                li a1, 0x10000000
+                li a2, 60
+            3:  srl a3, a0, a2
+                andi a3, a3, 15
+                li a4, 10
+                blt a3, a4, 4f
+                addi a3, a3, 39
+            4:  addi a3, a3, 48
+                sb a3, 0(a1)
+                addi a2, a2, -4
+                bgez a2, 3b
+                li a3, 10
+                sb a3, 0(a1)
+                jr t2
+
+                .align 2
+            trap:
+                li a1, 0x10000000
+                li a3, 84
+                sb a3, 0(a1)
+                li a3, 10
+                sb a3, 0(a1)
+                csrr a0, mcause
+                jal t2, print_hex
+                csrr a0, mepc
+                jal t2, print_hex
+                csrr a0, mtval
+                jal t2, print_hex
+                li t0, 0x100000
+                li t1, 0x5555
+                sw t1, 0(t0)
+            5:  j 5b
+
+            .data
+            dump: .space 256
+
+            """
+        return s
+    }
+
+    func compile(_ source: String, march: String) throws -> String {
+        guard let cc = ISATests.findCompiler() else {
+            let msg = "riscv64-linux-gnu-gcc not found: apt-get install gcc-riscv64-linux-gnu"
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(msg) }
+            throw XCTSkip(msg)
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("matryoshka-diff-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let src = dir.appendingPathComponent("prog.S"), out = dir.appendingPathComponent("prog.elf").path
+        try source.write(to: src, atomically: true, encoding: .utf8)
+        let (status, text) = try run(cc, ["-Wl,--build-id=none", "-march=\(march)", "-mabi=lp64d", "-mcmodel=medany", "-nostdlib", "-nostartfiles", "-static",
+                                         "-T", ISATests.programsDir.appendingPathComponent("link.ld").path, "-o", out, src.path])
+        guard status == 0 else { XCTFail("assembling failed:\n\(text)"); throw XCTSkip("assembly failed") }
+        return out
+    }
+
+    func run(_ tool: String, _ args: [String], timeout: TimeInterval = 60) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let killer = DispatchWorkItem { p.terminate() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        killer.cancel()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static func findQEMU() -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") + ["/usr/bin"] {
+            let p = "\(dir)/qemu-system-riscv64"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    /// The UART transcript of `elf` under QEMU 7.2 with the given -cpu.
+    func qemuTranscript(_ elf: String, cpu: String) throws -> String {
+        guard let qemu = QEMUDifferentialTests.findQEMU() else {
+            let msg = "qemu-system-riscv64 not found: apt-get install qemu-system-misc (the reference for the differential tests)"
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(msg) }
+            throw XCTSkip(msg)
+        }
+        let (status, text) = try run(qemu, ["-M", "virt", "-cpu", cpu, "-m", "64M", "-bios", "none", "-kernel", elf,
+                                            "-display", "none", "-monitor", "none", "-serial", "stdio"])
+        XCTAssertEqual(status, 0, "QEMU failed:\n\(text.suffix(2000))")
+        return text.replacingOccurrences(of: "\r", with: "")
+    }
+
+    /// The UART transcript of `elf` under Matryoshka with `--cpu cpu` (interpreter or JIT).
+    func matryoshkaTranscript(_ elf: String, cpu: String, jit: Bool) throws -> String {
+        var config = MachineConfig()
+        config.memorySize = 64 << 20
+        config.firmware = .none
+        config.kernelPath = elf
+        config.cpu = cpu
+        let m = try Machine(config: config)
+        m.code.jitEnabled = jit
+        var console: [UInt8] = []
+        m.consoleSink = { console.append(contentsOf: $0) }
+        try m.boot()
+        let r = m.run(maxInstructions: 200_000_000)
+        XCTAssertEqual(r, .powerOff(code: 0))
+        return String(decoding: console, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
+    }
+
+    func assertSameTranscripts(_ expected: String, _ actual: String, _ what: String, source: String) {
+        guard expected != actual else { return }
+        let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
+        let i = (0..<min(e.count, a.count)).first { e[$0] != a[$0] } ?? min(e.count, a.count)
+        // The block's code: the text between the previous dump call and the next.
+        let blocks = source.components(separatedBy: "    jal ra, print_registers\n")
+        let block = i / 27 < blocks.count ? blocks[i / 27].split(separator: "\n").filter { !$0.contains("li x") }.joined(separator: "\n") : "?"
+        XCTFail("\(what): transcripts differ at line \(i + 1) (block \(i / 27 + 1), x\(5 + i % 27)): QEMU \(i < e.count ? String(e[i]) : "<end>"), "
+                + "Matryoshka \(i < a.count ? String(a[i]) : "<end>") (\(e.count) and \(a.count) lines); the block:\n\(block)")
+    }
+
+    /// Zba, Zbb, Zbc and Zbs against QEMU's implementation of the same extensions.
+    func testBitManipulationMatchesQEMU() throws {
+        for seed: UInt64 in 1...8 {
+            let source = QEMUDifferentialTests.program(seed: seed, blocks: 60, length: 24)
+            let elf = try compile(source, march: "rv64gc_zba_zbb_zbc_zbs")
+            let expected = try qemuTranscript(elf, cpu: "rv64,zba=true,zbb=true,zbc=true,zbs=true")
+            XCTAssertEqual(expected.split(separator: "\n").count, 60 * 27, "QEMU's transcript is incomplete:\n\(expected.suffix(500))")
+            for jit in [false, true] {
+                let actual = try matryoshkaTranscript(elf, cpu: "max", jit: jit)
+                assertSameTranscripts(expected, actual, "seed \(String(seed, radix: 16)), \(jit ? "JIT" : "interpreter")", source: source)
+            }
+        }
+    }
+
+    /// With the extensions switched off, both sides trap on the first bit-manipulation instruction alike.
+    func testBitManipulationOffTrapsAsQEMU() throws {
+        let source = QEMUDifferentialTests.program(seed: 0x0ff, blocks: 2, length: 24)
+        let elf = try compile(source, march: "rv64gc_zba_zbb_zbc_zbs")
+        let expected = try qemuTranscript(elf, cpu: "rv64,zba=false,zbb=false,zbc=false,zbs=false")
+        XCTAssertTrue(expected.contains("T\n0000000000000002\n"), "QEMU did not trap with an illegal instruction:\n\(expected)")
+        let actual = try matryoshkaTranscript(elf, cpu: "rv64gc", jit: false)
+        assertSameTranscripts(expected, actual, "extensions off", source: source)
+    }
+}
