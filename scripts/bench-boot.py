@@ -17,7 +17,11 @@ Matryoshka/QEMU ratios. Exits non-zero when any run fails (a Matryoshka failure 
 and the remaining configurations still run).
 
 Needs: `matryoshka images fetch` done, riscv64-linux-gnu-gcc, qemu-system-riscv64.
-Usage: scripts/bench-boot.py [--runs 3] [--cpus 1] [--rounds 64] [--matryoshka PATH] [--only qemu,builtin,opensbi,noh]
+Configurations also available: "max" (Matryoshka --cpu max: Zba/Zbb/Zbc/Zbs, Zicond, Zcb, Zicbom/Zicboz,
+Svpbmt... advertised, so the kernel patches itself to use them) and "qemu-max" (QEMU 7.2 with the subset it
+has: B, Svpbmt, Svinval, Svnapot); the CPU program itself is RV64GC code in every configuration.
+Usage: scripts/bench-boot.py [--runs 3] [--cpus 1] [--rounds 64] [--matryoshka PATH]
+                             [--only qemu,builtin,opensbi,noh,max,qemu-max]
 """
 
 import argparse
@@ -240,7 +244,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=64, help="rounds of the CPU program (64: about 2.5 s under QEMU TCG)")
     ap.add_argument("--append", default="console=ttyS0 panic=-1")
     ap.add_argument("--timeout", type=float, default=900, help="seconds before a run is killed")
-    ap.add_argument("--only", default="qemu,builtin,opensbi", help="comma list of: qemu, builtin, opensbi")
+    ap.add_argument("--only", default="qemu,builtin,opensbi", help="comma list of: qemu, builtin, opensbi, noh, max, qemu-max")
     args = ap.parse_args()
 
     cache = cache_dir()
@@ -261,13 +265,17 @@ def main():
             "builtin": [args.matryoshka, "run"] + common,
             "opensbi": [args.matryoshka, "run"] + common + ["--firmware", firmware],
             "noh": [args.matryoshka, "run", "--no-hypervisor"] + common,
+            "max": [args.matryoshka, "run", "--cpu", "max"] + common,
+            "qemu-max": [args.qemu, "-M", "virt", "-cpu", "rv64,h=true,zba=true,zbb=true,zbc=true,zbs=true,svpbmt=true,svinval=true,svnapot=true",
+                         "-m", "512M", "-smp", str(args.cpus), "-nographic", "-no-reboot", "-bios", firmware, "-kernel", kernel,
+                         "-initrd", initrd, "-append", args.append],
         }
         names = {"qemu": "QEMU (OpenSBI)", "builtin": "Matryoshka (built-in SBI)", "opensbi": "Matryoshka (OpenSBI)",
-                 "noh": "Matryoshka --no-hypervisor"}
+                 "noh": "Matryoshka --no-hypervisor", "max": "Matryoshka --cpu max", "qemu-max": "QEMU -cpu rv64,B,Sv*"}
         wanted = [c.strip() for c in args.only.split(",") if c.strip()]
         unknown = [c for c in wanted if c not in configs]
         if unknown:
-            sys.exit(f"error: unknown configuration(s) {unknown}; use qemu, builtin, opensbi, noh")
+            sys.exit(f"error: unknown configuration(s) {unknown}; use qemu, builtin, opensbi, noh, max, qemu-max")
 
         def describe_failure(r):
             why = "timed out" if r.timed_out else f"exit status {r.status}"
@@ -302,11 +310,17 @@ def main():
         if "qemu" in med and med["qemu"]["init"] is not None:
             print()
             print("ratios (Matryoshka / QEMU, lower is better):")
-            for key in ("builtin", "opensbi", "noh"):
+            for key in ("builtin", "opensbi", "noh", "max"):
                 if key not in med:
                     continue
                 fields = (("init", "boot-to-init"), ("cpu", "cpu (host)"), ("total", "total"))
                 print(f"  {names[key]:28} " + ratios(med[key], med["qemu"], fields, digits=1))
+        if "max" in med and "builtin" in med and med["builtin"]["init"] is not None:
+            print()
+            print("--cpu max against the default rv64gc (lower is better; the CPU program uses no new extension):")
+            print(f"  {names['max']:28} " + ratios(med["max"], med["builtin"], (("init", "boot-to-init"), ("cpu", "cpu (host)"), ("total", "total")), digits=2))
+        if "qemu-max" in med and "max" in med and med["qemu-max"]["init"] is not None:
+            print(f"  {names['max']:28} against {names['qemu-max']}: " + ratios(med["max"], med["qemu-max"], (("init", "boot-to-init"), ("cpu", "cpu (host)"), ("total", "total")), digits=2))
         if failed:
             print("\nsome runs failed (see above)")
             return 1

@@ -20,7 +20,9 @@
 
 extension Hart {
     /// The result of a bit-manipulation or conditional-zero op on rs1 = `a`, rs2 = `b`, immediate `imm`.
-    @inline(__always)
+    /// Not inlined: a second switch inside the interpreter's loop costs the other instructions' registers
+    /// (the JIT runs these ops where they are hot).
+    @inline(never)
     static func bitManip(_ op: Op, _ a: UInt64, _ b: UInt64, _ imm: Int32) -> UInt64 {
         let shamt = UInt64(imm) & 63
         switch op {

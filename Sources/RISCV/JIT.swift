@@ -58,6 +58,9 @@ struct X86Emitter {
         emit(0x0F, 0xAF, 0x87); imm32(X86Emitter.disp(reg))
     }
     mutating func movsxdRaxEax() { emit(0x48, 0x63, 0xC0) }
+    /// mov eax, [rdi + 8*reg]: the low word, zero-extended.
+    mutating func loadLowWord(_ reg: UInt8) { emit(0x8B, 0x87); imm32(X86Emitter.disp(reg)) }
+    mutating func notRax() { emit(0x48, 0xF7, 0xD0) }
     mutating func movRaxImm64(_ v: UInt64) { emit(0x48, 0xB8); imm64(v) }
     /// Writes exitPC/executed and returns.
     mutating func exit(pc: UInt64, executed: Int) {
@@ -134,6 +137,17 @@ public final class JIT {
     static let codeSize = 64 << 20
     static let maxBlockOps = 64
     static let hotThreshold: UInt8 = 4
+    /// POPCNT (x86-64-v2) for cpop/cpopw; without it they stay interpreted.
+    static let hostHasPopcnt: Bool = {
+        guard let f = fopen("/proc/cpuinfo", "r") else { return false }
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 8192)
+        while fgets(&line, Int32(line.count), f) != nil {
+            let text = String(cString: line)
+            if text.hasPrefix("flags") { return text.split(separator: " ").contains("popcnt") || text.contains(" popcnt\n") }
+        }
+        return false
+    }()
 
     let code: UnsafeMutableRawPointer
     var used = 0
@@ -208,8 +222,14 @@ public final class JIT {
              .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai,
              .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
              .addiw, .slliw, .srliw, .sraiw, .addw, .subw, .sllw, .srlw, .sraw, .mul, .mulw, .fence,
-             .mulh, .mulhu, .mulhsu, .div, .divu, .rem, .remu, .divw, .divuw, .remw, .remuw:
+             .mulh, .mulhu, .mulhsu, .div, .divu, .rem, .remu, .divw, .divuw, .remw, .remuw,
+             .andn, .orn, .xnor, .sh1add, .sh2add, .sh3add, .sh1addUW, .sh2addUW, .sh3addUW, .addUW, .slliUW,
+             .zextH, .sextB, .sextH, .min, .max, .minu, .maxu, .rev8, .rol, .ror, .rori, .rolw, .rorw, .roriw,
+             .bset, .bclr, .binv, .bext, .bseti, .bclri, .binvi, .bexti, .czeroEqz, .czeroNez,
+             .clz, .clzw, .ctz, .ctzw, .orcB:
             return true
+        case .cpop, .cpopw:
+            return JIT.hostHasPopcnt
         default:
             return false
         }
@@ -288,6 +308,96 @@ public final class JIT {
                 a.emit(0x0F, d.op == .slt ? 0x9C : 0x92, 0xC0); a.emit(0x0F, 0xB6, 0xC0); a.storeX(d.rd, .rax)
             case .fence:
                 break
+            // Bit manipulation (Zba, Zbb, Zbs) and Zicond; rax = result unless noted.
+            case .andn, .orn:
+                a.loadX(.rax, d.rs2); a.notRax(); a.aluMem(d.op == .andn ? 0x23 : 0x0B, d.rs1); a.storeX(d.rd, .rax)
+            case .xnor:
+                a.loadX(.rax, d.rs1); a.aluMem(0x33, d.rs2); a.notRax(); a.storeX(d.rd, .rax)
+            case .sh1add, .sh2add, .sh3add, .sh1addUW, .sh2addUW, .sh3addUW, .addUW, .slliUW:
+                let shift: UInt8
+                switch d.op {
+                case .sh1add, .sh1addUW: shift = 1
+                case .sh2add, .sh2addUW: shift = 2
+                case .sh3add, .sh3addUW: shift = 3
+                case .slliUW: shift = UInt8(imm & 63)
+                default: shift = 0
+                }
+                if d.op == .sh1add || d.op == .sh2add || d.op == .sh3add { a.loadX(.rax, d.rs1) } else { a.loadLowWord(d.rs1) }
+                if shift != 0 { a.emit(0x48, 0xC1, 0xE0, shift) }                // shl rax, shift
+                if d.op != .slliUW { a.aluMem(0x03, d.rs2) }                      // add rax, [x+rs2]
+                a.storeX(d.rd, .rax)
+            case .zextH: a.emit(0x0F, 0xB7, 0x87); a.imm32(X86Emitter.disp(d.rs1)); a.storeX(d.rd, .rax)        // movzx eax, word
+            case .sextB: a.emit(0x48, 0x0F, 0xBE, 0x87); a.imm32(X86Emitter.disp(d.rs1)); a.storeX(d.rd, .rax)  // movsx rax, byte
+            case .sextH: a.emit(0x48, 0x0F, 0xBF, 0x87); a.imm32(X86Emitter.disp(d.rs1)); a.storeX(d.rd, .rax)  // movsx rax, word
+            case .min, .max, .minu, .maxu:
+                a.loadX(.rax, d.rs1); a.loadX(.rcx, d.rs2)
+                a.emit(0x48, 0x39, 0xC8)                                          // cmp rax, rcx
+                let cc: UInt8 = d.op == .min ? 0x4F : (d.op == .max ? 0x4C : (d.op == .minu ? 0x47 : 0x42))  // cmovg/l/a/b
+                a.emit(0x48, 0x0F, cc, 0xC1)                                      // rax = rcx when rs2 wins
+                a.storeX(d.rd, .rax)
+            case .rev8: a.loadX(.rax, d.rs1); a.emit(0x48, 0x0F, 0xC8); a.storeX(d.rd, .rax)                    // bswap rax
+            case .rori: a.loadX(.rax, d.rs1); a.emit(0x48, 0xC1, 0xC8, UInt8(imm & 63)); a.storeX(d.rd, .rax)
+            case .roriw: a.loadLowWord(d.rs1); a.emit(0xC1, 0xC8, UInt8(imm & 31)); a.movsxdRaxEax(); a.storeX(d.rd, .rax)
+            case .rol, .ror, .rolw, .rorw:
+                a.loadX(.rcx, d.rs2); a.loadX(.rax, d.rs1)
+                let wide = d.op == .rol || d.op == .ror
+                if wide { a.emit(0x48) }
+                a.emit(0xD3, d.op == .rol || d.op == .rolw ? 0xC0 : 0xC8)        // rol/ror rax (eax), cl
+                if !wide { a.movsxdRaxEax() }
+                a.storeX(d.rd, .rax)
+            case .bset, .bclr, .binv:
+                a.loadX(.rcx, d.rs2); a.loadX(.rax, d.rs1)
+                a.emit(0x48, 0x0F, d.op == .bset ? 0xAB : (d.op == .bclr ? 0xB3 : 0xBB), 0xC8)  // bts/btr/btc rax, rcx
+                a.storeX(d.rd, .rax)
+            case .bseti, .bclri, .binvi:
+                a.loadX(.rax, d.rs1)
+                a.emit(0x48, 0x0F, 0xBA, d.op == .bseti ? 0xE8 : (d.op == .bclri ? 0xF0 : 0xF8), UInt8(imm & 63))
+                a.storeX(d.rd, .rax)
+            case .bext:
+                a.loadX(.rcx, d.rs2); a.loadX(.rax, d.rs1)
+                a.emit(0x48, 0xD3, 0xE8); a.emit(0x83, 0xE0, 0x01)               // shr rax, cl; and eax, 1
+                a.storeX(d.rd, .rax)
+            case .bexti:
+                a.loadX(.rax, d.rs1)
+                a.emit(0x48, 0xC1, 0xE8, UInt8(imm & 63)); a.emit(0x83, 0xE0, 0x01)
+                a.storeX(d.rd, .rax)
+            case .czeroEqz, .czeroNez:
+                a.loadX(.rax, d.rs1); a.emit(0x31, 0xC9)                           // xor ecx, ecx
+                a.emit(0x48, 0x83, 0xBF); a.imm32(X86Emitter.disp(d.rs2)); a.emit(0x00)  // cmp qword [x+rs2], 0
+                a.emit(0x48, 0x0F, d.op == .czeroEqz ? 0x44 : 0x45, 0xC1)         // cmove/cmovne rax, rcx
+                a.storeX(d.rd, .rax)
+            case .clz:
+                // 63 - bsr, with a zero input counted as bsr = -1.
+                a.loadX(.rax, d.rs1); a.emit(0x48, 0xC7, 0xC1); a.imm32(-1)      // mov rcx, -1
+                a.emit(0x48, 0x0F, 0xBD, 0xC0); a.emit(0x48, 0x0F, 0x44, 0xC1)    // bsr rax, rax; cmovz rax, rcx
+                a.emit(0xB9); a.imm32(63); a.emit(0x48, 0x29, 0xC1)              // mov ecx, 63; sub rcx, rax
+                a.storeX(d.rd, .rcx)
+            case .clzw:
+                a.loadLowWord(d.rs1); a.emit(0xB9); a.imm32(-1)                    // mov ecx, -1
+                a.emit(0x0F, 0xBD, 0xC0); a.emit(0x0F, 0x44, 0xC1)                 // bsr eax, eax; cmovz eax, ecx
+                a.emit(0xB9); a.imm32(31); a.emit(0x29, 0xC1)                     // mov ecx, 31; sub ecx, eax
+                a.storeX(d.rd, .rcx)
+            case .ctz, .ctzw:
+                let wide = d.op == .ctz
+                if wide { a.loadX(.rax, d.rs1) } else { a.loadLowWord(d.rs1) }
+                a.emit(0xB9); a.imm32(wide ? 64 : 32)                             // mov ecx, 64 (32)
+                if wide { a.emit(0x48) }
+                a.emit(0x0F, 0xBC, 0xC0)                                          // bsf rax (eax), rax (eax)
+                if wide { a.emit(0x48) }
+                a.emit(0x0F, 0x44, 0xC1)                                          // cmovz: a zero input counts all bits
+                a.storeX(d.rd, .rax)
+            case .cpop, .cpopw:
+                if d.op == .cpop { a.loadX(.rax, d.rs1); a.emit(0xF3, 0x48, 0x0F, 0xB8, 0xC0) }   // popcnt rax, rax
+                else { a.loadLowWord(d.rs1); a.emit(0xF3, 0x0F, 0xB8, 0xC0) }                     // popcnt eax, eax
+                a.storeX(d.rd, .rax)
+            case .orcB:
+                // SSE2: bytes equal to zero become 0xff, then everything is inverted.
+                a.loadX(.rax, d.rs1)
+                a.emit(0x66, 0x48, 0x0F, 0x6E, 0xC0)                              // movq xmm0, rax
+                a.emit(0x66, 0x0F, 0xEF, 0xC9)                                    // pxor xmm1, xmm1
+                a.emit(0x66, 0x0F, 0x74, 0xC1)                                    // pcmpeqb xmm0, xmm1
+                a.emit(0x66, 0x48, 0x0F, 0x7E, 0xC0)                              // movq rax, xmm0
+                a.notRax(); a.storeX(d.rd, .rax)
             case .mulhu, .mulh, .mulhsu:
                 a.loadX(.rax, d.rs1)
                 a.emit(0x48, 0xF7, d.op == .mulh ? 0xAF : 0xA7); a.imm32(X86Emitter.disp(d.rs2))  // (i)mul qword [x+rs2]

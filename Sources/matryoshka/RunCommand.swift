@@ -367,6 +367,7 @@ func serveUntilLoaded(apiSocket: String, options: GuestRunOptions) -> Int32 {
     let server = APIServer(socketPath: apiSocket, host: host)
     do { try server.start() } catch { return fail("\(error)", status: 2) }
     FileHandle.standardError.write(Data("matryoshka: serving the API on \(apiSocket); waiting for PUT /snapshot/load\n".utf8))
+    VirtualMachine.warmUpRestore()
     let (vm, resume) = host.waitForVM()
     return runVM(vm, options: options, apiSocket: nil, server: server, startPaused: !resume)
 }

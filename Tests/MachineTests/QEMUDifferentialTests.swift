@@ -44,7 +44,8 @@ final class QEMUDifferentialTests: XCTestCase {
                                              ("binvi", 64), ("bseti", 64), ("addi", 2048), ("srai", 64)]
 
     /// The program: `blocks` blocks of `length` random Zba/Zbb/Zbc/Zbs (and a few base) instructions.
-    static func program(seed: UInt64, blocks: Int, length: Int) -> String {
+    /// tp (the repeat count), gp and ra are never written by the random code.
+    static func program(seed: UInt64, blocks: Int, length: Int, repeats: Int = 12) -> String {
         var g = RNG(s: seed &* 0x9e37_79b9_7f4a_7c15 | 1)
         var s = """
             .section .text.init
@@ -56,6 +57,8 @@ final class QEMUDifferentialTests: XCTestCase {
 
             """
         for _ in 0..<blocks {
+            // Each block runs `repeats` times from the same values (tp counts), so the JIT compiles it.
+            s += "    li tp, \(repeats)\n1:\n"
             for r in 5...31 { s += "    li x\(r), 0x\(String(randomValue(&g), radix: 16))\n" }
             for _ in 0..<length {
                 switch g.below(10) {
@@ -70,6 +73,7 @@ final class QEMUDifferentialTests: XCTestCase {
                     s += "    \(op) \(reg(&g)), \(reg(&g)), \(imm)\n"
                 }
             }
+            s += "    addi tp, tp, -1\n    bnez tp, 1b\n"
             s += "    jal ra, print_registers\n"
         }
         s += """

@@ -206,6 +206,21 @@ extension VirtualMachine {
     /// Builds a VM from a snapshot (and the Diff chain under it) without running it. `memFile`
     /// overrides where the newest snapshot's memory is. Throws `VMError.badRequest` for anything
     /// wrong with the files or the disks; nothing is written.
+    /// Pays a restore's one-time costs ahead, while a process started empty (`run --api-socket`) waits for
+    /// PUT /snapshot/load: the snapshot metadata's JSON types (the runtime instantiates their generic
+    /// metadata on first use, ~1 ms) and the JSON parser of request bodies.
+    public static func warmUpRestore() {
+        var config = MachineConfig()
+        config.disks = [DiskSpec(path: "/")]
+        config.net = [NetSpec(mode: .user, hostForwards: [])]
+        config.firmware = .file("/")
+        let meta = SnapshotMeta(id: "", type: .diff, createdAt: 0, memFile: "", memID: "", ramSize: 0, config: config,
+                                disks: [], parentPath: "", parentID: "")
+        if let data = try? JSONEncoder().encode(meta) { _ = try? JSONDecoder().decode(SnapshotMeta.self, from: data) }
+        _ = try? JSONDecoder().decode([DiskIdentity].self, from: Data(#"[{"path": "/", "size": 0, "mtimeNanos": 0, "fingerprint": 0}]"#.utf8))
+        _ = try? JSONSerialization.jsonObject(with: Data(#"{"snapshot_path": "", "mem_backend": {"backend_type": "File"}, "resume_vm": true}"#.utf8))
+    }
+
     public static func restore(from path: String, memFile: String? = nil, clone: CloneOptions? = nil) throws -> VirtualMachine {
         let t0 = TimeBase.hostNanos()
         // The chain, newest first.

@@ -1,0 +1,75 @@
+import Foundation
+import GuestImages
+import XCTest
+
+/// `--cpu`: Debian's Linux on the `max` CPU sees the extensions (device tree -> /proc/cpuinfo), patches
+/// itself to use them (Zicboz's cbo.zero clears its pages, Svpbmt marks its I/O mappings), and runs a
+/// user program built with Zba/Zbb/Zbs to the same result as its RV64GC build. Switched off, an
+/// extension's instructions are illegal: the same program dies of SIGILL.
+final class CPUModelBootTests: XCTestCase {
+    var dir = ""
+    var binary = ""
+    var initrd = ""
+
+    static let initScript = """
+        #!/bin/sh
+        /bin/busybox --install -s /bin
+        mount -t proc proc /proc
+        echo "CPU-ISA $(sed -n 's/^isa[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+        echo "CPU-GC $(/bin/bitmanip-gc)"
+        /bin/bitmanip-b > /tmp/b.out 2>&1
+        echo "CPU-B status=$? $(cat /tmp/b.out)"
+        poweroff -f
+        """
+
+    override func setUpWithError() throws {
+        binary = try requireBinary()
+        guard GuestImages.isFetched else { try missing("guest images not fetched: run `matryoshka images fetch`") }
+        dir = try BootTests.makeTemporaryDirectory()
+        let source = BootTests.packageRoot + "/guest/tests/bitmanip.c"
+        let gc = try BootTests.crossCompile(source, into: dir, output: "bitmanip-gc")
+        let b = try BootTests.crossCompile(source, into: dir, output: "bitmanip-b", march: "rv64gc_zba_zbb_zbs")
+        initrd = dir + "/cpu.cpio.gz"
+        try GuestImages.buildInitramfs(init: Self.initScript, extraFiles: [("/bin/bitmanip-gc", gc, 0o755), ("/bin/bitmanip-b", b, 0o755)],
+                                       to: initrd)
+    }
+    override func tearDownWithError() throws {
+        if !dir.isEmpty { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    func boot(_ cpu: String) throws -> (isa: String, gc: String, b: String) {
+        let r = try BootTests.launch(binary, ["run", "--kernel", GuestImages.kernelPath, "--initrd", initrd, "--memory", "256M",
+                                              "--append", "console=ttyS0 panic=-1", "--cpu", cpu], timeout: 240)
+        XCTAssertEqual(r.status, 0, r.output)
+        func line(_ tag: String) -> String {
+            r.output.replacingOccurrences(of: "\r", with: "").split(separator: "\n").first { $0.hasPrefix(tag + " ") }
+                .map { String($0.dropFirst(tag.count + 1)) } ?? "<missing: \(r.output.suffix(1500))>"
+        }
+        return (line("CPU-ISA"), line("CPU-GC"), line("CPU-B"))
+    }
+
+    func testLinuxUsesTheMaxCPU() throws {
+        let max = try boot("max")
+        for ext in ["zba", "zbb", "zbc", "zbs", "zicond", "zicbom", "zicboz", "zcb", "svpbmt", "svinval", "svnapot"] {
+            XCTAssertTrue(max.isa.split(separator: "_").contains(Substring(ext)), "\(ext) missing from /proc/cpuinfo: \(max.isa)")
+        }
+        XCTAssertTrue(max.gc.hasPrefix("bitmanip checksum="), max.gc)
+        XCTAssertEqual(max.b, "status=0 " + max.gc, "the Zba/Zbb/Zbs build must compute what the RV64GC build does")
+
+        // Zbb off: gone from the ISA string, and its instructions trap (SIGILL: the shell reports 132).
+        let noZbb = try boot("max,zbb=off")
+        XCTAssertFalse(noZbb.isa.split(separator: "_").contains("zbb"), noZbb.isa)
+        XCTAssertTrue(noZbb.isa.split(separator: "_").contains("zba"), noZbb.isa)
+        XCTAssertEqual(noZbb.gc, max.gc)
+        XCTAssertTrue(noZbb.b.hasPrefix("status=132"), "a Zbb instruction must be illegal with zbb=off: \(noZbb.b)")
+    }
+
+    func testBadCPUSpecsAreRefused() throws {
+        for (spec, words) in [("rv99", ["unknown CPU model", "rv64gc"]), ("max,zzz=on", ["unknown extension", "zba"]),
+                              ("max,zbb=maybe", ["zbb=on"])] {
+            let r = try BootTests.launch(binary, ["run", "--kernel", GuestImages.kernelPath, "--cpu", spec], timeout: 30)
+            XCTAssertEqual(r.status, 2, "\(spec): \(r.output)")
+            for w in words { XCTAssertTrue(r.output.contains(w), "\(spec): '\(w)' not in \(r.output)") }
+        }
+    }
+}
