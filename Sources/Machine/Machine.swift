@@ -55,7 +55,7 @@ public enum CPUModel {
     public static let switches: [(name: String, ext: Extensions)] = [
         ("zba", .zba), ("zbb", .zbb), ("zbc", .zbc), ("zbs", .zbs), ("zicond", .zicond), ("zcb", .zcb),
         ("zimop", .zimop), ("zicbom", .zicbom), ("zicboz", .zicboz), ("zawrs", .zawrs), ("svinval", .svinval),
-        ("svpbmt", .svpbmt), ("svnapot", .svnapot),
+        ("svpbmt", .svpbmt), ("svnapot", .svnapot), ("zfhmin", .zfhmin), ("zfa", .zfa),
     ]
 
     public static func extensions(_ spec: String?) throws -> Extensions {

@@ -21,6 +21,11 @@ public enum Op: UInt8, Sendable {
     case faddD, fsubD, fmulD, fdivD, fsqrtD, fsgnjD, fsgnjnD, fsgnjxD, fminD, fmaxD
     case fcvtWD, fcvtWUD, fcvtLD, fcvtLUD, fmvXD, fclassD, feqD, fltD, fleD
     case fcvtDW, fcvtDWU, fcvtDL, fcvtDLU, fmvDX, fcvtSD, fcvtDS
+    // Zfhmin
+    case flh, fsh, fmvXH, fmvHX, fcvtSH, fcvtHS, fcvtDH, fcvtHD
+    // Zfa (FLI: rs1 is the table index)
+    case fliS, fliD, fminmS, fmaxmS, fminmD, fmaxmD, froundS, froundnxS, froundD, froundnxD, fcvtmodWD
+    case fleqS, fltqS, fleqD, fltqD
     // Hypervisor loads/stores: aux = size/sign code, see Hart.hypervisorAccess
     case hlv, hlvx, hsv
     // Bit manipulation (Zba, Zbb, Zbc, Zbs) and integer conditional zero (Zicond). Immediate forms
@@ -60,8 +65,12 @@ public struct Extensions: OptionSet, Sendable, Hashable {
     public static let svpbmt = Extensions(rawValue: 1 << 11)
     /// Svnapot: PTE bit 63 marks a 64 KiB naturally aligned mapping.
     public static let svnapot = Extensions(rawValue: 1 << 12)
+    /// Zfhmin: half-precision loads, stores, moves and conversions.
+    public static let zfhmin = Extensions(rawValue: 1 << 13)
+    /// Zfa: FLI, FMINM/FMAXM, FROUND/FROUNDNX, FCVTMOD.W.D, FLEQ/FLTQ (single and double).
+    public static let zfa = Extensions(rawValue: 1 << 14)
     public static let none: Extensions = []
-    public static let all: Extensions = [.zba, .zbb, .zbc, .zbs, .zicond, .zcb, .zimop, .zicbom, .zicboz, .zawrs, .svinval, .svpbmt, .svnapot]
+    public static let all: Extensions = [.zba, .zbb, .zbc, .zbs, .zicond, .zcb, .zimop, .zicbom, .zicboz, .zawrs, .svinval, .svpbmt, .svnapot, .zfhmin, .zfa]
 }
 
 public enum AMOFunc: UInt8 { case swap, add, xor, and, or, min, max, minu, maxu }

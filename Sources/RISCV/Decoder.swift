@@ -189,10 +189,12 @@ public enum Decoder {
                 return DOp(wide ? .amoD : .amoW, rd: xd(rd), rs1: r1, rs2: r2, aux: fn.rawValue)
             }
         case 0x07:
+            if f3 == 1 && ext.contains(.zfhmin) { return DOp(.flh, rd: UInt8(rd), rs1: r1, imm: immI) }
             if f3 == 2 { return DOp(.flw, rd: UInt8(rd), rs1: r1, imm: immI) }
             if f3 == 3 { return DOp(.fld, rd: UInt8(rd), rs1: r1, imm: immI) }
             return illegal
         case 0x27:
+            if f3 == 1 && ext.contains(.zfhmin) { return DOp(.fsh, rs1: r1, rs2: r2, imm: immS) }
             if f3 == 2 { return DOp(.fsw, rs1: r1, rs2: r2, imm: immS) }
             if f3 == 3 { return DOp(.fsd, rs1: r1, rs2: r2, imm: immS) }
             return illegal
@@ -203,7 +205,7 @@ public enum Decoder {
                        rs3: UInt8(bits(inst, 31, 27)), rm: UInt8(f3), aux: UInt8((opcode - 0x43) >> 2))
         case 0x53:
             // OP-FP ops carry the raw instruction in imm (unused otherwise) for mtval on illegal-instruction traps.
-            guard var d = decodeOpFP(inst, rd: rd, rs1: rs1, rs2: rs2, f3: f3, f7: f7) else { return illegal }
+            guard var d = decodeOpFP(inst, rd: rd, rs1: rs1, rs2: rs2, f3: f3, f7: f7, half: ext.contains(.zfhmin), zfa: ext.contains(.zfa)) else { return illegal }
             d.imm = Int32(bitPattern: inst)
             return d
         default:
@@ -273,7 +275,7 @@ public enum Decoder {
         }
     }
 
-    private static func decodeOpFP(_ inst: UInt32, rd: UInt32, rs1: UInt32, rs2: UInt32, f3: UInt32, f7: UInt32) -> DOp? {
+    private static func decodeOpFP(_ inst: UInt32, rd: UInt32, rs1: UInt32, rs2: UInt32, f3: UInt32, f7: UInt32, half: Bool, zfa: Bool) -> DOp? {
         let d = UInt8(rd), r1 = UInt8(rs1), r2 = UInt8(rs2), rm = UInt8(f3)
         let roundingOK = f3 != 5 && f3 != 6
         func arith(_ op: Op) -> DOp? { roundingOK ? DOp(op, rd: d, rs1: r1, rs2: r2, rm: rm) : nil }
@@ -294,13 +296,22 @@ public enum Decoder {
             let s: [Op] = f7 == 0x10 ? [.fsgnjS, .fsgnjnS, .fsgnjxS] : [.fsgnjD, .fsgnjnD, .fsgnjxD]
             return f3 < 3 ? DOp(s[Int(f3)], rd: d, rs1: r1, rs2: r2) : nil
         case 0x14, 0x15:
-            let s: [Op] = f7 == 0x14 ? [.fminS, .fmaxS] : [.fminD, .fmaxD]
-            return f3 < 2 ? DOp(s[Int(f3)], rd: d, rs1: r1, rs2: r2) : nil
-        case 0x20: return rs2 == 1 ? arith(.fcvtSD) : nil
-        case 0x21: return rs2 == 0 ? arith(.fcvtDS) : nil
+            let s: [Op] = f7 == 0x14 ? [.fminS, .fmaxS, .fminmS, .fmaxmS] : [.fminD, .fmaxD, .fminmD, .fmaxmD]
+            return f3 < 2 || (f3 < 4 && zfa) ? DOp(s[Int(f3)], rd: d, rs1: r1, rs2: r2) : nil
+        case 0x20 where zfa && (rs2 == 4 || rs2 == 5): return arith(rs2 == 4 ? .froundS : .froundnxS)
+        case 0x21 where zfa && (rs2 == 4 || rs2 == 5): return arith(rs2 == 4 ? .froundD : .froundnxD)
+        case 0x20: return rs2 == 1 ? arith(.fcvtSD) : (rs2 == 2 && half ? arith(.fcvtSH) : nil)
+        case 0x21: return rs2 == 0 ? arith(.fcvtDS) : (rs2 == 2 && half ? arith(.fcvtDH) : nil)
+        case 0x22 where half: return rs2 == 0 ? arith(.fcvtHS) : (rs2 == 1 ? arith(.fcvtHD) : nil)
+        case 0x72 where half: return rs2 == 0 && f3 == 0 ? DOp(.fmvXH, rd: xd(rd), rs1: r1) : nil
+        case 0x7a where half: return rs2 == 0 && f3 == 0 ? DOp(.fmvHX, rd: d, rs1: r1) : nil
         case 0x50, 0x51:
-            let s: [Op] = f7 == 0x50 ? [.fleS, .fltS, .feqS] : [.fleD, .fltD, .feqD]
-            return f3 < 3 ? DOp(s[Int(f3)], rd: xd(rd), rs1: r1, rs2: r2) : nil
+            let s: [Op] = f7 == 0x50 ? [.fleS, .fltS, .feqS, .illegal, .fleqS, .fltqS] : [.fleD, .fltD, .feqD, .illegal, .fleqD, .fltqD]
+            return f3 < 3 || (zfa && (f3 == 4 || f3 == 5)) ? DOp(s[Int(f3)], rd: xd(rd), rs1: r1, rs2: r2) : nil
+        case 0x61 where zfa && rs2 == 8:
+            return f3 == 1 ? DOp(.fcvtmodWD, rd: xd(rd), rs1: r1, rm: 1) : nil   // rounding mode must be RTZ
+        case 0x78 where zfa && rs2 == 1, 0x79 where zfa && rs2 == 1:
+            return f3 == 0 ? DOp(f7 == 0x78 ? .fliS : .fliD, rd: d, rs1: r1) : nil
         case 0x60, 0x61:
             guard rs2 < 4 else { return nil }
             let s: [Op] = f7 == 0x60 ? [.fcvtWS, .fcvtWUS, .fcvtLS, .fcvtLUS] : [.fcvtWD, .fcvtWUD, .fcvtLD, .fcvtLUD]

@@ -275,7 +275,10 @@ extension Hart {
                      .fcvtSW, .fcvtSWU, .fcvtSL, .fcvtSLU, .fmvWX,
                      .faddD, .fsubD, .fmulD, .fdivD, .fsqrtD, .fsgnjD, .fsgnjnD, .fsgnjxD, .fminD, .fmaxD,
                      .fcvtWD, .fcvtWUD, .fcvtLD, .fcvtLUD, .fmvXD, .fclassD, .feqD, .fltD, .fleD,
-                     .fcvtDW, .fcvtDWU, .fcvtDL, .fcvtDLU, .fmvDX, .fcvtSD, .fcvtDS:
+                     .fcvtDW, .fcvtDWU, .fcvtDL, .fcvtDLU, .fmvDX, .fcvtSD, .fcvtDS,
+                     .flh, .fsh, .fmvXH, .fmvHX, .fcvtSH, .fcvtHS, .fcvtDH, .fcvtHD,
+                     .fliS, .fliD, .fminmS, .fmaxmS, .fminmD, .fmaxmD, .froundS, .froundnxS, .froundD, .froundnxD,
+                     .fcvtmodWD, .fleqS, .fltqS, .fleqD, .fltqD:
                     self.pc = pc
                     guard executeFP(d) else { pc = self.pc; n &-= 1; break inner }
                     pc = next

@@ -4,6 +4,9 @@ import Platform
 
 @inline(__always) func unbox32(_ v: UInt64) -> UInt32 { v >> 32 == 0xffff_ffff ? UInt32(truncatingIfNeeded: v) : 0x7fc0_0000 }
 @inline(__always) func box32(_ v: UInt32) -> UInt64 { 0xffff_ffff_0000_0000 | UInt64(v) }
+/// Half precision (Zfhmin) is NaN-boxed in the upper 48 bits the same way.
+@inline(__always) func unbox16(_ v: UInt64) -> UInt16 { v >> 16 == 0xffff_ffff_ffff ? UInt16(truncatingIfNeeded: v) : 0x7e00 }
+@inline(__always) func box16(_ v: UInt16) -> UInt64 { 0xffff_ffff_ffff_0000 | UInt64(v) }
 
 extension Hart {
     func fpIllegal(_ d: DOp) -> Bool {
@@ -18,10 +21,10 @@ extension Hart {
         let imm = UInt32(bitPattern: d.imm) & 0xfff
         let rs1 = UInt32(d.rs1) << 15
         switch d.op {
-        case .flw, .fld:
-            return UInt64(imm << 20 | rs1 | (d.op == .flw ? 2 : 3) << 12 | UInt32(d.rd) << 7 | 0x07)
-        case .fsw, .fsd:
-            return UInt64((imm >> 5) << 25 | UInt32(d.rs2) << 20 | rs1 | (d.op == .fsw ? 2 : 3) << 12 | (imm & 0x1f) << 7 | 0x27)
+        case .flh, .flw, .fld:
+            return UInt64(imm << 20 | rs1 | (d.op == .flh ? 1 : d.op == .flw ? 2 : 3) << 12 | UInt32(d.rd) << 7 | 0x07)
+        case .fsh, .fsw, .fsd:
+            return UInt64((imm >> 5) << 25 | UInt32(d.rs2) << 20 | rs1 | (d.op == .fsh ? 1 : d.op == .fsw ? 2 : 3) << 12 | (imm & 0x1f) << 7 | 0x27)
         default:
             return UInt64(UInt32(bitPattern: d.imm))
         }
@@ -36,7 +39,8 @@ extension Hart {
         if rm == 7 { rm = UInt8((fcsr >> 5) & 7) }
         var flags: UInt64 = 0
         switch d.op {
-        case .flw, .fld, .fsw, .fsd, .fsgnjS, .fsgnjnS, .fsgnjxS, .fsgnjD, .fsgnjnD, .fsgnjxD,
+        case .fliS, .fliD, .fminmS, .fmaxmS, .fminmD, .fmaxmD, .fcvtmodWD, .fleqS, .fltqS, .fleqD, .fltqD,
+             .flh, .fsh, .fmvXH, .fmvHX, .flw, .fld, .fsw, .fsd, .fsgnjS, .fsgnjnS, .fsgnjxS, .fsgnjD, .fsgnjnD, .fsgnjxD,
              .fminS, .fmaxS, .fminD, .fmaxD, .feqS, .fltS, .fleS, .feqD, .fltD, .fleD,
              .fclassS, .fclassD, .fmvXW, .fmvXD, .fmvWX, .fmvDX, .fcvtDS:
             break
@@ -111,6 +115,32 @@ extension Hart {
         case .fmvDX: f[rd] = x[rs1]
         case .fcvtSD: f[rd] = box32(FPU.cvt32From64(a64, rm, &flags))
         case .fcvtDS: f[rd] = FPU.cvt64From32(a32, &flags)
+        // Zfhmin: half-precision loads, stores, moves and conversions.
+        case .flh:
+            guard let v = loadSlow(x[rs1] &+ simm(d), 2) else { return false }
+            f[rd] = box16(UInt16(truncatingIfNeeded: v))
+        case .fsh:
+            guard storeSlow(x[rs1] &+ simm(d), 2, f[rs2] & 0xffff) else { return false }
+            writesF = false
+        case .fmvXH: x[rd] = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: f[rs1]))); writesF = false
+        case .fmvHX: f[rd] = box16(UInt16(truncatingIfNeeded: x[rs1]))
+        case .fcvtSH: f[rd] = box32(FPU.cvt32From16(unbox16(a64), &flags))
+        case .fcvtDH: f[rd] = FPU.cvt64From16(unbox16(a64), &flags)
+        case .fcvtHS: f[rd] = box16(FPU.cvt16From32(a32, rm, &flags))
+        case .fcvtHD: f[rd] = box16(FPU.cvt16From64(a64, rm, &flags))
+        // Zfa
+        case .fliS: f[rd] = box32(FPU.fli32(rs1))
+        case .fliD: f[rd] = FPU.fli64(rs1)
+        case .fminmS: f[rd] = box32(UInt32(truncatingIfNeeded: FPU.minMaxM(UInt64(a32), UInt64(b32), FPUSingle.self, false, &flags)))
+        case .fmaxmS: f[rd] = box32(UInt32(truncatingIfNeeded: FPU.minMaxM(UInt64(a32), UInt64(b32), FPUSingle.self, true, &flags)))
+        case .fminmD: f[rd] = FPU.minMaxM(a64, b64, FPUDouble.self, false, &flags)
+        case .fmaxmD: f[rd] = FPU.minMaxM(a64, b64, FPUDouble.self, true, &flags)
+        case .froundS, .froundnxS:
+            f[rd] = box32(UInt32(truncatingIfNeeded: FPU.roundToIntegral(UInt64(a32), FPUSingle.self, rm, signalInexact: d.op == .froundnxS, &flags)))
+        case .froundD, .froundnxD: f[rd] = FPU.roundToIntegral(a64, FPUDouble.self, rm, signalInexact: d.op == .froundnxD, &flags)
+        case .fcvtmodWD: x[rd] = FPU.cvtModW64(a64, &flags); writesF = false
+        case .fleqS, .fltqS: x[rd] = FPU.quietLess(UInt64(a32), UInt64(b32), FPUSingle.self, orEqual: d.op == .fleqS, &flags); writesF = false
+        case .fleqD, .fltqD: x[rd] = FPU.quietLess(a64, b64, FPUDouble.self, orEqual: d.op == .fleqD, &flags); writesF = false
         default: return fpIllegal(d)
         }
         if flags != 0 { fcsr |= flags & 0x1f }

@@ -767,6 +767,32 @@ public enum FPU {
         }
     }
 
+    /// Converts between formats (Zfhmin's half-precision conversions): NaNs become the target's
+    /// canonical NaN (invalid for a signaling one), finite values are rounded with `rm`.
+    static func convert<S: FPUFormat, D: FPUFormat>(_ a: UInt64, from: S.Type, to: D.Type, _ rm: UInt8, _ flags: inout UInt64) -> UInt64 {
+        let x = unpack(a, S.self)
+        let s: UInt64 = x.sign ? D.signBit : 0
+        switch x.cls {
+        case .snan: flags |= NV; return D.qnan
+        case .qnan: return D.qnan
+        case .inf: return s | D.inf
+        case .zero: return s
+        case .finite: return roundPack(x.sign, UInt128(x.sig), x.exp, false, D.self, rm, &flags)
+        }
+    }
+    public static func cvt16From32(_ a: UInt32, _ rm: UInt8, _ flags: inout UInt64) -> UInt16 {
+        UInt16(truncatingIfNeeded: convert(UInt64(a), from: FPUSingle.self, to: FPUHalf.self, rm, &flags))
+    }
+    public static func cvt16From64(_ a: UInt64, _ rm: UInt8, _ flags: inout UInt64) -> UInt16 {
+        UInt16(truncatingIfNeeded: convert(a, from: FPUDouble.self, to: FPUHalf.self, rm, &flags))
+    }
+    public static func cvt32From16(_ a: UInt16, _ flags: inout UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: convert(UInt64(a), from: FPUHalf.self, to: FPUSingle.self, 0, &flags))
+    }
+    public static func cvt64From16(_ a: UInt16, _ flags: inout UInt64) -> UInt64 {
+        convert(UInt64(a), from: FPUHalf.self, to: FPUDouble.self, 0, &flags)
+    }
+
     public static func cvt64From32(_ a: UInt32, _ flags: inout UInt64) -> UInt64 {
         let x = unpack(UInt64(a), f32)
         let s: UInt64 = x.sign ? 0x8000_0000_0000_0000 : 0
@@ -802,6 +828,11 @@ extension FPUFormat {
 enum FPUDouble: FPUFormat {
     @inline(__always) static var fb: Int { 52 }
     @inline(__always) static var eb: Int { 11 }
+}
+
+enum FPUHalf: FPUFormat {
+    @inline(__always) static var fb: Int { 10 }
+    @inline(__always) static var eb: Int { 5 }
 }
 
 enum FPUSingle: FPUFormat {

@@ -19,16 +19,7 @@ final class ISATests: XCTestCase {
         return nil
     }
 
-    static func findCompiler() -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for name in compilerNames {
-            for dir in path.split(separator: ":") + ["/usr/bin", "/usr/local/bin"] {
-                let p = "\(dir)/\(name)"
-                if FileManager.default.isExecutableFile(atPath: p) { return p }
-            }
-        }
-        return nil
-    }
+    static func findCompiler() -> String? { compilerNames.lazy.compactMap(findTool).first }
 
     /// Assembles and links Tests/ISAPrograms/NAME.S; with `clangMarch`, with the toolchain's clang for that
     /// -march (extensions binutils 2.40 does not know).
@@ -120,6 +111,8 @@ final class ISATests: XCTestCase {
         try runProgram("extensions", cpu: "max",
                        clangMarch: "rv64gc_zicond_zcb_zba_zbb_zimop_zcmop_zicbom_zicboz_zawrs_svinval")
     }
+    /// Zfa's FLI, FMINM/FMAXM, FROUND/FROUNDNX, FCVTMOD.W.D and FLEQ/FLTQ, with their flags.
+    func testZfa() throws { try runProgram("zfa", cpu: "max", clangMarch: "rv64gc_zfa") }
     /// The base programs see no difference with every extension on.
     func testProgramsOnTheMaxCPU() throws {
         for name in ["rv64i", "rv64m", "rv64a", "rvc", "csr_traps", "mmu", "tlb", "fpu"] { try runProgram(name, cpu: "max") }

@@ -7,14 +7,7 @@ import Machine
 /// the UART; the two transcripts must be identical. A trap prints its cause, pc and tval and ends the
 /// run, so an instruction one side does not implement shows up as a difference too.
 final class QEMUDifferentialTests: XCTestCase {
-    struct RNG {
-        var s: UInt64
-        mutating func next() -> UInt64 {
-            s ^= s << 13; s ^= s >> 7; s ^= s << 17
-            return s
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
+    typealias RNG = JITDifferentialTests.RNG
 
     /// Register values that reach the edge cases: zero, all ones, sign bits, single bits, small numbers.
     static func randomValue(_ g: inout RNG) -> UInt64 {
@@ -139,6 +132,83 @@ final class QEMUDifferentialTests: XCTestCase {
         return s
     }
 
+    /// A 64-bit pattern for the FP registers: half, single and double values near the half-precision range
+    /// (normal, subnormal, overflowing), exact ties, and the special values, besides random bits.
+    static func randomFPValue(_ g: inout RNG) -> UInt64 {
+        let scale = [1.0, 1.0 / 1024, 1.0 / 65536, 1.0 / 16_777_216, 64, 65504, 70000, 3.0e-5, 6.0e-8][g.below(9)]
+        let v = (Double(Int64(bitPattern: g.next()) >> 11) / Double(1 << 52)) * scale
+        switch g.below(6) {
+        case 0: return v.bitPattern
+        case 1: return 0xffff_ffff_0000_0000 | UInt64(Float(v).bitPattern)
+        case 2: return 0xffff_ffff_ffff_0000 | UInt64(Float16(Float(v)).bitPattern)
+        case 3: return 0xffff_ffff_ffff_0000 | UInt64(g.next() & 0xffff)   // any half, NaNs included
+        case 4: return [0x7ff0_0000_0000_0000, 0xfff8_0000_0000_0001, 0x7ff4_0000_0000_0000, 0xffff_ffff_7f80_0001,
+                        0xffff_ffff_ffff_7c01, 0xffff_ffff_ffff_fc00, 0x0000_0000_0000_3c00, 0x3f10_0400_0000_0000][g.below(8)]
+        default: return g.next()
+        }
+    }
+
+    /// Zfhmin blocks: FP registers set from x registers, random half-precision conversions (every static
+    /// rounding mode and the dynamic one), moves, and loads/stores; then f0..f15 and fflags go to x5..x21.
+    static func halfProgram(seed: UInt64, blocks: Int, length: Int) -> String {
+        var g = RNG(s: seed &* 0x9e37_79b9_7f4a_7c15 | 1)
+        var s = """
+            .section .text.init
+            .globl _start
+            _start:
+                la t0, trap
+                csrw mtvec, t0
+                li t0, 0x6000
+                csrs mstatus, t0
+                la gp, dump
+
+            """
+        let modes = ["rne", "rtz", "rdn", "rup", "rmm", "dyn"]
+        func f(_ g: inout RNG) -> String { "f\(g.below(16))" }
+        for _ in 0..<blocks {
+            s += "    csrw fcsr, zero\n"
+            for r in 0..<16 {
+                s += "    li t0, 0x\(String(randomFPValue(&g), radix: 16))\n    fmv.d.x f\(r), t0\n"
+            }
+            for _ in 0..<length {
+                switch g.below(9) {
+                case 0: s += "    fcvt.s.h \(f(&g)), \(f(&g))\n"
+                case 1: s += "    fcvt.d.h \(f(&g)), \(f(&g))\n"
+                case 2, 3: s += "    fcvt.h.s \(f(&g)), \(f(&g)), \(modes[g.below(6)])\n"
+                case 4, 5: s += "    fcvt.h.d \(f(&g)), \(f(&g)), \(modes[g.below(6)])\n"
+                case 6: s += "    fmv.x.h t1, \(f(&g))\n    fmv.h.x \(f(&g)), t1\n"
+                case 7: s += "    fsh \(f(&g)), 8(gp)\n    flh \(f(&g)), 8(gp)\n"
+                default: s += "    fcvt.s.d \(f(&g)), \(f(&g)), \(modes[g.below(6)])\n"
+                }
+            }
+            for r in 0..<16 { s += "    fmv.x.d x\(5 + r), f\(r)\n" }
+            s += "    frflags x21\n"
+            for r in 22...31 { s += "    li x\(r), 0\n" }
+            s += "    jal ra, print_registers\n"
+        }
+        // The tail (exit, register printing, trap handler, dump buffer) is the bit-manipulation program's.
+        let tail = program(seed: 0, blocks: 0, length: 0)
+        return s + tail[tail.range(of: "    li t0, 0x100000")!.lowerBound...]
+    }
+
+    /// Zfhmin conversions, moves, loads and stores, with every rounding mode and the flags they raise,
+    /// against QEMU 7.2's (which implements Zfhmin with softfloat).
+    func testHalfPrecisionMatchesQEMU() throws {
+        for seed: UInt64 in 1...4 {
+            let source = QEMUDifferentialTests.halfProgram(seed: seed, blocks: 50, length: 24)
+            let elf = try compile(source, march: "rv64gc_zfhmin")
+            let expected = try qemuTranscript(elf, cpu: "rv64,Zfhmin=true")
+            XCTAssertEqual(expected.split(separator: "\n").count, 50 * 27, "QEMU's transcript is incomplete:\n\(expected.suffix(500))")
+            let actual = try matryoshkaTranscript(elf, cpu: "max", jit: true)
+            assertSameTranscripts(expected, actual, "half precision, seed \(seed)", source: source)
+        }
+        // Without Zfhmin both trap on the first half-precision instruction.
+        let elf = try compile(QEMUDifferentialTests.halfProgram(seed: 9, blocks: 1, length: 8), march: "rv64gc_zfhmin")
+        let expected = try qemuTranscript(elf, cpu: "rv64")
+        XCTAssertTrue(expected.contains("T\n0000000000000002\n"), "QEMU did not trap with an illegal instruction:\n\(expected)")
+        assertSameTranscripts(expected, try matryoshkaTranscript(elf, cpu: "max,zfhmin=off", jit: true), "zfhmin off", source: "")
+    }
+
     func compile(_ source: String, march: String) throws -> String {
         guard let cc = ISATests.findCompiler() else {
             let msg = "riscv64-linux-gnu-gcc not found: apt-get install gcc-riscv64-linux-gnu"
@@ -173,17 +243,9 @@ final class QEMUDifferentialTests: XCTestCase {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    static func findQEMU() -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") + ["/usr/bin"] {
-            let p = "\(dir)/qemu-system-riscv64"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
-    }
-
     /// The UART transcript of `elf` under QEMU 7.2 with the given -cpu.
     func qemuTranscript(_ elf: String, cpu: String) throws -> String {
-        guard let qemu = QEMUDifferentialTests.findQEMU() else {
+        guard let qemu = ISATests.findTool("qemu-system-riscv64") else {
             let msg = "qemu-system-riscv64 not found: apt-get install qemu-system-misc (the reference for the differential tests)"
             if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(msg) }
             throw XCTSkip(msg)
