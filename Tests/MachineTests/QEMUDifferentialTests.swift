@@ -36,19 +36,24 @@ final class QEMUDifferentialTests: XCTestCase {
     static let immediate: [(String, Int)] = [("rori", 64), ("roriw", 32), ("slli.uw", 64), ("bclri", 64), ("bexti", 64),
                                              ("binvi", 64), ("bseti", 64), ("addi", 2048), ("srai", 64)]
 
+    /// The start of a program: the trap handler installed, gp at the dump buffer, the FPU on when asked.
+    static func prologue(fp: Bool) -> String {
+        """
+        .section .text.init
+        .globl _start
+        _start:
+            la t0, trap
+            csrw mtvec, t0
+        \(fp ? "    li t0, 0x6000\n    csrs mstatus, t0\n" : "")    la gp, dump
+
+        """
+    }
+
     /// The program: `blocks` blocks of `length` random Zba/Zbb/Zbc/Zbs (and a few base) instructions.
     /// tp (the repeat count), gp and ra are never written by the random code.
     static func program(seed: UInt64, blocks: Int, length: Int, repeats: Int = 12) -> String {
         var g = RNG(s: seed &* 0x9e37_79b9_7f4a_7c15 | 1)
-        var s = """
-            .section .text.init
-            .globl _start
-            _start:
-                la t0, trap
-                csrw mtvec, t0
-                la gp, dump
-
-            """
+        var s = prologue(fp: false)
         for _ in 0..<blocks {
             // Each block runs `repeats` times from the same values (tp counts), so the JIT compiles it.
             s += "    li tp, \(repeats)\n1:\n"
@@ -152,17 +157,7 @@ final class QEMUDifferentialTests: XCTestCase {
     /// rounding mode and the dynamic one), moves, and loads/stores; then f0..f15 and fflags go to x5..x21.
     static func halfProgram(seed: UInt64, blocks: Int, length: Int) -> String {
         var g = RNG(s: seed &* 0x9e37_79b9_7f4a_7c15 | 1)
-        var s = """
-            .section .text.init
-            .globl _start
-            _start:
-                la t0, trap
-                csrw mtvec, t0
-                li t0, 0x6000
-                csrs mstatus, t0
-                la gp, dump
-
-            """
+        var s = prologue(fp: true)
         let modes = ["rne", "rtz", "rdn", "rup", "rmm", "dyn"]
         func f(_ g: inout RNG) -> String { "f\(g.below(16))" }
         for _ in 0..<blocks {
