@@ -144,7 +144,7 @@ public final class JIT {
         var line = [CChar](repeating: 0, count: 8192)
         while fgets(&line, Int32(line.count), f) != nil {
             let text = String(cString: line)
-            if text.hasPrefix("flags") { return text.split(separator: " ").contains("popcnt") || text.contains(" popcnt\n") }
+            if text.hasPrefix("flags") { return text.split(whereSeparator: \.isWhitespace).contains("popcnt") }
         }
         return false
     }()

@@ -1,4 +1,5 @@
 #include "common.h"
+#include "fp.h"
 /* F/D: FS gating, loads/stores, NaN-boxing, fcsr/frm/fflags, dynamic rounding, conversions with
  * saturation, fmv sign extension, comparisons, min/max, fused multiply-add. */
 .macro FS_OFF
@@ -10,20 +11,6 @@
     csrc mstatus, t0
     li t0, (1 << 13)
     csrs mstatus, t0
-.endm
-/* fa0 = single constant, fa1 = single constant */
-.macro LDS freg, val
-    li t0, \val
-    fmv.w.x \freg, t0
-.endm
-.macro LDD freg, val
-    li t0, \val
-    fmv.d.x \freg, t0
-.endm
-.macro EXPECT_FLAGS val
-    csrr t0, fflags
-    EXPECT t0, \val
-    csrw fflags, zero
 .endm
 .macro EXPECT_FS val, reg
     fmv.x.w \reg, \val

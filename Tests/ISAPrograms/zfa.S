@@ -1,19 +1,7 @@
 #include "common.h"
+#include "fp.h"
 /* Zfa (single and double), values from the spec's definitions; QEMU 7.2 has no Zfa, so no
  * differential test. FEXPECT rd, flags: fflags must equal `flags` (then cleared). */
-.macro FEXPECT_FLAGS val
-    frflags t5
-    EXPECT t5, \val
-    fsflags zero
-.endm
-.macro LOADD freg, bits
-    li t0, \bits
-    fmv.d.x \freg, t0
-.endm
-.macro LOADS freg, bits
-    li t0, \bits
-    fmv.w.x \freg, t0
-.endm
 #define QNAN_D 0x7ff8000000000000
 #define SNAN_D 0x7ff4000000000000
 #define ONE_D  0x3ff0000000000000
@@ -58,26 +46,26 @@ test_main:
     fli.s fa0, nan
     fmv.x.d a0, fa0
     EXPECT a0, 0xffffffff7fc00000
-    FEXPECT_FLAGS 0
+    EXPECT_FLAGS 0
 
     /* FMINM/FMAXM: a NaN operand gives the canonical NaN (FMIN gives the other operand) */
     NEXT
-    LOADD fa1, QNAN_D
-    LOADD fa2, ONE_D
+    LDD fa1, QNAN_D
+    LDD fa2, ONE_D
     fminm.d fa0, fa1, fa2
     fmv.x.d a0, fa0
     EXPECT a0, QNAN_D
     fmin.d fa0, fa1, fa2
     fmv.x.d a0, fa0
     EXPECT a0, ONE_D
-    FEXPECT_FLAGS 0
-    LOADD fa1, SNAN_D
+    EXPECT_FLAGS 0
+    LDD fa1, SNAN_D
     fmaxm.d fa0, fa2, fa1
     fmv.x.d a0, fa0
     EXPECT a0, QNAN_D
-    FEXPECT_FLAGS NV
-    LOADS fa1, 0x40000000          /* 2.0f */
-    LOADS fa2, 0xc0400000          /* -3.0f */
+    EXPECT_FLAGS NV
+    LDS fa1, 0x40000000          /* 2.0f */
+    LDS fa2, 0xc0400000          /* -3.0f */
     fmaxm.s fa0, fa1, fa2
     fmv.x.d a0, fa0
     EXPECT a0, 0xffffffff40000000
@@ -87,78 +75,78 @@ test_main:
 
     /* FROUND/FROUNDNX */
     NEXT
-    LOADD fa1, 0x4004000000000000  /* 2.5 */
+    LDD fa1, 0x4004000000000000  /* 2.5 */
     fround.d fa0, fa1, rne
     fmv.x.d a0, fa0
     EXPECT a0, 0x4000000000000000  /* 2.0 */
-    FEXPECT_FLAGS 0
+    EXPECT_FLAGS 0
     fround.d fa0, fa1, rmm
     fmv.x.d a0, fa0
     EXPECT a0, 0x4008000000000000  /* 3.0 */
     froundnx.d fa0, fa1, rne
     fmv.x.d a0, fa0
     EXPECT a0, 0x4000000000000000
-    FEXPECT_FLAGS NX
-    LOADD fa1, 0xbfd3333333333333  /* -0.3 */
+    EXPECT_FLAGS NX
+    LDD fa1, 0xbfd3333333333333  /* -0.3 */
     fround.d fa0, fa1, rup
     fmv.x.d a0, fa0
     EXPECT a0, 0x8000000000000000  /* -0.0 */
     fround.d fa0, fa1, rdn
     fmv.x.d a0, fa0
     EXPECT a0, 0xbff0000000000000  /* -1.0 */
-    LOADD fa1, 0x4330000000000001  /* 2^52 + 1: already integral */
+    LDD fa1, 0x4330000000000001  /* 2^52 + 1: already integral */
     froundnx.d fa0, fa1, rdn
     fmv.x.d a0, fa0
     EXPECT a0, 0x4330000000000001
-    FEXPECT_FLAGS 0
-    LOADS fa1, 0x3fc00000          /* 1.5f */
+    EXPECT_FLAGS 0
+    LDS fa1, 0x3fc00000          /* 1.5f */
     froundnx.s fa0, fa1, rtz
     fmv.x.d a0, fa0
     EXPECT a0, 0xffffffff3f800000
-    FEXPECT_FLAGS NX
+    EXPECT_FLAGS NX
 
     /* FCVTMOD.W.D: modular, truncating */
     NEXT
-    LOADD fa1, 0x41f0000000580000  /* 2^32 + 5.5 */
+    LDD fa1, 0x41f0000000580000  /* 2^32 + 5.5 */
     fcvtmod.w.d a0, fa1, rtz
     EXPECT a0, 5
-    FEXPECT_FLAGS NV
-    LOADD fa1, 0xc00d99999999999a  /* -3.7 */
+    EXPECT_FLAGS NV
+    LDD fa1, 0xc00d99999999999a  /* -3.7 */
     fcvtmod.w.d a0, fa1, rtz
     EXPECT a0, -3
-    FEXPECT_FLAGS NX
-    LOADD fa1, 0x41e0000000000000  /* 2^31 */
+    EXPECT_FLAGS NX
+    LDD fa1, 0x41e0000000000000  /* 2^31 */
     fcvtmod.w.d a0, fa1, rtz
     EXPECT a0, 0xffffffff80000000
-    FEXPECT_FLAGS NV
-    LOADD fa1, 0xc1e0000000000000  /* -2^31 fits */
+    EXPECT_FLAGS NV
+    LDD fa1, 0xc1e0000000000000  /* -2^31 fits */
     fcvtmod.w.d a0, fa1, rtz
     EXPECT a0, 0xffffffff80000000
-    FEXPECT_FLAGS 0
-    LOADD fa1, 0x7ff0000000000000
+    EXPECT_FLAGS 0
+    LDD fa1, 0x7ff0000000000000
     fcvtmod.w.d a0, fa1, rtz
     EXPECT a0, 0
-    FEXPECT_FLAGS NV
+    EXPECT_FLAGS NV
 
     /* FLEQ/FLTQ: quiet (FLT signals on a quiet NaN) */
     NEXT
-    LOADD fa1, QNAN_D
-    LOADD fa2, ONE_D
+    LDD fa1, QNAN_D
+    LDD fa2, ONE_D
     fltq.d a0, fa1, fa2
     EXPECT a0, 0
-    FEXPECT_FLAGS 0
+    EXPECT_FLAGS 0
     flt.d a0, fa1, fa2
-    FEXPECT_FLAGS NV
-    LOADD fa1, SNAN_D
+    EXPECT_FLAGS NV
+    LDD fa1, SNAN_D
     fleq.d a0, fa1, fa2
-    FEXPECT_FLAGS NV
+    EXPECT_FLAGS NV
     fleq.d a0, fa2, fa2
     EXPECT a0, 1
     fltq.d a0, fa2, fa2
     EXPECT a0, 0
-    LOADS fa1, 0x3f800000
-    LOADS fa2, 0x40000000
+    LDS fa1, 0x3f800000
+    LDS fa2, 0x40000000
     fltq.s a0, fa1, fa2
     EXPECT a0, 1
-    FEXPECT_FLAGS 0
+    EXPECT_FLAGS 0
     j pass

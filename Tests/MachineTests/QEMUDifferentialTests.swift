@@ -190,18 +190,32 @@ final class QEMUDifferentialTests: XCTestCase {
     /// against QEMU 7.2's (which implements Zfhmin with softfloat).
     func testHalfPrecisionMatchesQEMU() throws {
         for seed: UInt64 in 1...4 {
-            let source = QEMUDifferentialTests.halfProgram(seed: seed, blocks: 50, length: 24)
-            let elf = try compile(source, march: "rv64gc_zfhmin")
-            let expected = try qemuTranscript(elf, cpu: "rv64,Zfhmin=true")
-            XCTAssertEqual(expected.split(separator: "\n").count, 50 * 27, "QEMU's transcript is incomplete:\n\(expected.suffix(500))")
-            let actual = try matryoshkaTranscript(elf, cpu: "max", jit: true)
-            assertSameTranscripts(expected, actual, "half precision, seed \(seed)", source: source)
+            try compareWithQEMU(QEMUDifferentialTests.halfProgram(seed: seed, blocks: 50, length: 24), march: "rv64gc_zfhmin",
+                                qemuCPU: "rv64,Zfhmin=true", blocks: 50, jit: [true], what: "half precision, seed \(seed)")
         }
         // Without Zfhmin both trap on the first half-precision instruction.
-        let elf = try compile(QEMUDifferentialTests.halfProgram(seed: 9, blocks: 1, length: 8), march: "rv64gc_zfhmin")
-        let expected = try qemuTranscript(elf, cpu: "rv64")
+        try compareTrapWithQEMU(QEMUDifferentialTests.halfProgram(seed: 9, blocks: 1, length: 8), march: "rv64gc_zfhmin",
+                                qemuCPU: "rv64", cpu: "max,zfhmin=off", what: "zfhmin off")
+    }
+
+    /// Assembles `source`, runs it under QEMU with `qemuCPU` (its transcript must hold `blocks` full register
+    /// dumps) and under Matryoshka's `max` CPU once per JIT setting, and compares the transcripts.
+    func compareWithQEMU(_ source: String, march: String, qemuCPU: String, blocks: Int, jit: [Bool], what: String) throws {
+        let elf = try compile(source, march: march)
+        let expected = try qemuTranscript(elf, cpu: qemuCPU)
+        XCTAssertEqual(expected.split(separator: "\n").count, blocks * 27, "QEMU's transcript is incomplete:\n\(expected.suffix(500))")
+        for j in jit {
+            assertSameTranscripts(expected, try matryoshkaTranscript(elf, cpu: "max", jit: j), "\(what), \(j ? "JIT" : "interpreter")", source: source)
+        }
+    }
+
+    /// With the extension off on both sides, QEMU traps with an illegal instruction and Matryoshka's
+    /// transcript (`cpu`) is the same.
+    func compareTrapWithQEMU(_ source: String, march: String, qemuCPU: String, cpu: String, what: String) throws {
+        let elf = try compile(source, march: march)
+        let expected = try qemuTranscript(elf, cpu: qemuCPU)
         XCTAssertTrue(expected.contains("T\n0000000000000002\n"), "QEMU did not trap with an illegal instruction:\n\(expected)")
-        assertSameTranscripts(expected, try matryoshkaTranscript(elf, cpu: "max,zfhmin=off", jit: true), "zfhmin off", source: "")
+        assertSameTranscripts(expected, try matryoshkaTranscript(elf, cpu: cpu, jit: false), what, source: source)
     }
 
     func compile(_ source: String, march: String) throws -> String {
@@ -283,24 +297,15 @@ final class QEMUDifferentialTests: XCTestCase {
     /// Zba, Zbb, Zbc and Zbs against QEMU's implementation of the same extensions.
     func testBitManipulationMatchesQEMU() throws {
         for seed: UInt64 in 1...8 {
-            let source = QEMUDifferentialTests.program(seed: seed, blocks: 60, length: 24)
-            let elf = try compile(source, march: "rv64gc_zba_zbb_zbc_zbs")
-            let expected = try qemuTranscript(elf, cpu: "rv64,zba=true,zbb=true,zbc=true,zbs=true")
-            XCTAssertEqual(expected.split(separator: "\n").count, 60 * 27, "QEMU's transcript is incomplete:\n\(expected.suffix(500))")
-            for jit in [false, true] {
-                let actual = try matryoshkaTranscript(elf, cpu: "max", jit: jit)
-                assertSameTranscripts(expected, actual, "seed \(String(seed, radix: 16)), \(jit ? "JIT" : "interpreter")", source: source)
-            }
+            try compareWithQEMU(QEMUDifferentialTests.program(seed: seed, blocks: 60, length: 24), march: "rv64gc_zba_zbb_zbc_zbs",
+                                qemuCPU: "rv64,zba=true,zbb=true,zbc=true,zbs=true", blocks: 60, jit: [false, true],
+                                what: "seed \(String(seed, radix: 16))")
         }
     }
 
     /// With the extensions switched off, both sides trap on the first bit-manipulation instruction alike.
     func testBitManipulationOffTrapsAsQEMU() throws {
-        let source = QEMUDifferentialTests.program(seed: 0x0ff, blocks: 2, length: 24)
-        let elf = try compile(source, march: "rv64gc_zba_zbb_zbc_zbs")
-        let expected = try qemuTranscript(elf, cpu: "rv64,zba=false,zbb=false,zbc=false,zbs=false")
-        XCTAssertTrue(expected.contains("T\n0000000000000002\n"), "QEMU did not trap with an illegal instruction:\n\(expected)")
-        let actual = try matryoshkaTranscript(elf, cpu: "rv64gc", jit: false)
-        assertSameTranscripts(expected, actual, "extensions off", source: source)
+        try compareTrapWithQEMU(QEMUDifferentialTests.program(seed: 0x0ff, blocks: 2, length: 24), march: "rv64gc_zba_zbb_zbc_zbs",
+                                qemuCPU: "rv64,zba=false,zbb=false,zbc=false,zbs=false", cpu: "rv64gc", what: "extensions off")
     }
 }
