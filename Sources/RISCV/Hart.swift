@@ -175,22 +175,21 @@ public final class Hart: InterruptTarget {
         x = .allocate(capacity: 33); x.initialize(repeating: 0, count: 33)
         f = .allocate(capacity: 32); f.initialize(repeating: 0, count: 32)
         let n = Hart.tlbSize * Hart.tlbSlots
-        // The three TLBs (~1.6 MiB) come from one prefaulted mapping: page by page, first-touch faults
-        // cost over a millisecond of every VM start and restore.
+        // The three TLBs (~1.4 MiB) are one mapping that is neither prefaulted nor filled: every slot
+        // starts stale (`tlbSlotStale`) and is emptied when it first becomes reachable, so only the
+        // slots in use ever fault in. Filling all of it cost ~1 ms of every VM start and restore.
         let tables = Hart.tlbTablesBytes
-        let block = mmap(nil, tables, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
+        let block = mmap(nil, tables, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         precondition(block != MAP_FAILED, "cannot map the TLB tables (\(tables) bytes)")
         tlbTables = UnsafeMutableRawPointer(block!)
-        tlbLoad = tlbTables.bindMemory(to: TLBEntry.self, capacity: n); tlbLoad.initialize(repeating: TLBEntry(), count: n)
+        tlbLoad = tlbTables.bindMemory(to: TLBEntry.self, capacity: n)
         tlbStore = (tlbTables + n * MemoryLayout<TLBEntry>.stride).bindMemory(to: TLBEntry.self, capacity: n)
-        tlbStore.initialize(repeating: TLBEntry(), count: n)
         tlbFetch = (tlbTables + 2 * n * MemoryLayout<TLBEntry>.stride).bindMemory(to: FetchEntry.self, capacity: n)
-        tlbFetch.initialize(repeating: FetchEntry(), count: n)
         jitContext = .allocate(capacity: 1)
         jitContext.initialize(to: JITContext(tlbLoad: tlbLoad, tlbStore: tlbStore, tlbFetch: tlbFetch))
         pmpRanges = .allocate(capacity: 16); pmpRanges.initialize(repeating: PMPRange(), count: 16)
         gCache = .allocate(capacity: Hart.gCacheSize); gCache.initialize(repeating: GStageEntry(), count: Hart.gCacheSize)
-        tlbFillCount = .allocate(capacity: Hart.tlbSlots); tlbFillCount.initialize(repeating: 0, count: Hart.tlbSlots)
+        tlbFillCount = .allocate(capacity: Hart.tlbSlots); tlbFillCount.initialize(repeating: Hart.tlbSlotStale, count: Hart.tlbSlots)
         tlbFillLog = .allocate(capacity: Hart.tlbSlots * Hart.tlbFillLogSize)
         tlbFillLog.initialize(repeating: 0, count: Hart.tlbSlots * Hart.tlbFillLogSize)
         tlbLeafShift = .allocate(capacity: n); tlbLeafShift.initialize(repeating: 0, count: n)

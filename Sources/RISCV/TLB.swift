@@ -17,6 +17,10 @@ extension Hart {
     static let tlbSlots = firstGuestSlot + 3 * guestContexts
     /// Distinct superpages remembered per slot for address fences.
     static let tlbSuperRegions = 16
+    /// `tlbFillCount` of a slot whose memory is not a valid table (never written, or dropped whole
+    /// by `flushAllTLB`): no context reaches it, fences and scans skip it, and `clearSlot` empties
+    /// all of it before it is used again.
+    static let tlbSlotStale = Int.max
 
     static func asid(_ atp: UInt64) -> UInt64 { (atp >> 44) & 0xffff }
     static func vmid(_ atp: UInt64) -> UInt64 { (atp >> 44) & 0x3fff }
@@ -161,7 +165,10 @@ extension Hart {
     /// Flushes everything, M-mode slot included, and forgets every context tag (PMP changes, reset,
     /// snapshot restore).
     public func flushAllTLB() {
-        for slot in 0..<Hart.tlbSlots { tlbFillCount[slot] = Hart.tlbFillLogSize + 1; clearSlot(slot) }
+        // Every context tag is forgotten below, so only the slots made reachable again (M-mode and
+        // the two contexts selected) are emptied now; the others on their first selection.
+        for slot in 0..<Hart.tlbSlots where tlbFillCount[slot] != 0 { tlbFillCount[slot] = Hart.tlbSlotStale }
+        clearSlot(Hart.machineSlot)
         clearGStageCache()
         for i in 0..<Hart.hostContexts { hostContextKeys[i] = .max; hostContextUsed[i] = 0 }
         for i in 0..<Hart.guestContexts { guestContextVSATP[i] = .max; guestContextHGATP[i] = .max; guestContextUsed[i] = 0 }
@@ -181,7 +188,7 @@ extension Hart {
         if count <= Hart.tlbFillLogSize {
             let log = tlbFillLog + slot * Hart.tlbFillLogSize
             for i in 0..<count { clearEntries(base + Int(log[i])) }
-        } else {
+        } else {   // the log overflowed, or the slot is stale
             (tlbLoad + base).update(repeating: TLBEntry(), count: Hart.tlbSize)
             (tlbStore + base).update(repeating: TLBEntry(), count: Hart.tlbSize)
             (tlbFetch + base).update(repeating: FetchEntry(), count: Hart.tlbSize)
@@ -213,7 +220,7 @@ extension Hart {
     func flushAddress(_ va: UInt64, slots: ClosedRange<Int>) {
         for slot in slots {
             let count = tlbFillCount[slot]
-            if count == 0 { continue }
+            if count == 0 || count == Hart.tlbSlotStale { continue }
             let base = slot * Hart.tlbSize
             // A 4 KiB entry for va can only sit at va's own index. Superpage leaves are few (the
             // kernel's linear map): only when one of them covers va must the slot be searched.
@@ -236,6 +243,7 @@ extension Hart {
     /// the whole slot once there were more than the log holds.
     @inline(__always) func forEachFilledIndex(_ slot: Int, _ body: (Int) -> Void) {
         let count = tlbFillCount[slot]
+        if count == Hart.tlbSlotStale { return }
         let base = slot * Hart.tlbSize
         if count <= Hart.tlbFillLogSize {
             let log = tlbFillLog + slot * Hart.tlbFillLogSize

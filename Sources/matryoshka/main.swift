@@ -8,7 +8,7 @@ struct Matryoshka: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "matryoshka",
         abstract: "A RISC-V (RV64GC) virtual machine monitor that boots Linux.",
-        subcommands: [Run.self, Standby.self, Ctl.self, Images.self, Demo.self],
+        subcommands: [Run.self, Standby.self, Ctl.self, Images.self, Demo.self, SnapshotCommand.self],
         defaultSubcommand: nil)
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GuestImages
+import Platform
 import VMM
 import XCTest
 
@@ -107,6 +108,48 @@ final class SnapshotTests: XCTestCase {
         try restoreAndFinish(dir + "/full.snap")
         // Restoring twice from the same files works too (nothing was consumed).
         try restoreAndFinish(dir + "/full.snap")
+        // A state file as builds before the binary meta section wrote it (meta version 1: the JSON
+        // that `snapshot info` shows) restores as well.
+        try writeWithJSONMeta(from: dir + "/full.snap", to: dir + "/v1.snap")
+        try restoreAndFinish(dir + "/v1.snap")
+    }
+
+    /// `matryoshka snapshot info` of a state file (JSON).
+    func snapshotInfo(_ path: String) throws -> String {
+        let info = try BootTests.launch(binary, ["snapshot", "info", path], timeout: 30)
+        XCTAssertEqual(info.status, 0, info.output)
+        return info.output
+    }
+
+    /// Rewrites a state file with its meta section as version 1 (JSON), every checksum recomputed.
+    func writeWithJSONMeta(from: String, to: String) throws {
+        // `snapshot info` prints sorted keys: format_version, meta, sections.
+        let info = try snapshotInfo(from)
+        guard let key = info.range(of: "\"meta\" : "), let end = info.range(of: ",\n  \"sections\" : ") else {
+            return XCTFail("no meta in `snapshot info`:\n\(info)")
+        }
+        let metaJSON = Array(info[key.upperBound..<end.lowerBound].utf8)
+        XCTAssertTrue(info.contains("\"name\" : \"meta\""), info)
+        let old = [UInt8](try Data(contentsOf: URL(fileURLWithPath: from)))
+        func u32(_ at: Int) -> Int { Int(old[at]) | Int(old[at + 1]) << 8 | Int(old[at + 2]) << 16 | Int(old[at + 3]) << 24 }
+        func u64(_ at: Int) -> Int { u32(at) | u32(at + 4) << 32 }
+        func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        var out = Array(old[0..<12])   // magic and format version
+        var at = 12, sawMeta = false
+        while at < old.count {
+            let nameLength = u32(at)
+            let name = String(decoding: old[(at + 4)..<(at + 4 + nameLength)], as: UTF8.self)
+            var version = u32(at + 4 + nameLength)
+            let bodyAt = at + 4 + nameLength + 4 + 8
+            var body = Array(old[bodyAt..<(bodyAt + u64(bodyAt - 8))])
+            at = bodyAt + body.count + 8
+            if name == "meta" { version = 1; body = metaJSON; sawMeta = true }
+            var section = le(UInt32(nameLength)) + Array(name.utf8) + le(UInt32(version)) + le(UInt64(body.count)) + body
+            section += le(CRC64.checksum(section))
+            out += section
+        }
+        XCTAssertTrue(sawMeta)
+        try Data(out).write(to: URL(fileURLWithPath: to))
     }
 
     func testDiffChainRestores() throws {
@@ -200,9 +243,9 @@ final class SnapshotTests: XCTestCase {
 
         // A crash between the two renames of a create: the state file is in place, its memory still under
         // the temporary name and the old memory file at the final one. Loading finishes the commit.
-        let text = String(decoding: good, as: UTF8.self)
-        let idRange = try XCTUnwrap(text.range(of: #""id":"[0-9a-f]{32}""#, options: .regularExpression))
-        let id = String(text[idRange].dropFirst(6).dropLast())
+        let text = try snapshotInfo(dir + "/good.snap")
+        let idRange = try XCTUnwrap(text.range(of: #""id" : "[0-9a-f]{32}""#, options: .regularExpression), text)
+        let id = String(text[idRange].dropFirst(8).dropLast())
         try FileManager.default.moveItem(atPath: dir + "/good.mem", toPath: dir + "/good.mem.tmp-" + id)
         try FileManager.default.copyItem(atPath: dir + "/half.mem", toPath: dir + "/good.mem")
         try restoreAndFinish(dir + "/good.snap")

@@ -20,7 +20,7 @@ public enum VMError: Error, CustomStringConvertible, Equatable {
 
 public enum SnapshotType: String, Codable, Sendable { case full = "Full", diff = "Diff" }
 
-/// What a snapshot file says about itself (its "meta" section, JSON).
+/// What a snapshot file says about itself (its "meta" section).
 struct SnapshotMeta: Codable {
     var id: String
     var type: SnapshotType
@@ -37,13 +37,69 @@ struct SnapshotMeta: Codable {
     var parentID: String?
 }
 
+extension SnapshotMeta {
+    /// Version 1 of the meta section was this struct as JSON; version 2 is binary (a restore decodes
+    /// it in a fresh process, where JSONDecoder's first use costs over a millisecond). Both are read.
+    static let binaryVersion: UInt32 = 2
+
+    func binary() -> [UInt8] {
+        var w = StateWriter()
+        w.string(id)
+        w.string(type.rawValue)
+        w.u64(createdAt.bitPattern)
+        w.string(memFile)
+        w.string(memID)
+        w.u64(ramSize)
+        config.save(&w)
+        w.u64(UInt64(disks.count))
+        for d in disks { d.save(&w) }
+        w.optionalString(parentPath)
+        w.optionalString(parentID)
+        return w.bytes
+    }
+
+    init(binary: [UInt8]) throws {
+        var r = StateReader(binary)
+        id = try r.string()
+        let t = try r.string()
+        guard let type = SnapshotType(rawValue: t) else { throw StateError("unknown snapshot type '\(t)'") }
+        self.type = type
+        createdAt = Double(bitPattern: try r.u64())
+        memFile = try r.string()
+        memID = try r.string()
+        ramSize = try r.u64()
+        config = try MachineConfig.load(&r)
+        disks = []
+        for _ in 0..<(try r.count(max: 64)) { disks.append(try DiskIdentity.load(&r)) }
+        parentPath = try r.optionalString()
+        parentID = try r.optionalString()
+        guard r.atEnd else { throw StateError("\(binary.count - r.offset) bytes after the meta fields") }
+    }
+}
+
+/// What `matryoshka snapshot info` shows of a state file, checked as a restore checks it.
+public enum SnapshotInfo {
+    /// The file's format version, its sections (name, version, bytes) and its metadata in the JSON
+    /// form of meta section version 1 (`"meta"`), as one JSON object. Throws `VMError.badRequest`
+    /// for a file a restore would refuse as corrupt.
+    public static func json(path: String) throws -> String {
+        struct Section: Encodable { var name: String; var version: UInt32; var bytes: Int }
+        struct Info: Encodable { var format_version: UInt32; var sections: [Section]; var meta: SnapshotMeta }
+        let (meta, sections) = try SnapshotFile.load(path)
+        let info = Info(format_version: SnapshotFile.formatVersion,
+                        sections: sections.map { Section(name: $0.name, version: $0.version, bytes: $0.body.count) }, meta: meta)
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return String(decoding: try enc.encode(info), as: UTF8.self)
+    }
+}
+
 /// The on-disk format of a snapshot's state file:
 ///
 ///     "MTRYSNAP" u32 format-version
 ///     section*   : u32 name-length, name, u32 version, u64 body-length, body, u64 CRC-64(all before it in the section)
 ///     "end" section (empty body): a file without it is truncated
 ///
-/// Sections: "meta" (JSON `SnapshotMeta`), "pages" (Diff: the RAM pages in the memory file, as
+/// Sections: "meta" (`SnapshotMeta`: binary, version 2; JSON in version 1), "pages" (Diff: the RAM pages in the memory file, as
 /// runs), then one per board component in `Machine.saveState`'s order. Each component's body is
 /// itself versioned (`StateWriter.section`), as QEMU's vmstate sections are.
 ///
@@ -111,21 +167,44 @@ enum SnapshotFile {
         }
     }
 
+    /// The whole file, with plain reads (FileManager's first use costs a restore ~0.2 ms).
     static func readAll(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw VMError.badRequest("\(path): cannot read the snapshot file (\(String(cString: strerror(errno)))); check the path")
+        func failure() -> VMError {
+            .badRequest("\(path): cannot read the snapshot file (\(String(cString: strerror(errno)))); check the path")
         }
-        return [UInt8](data)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure() }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw failure() }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw VMError.badRequest("\(path): not a regular file; check the path")
+        }
+        var out = [UInt8](repeating: 0, count: Int(st.st_size))
+        var done = 0
+        while done < out.count {
+            let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw failure() }
+            if n == 0 { out.removeLast(out.count - done); break }   // the file shrank meanwhile
+            done += n
+        }
+        return out
     }
 
     /// Reads the meta section of a snapshot state file.
     static func load(_ path: String) throws -> (meta: SnapshotMeta, sections: [Section]) {
-        let sections = try decode(try readAll(path), path: path)
+        let raw = try readAll(path)
+        let sections = try decode(raw, path: path)
         guard let m = sections.first(where: { $0.name == "meta" }) else {
             throw VMError.badRequest("\(path): snapshot has no meta section")
         }
         do {
-            return (try JSONDecoder().decode(SnapshotMeta.self, from: Data(m.body)), sections)
+            switch m.version {
+            case 1: return (try JSONDecoder().decode(SnapshotMeta.self, from: Data(m.body)), sections)
+            case SnapshotMeta.binaryVersion: return (try SnapshotMeta(binary: m.body), sections)
+            default: throw StateError("meta section version \(m.version); this build reads 1 and \(SnapshotMeta.binaryVersion)")
+            }
         } catch {
             throw VMError.badRequest("\(path): unreadable snapshot meta section: \(error)")
         }

@@ -95,8 +95,7 @@ extension VirtualMachine {
         let meta = SnapshotMeta(id: id, type: type, createdAt: Date().timeIntervalSince1970, memFile: memFile, memID: memID,
                                 ramSize: ram.size, config: config, disks: disks, parentPath: parent?.path, parentID: parent?.id)
         var sections: [SnapshotFile.Section] = []
-        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
-        sections.append(.init(name: "meta", version: 1, body: [UInt8](try enc.encode(meta))))
+        sections.append(.init(name: "meta", version: SnapshotMeta.binaryVersion, body: meta.binary()))
         if type == .diff {
             var w = StateWriter()
             w.u64(UInt64(runs.count))
@@ -203,24 +202,16 @@ extension VirtualMachine {
 
     // MARK: Restore
 
-    /// Builds a VM from a snapshot (and the Diff chain under it) without running it. `memFile`
-    /// overrides where the newest snapshot's memory is. Throws `VMError.badRequest` for anything
-    /// wrong with the files or the disks; nothing is written.
     /// Pays a restore's one-time costs ahead, while a process started empty (`run --api-socket`) waits for
-    /// PUT /snapshot/load: the snapshot metadata's JSON types (the runtime instantiates their generic
-    /// metadata on first use, ~1 ms) and the JSON parser of request bodies.
+    /// PUT /snapshot/load: the JSON parser of request bodies (the runtime instantiates its generic
+    /// metadata on first use). The snapshot metadata itself is binary and needs no warming.
     public static func warmUpRestore() {
-        var config = MachineConfig()
-        config.disks = [DiskSpec(path: "/")]
-        config.net = [NetSpec(mode: .user, hostForwards: [])]
-        config.firmware = .file("/")
-        let meta = SnapshotMeta(id: "", type: .diff, createdAt: 0, memFile: "", memID: "", ramSize: 0, config: config,
-                                disks: [], parentPath: "", parentID: "")
-        if let data = try? JSONEncoder().encode(meta) { _ = try? JSONDecoder().decode(SnapshotMeta.self, from: data) }
-        _ = try? JSONDecoder().decode([DiskIdentity].self, from: Data(#"[{"path": "/", "size": 0, "mtimeNanos": 0, "fingerprint": 0}]"#.utf8))
         _ = try? JSONSerialization.jsonObject(with: Data(#"{"snapshot_path": "", "mem_backend": {"backend_type": "File"}, "resume_vm": true}"#.utf8))
     }
 
+    /// Builds a VM from a snapshot (and the Diff chain under it) without running it. `memFile`
+    /// overrides where the newest snapshot's memory is. Throws `VMError.badRequest` for anything
+    /// wrong with the files or the disks; nothing is written.
     public static func restore(from path: String, memFile: String? = nil, clone: CloneOptions? = nil) throws -> VirtualMachine {
         let t0 = TimeBase.hostNanos()
         // The chain, newest first.
