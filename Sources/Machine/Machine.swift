@@ -55,7 +55,7 @@ public enum CPUModel {
     public static let switches: [(name: String, ext: Extensions)] = [
         ("zba", .zba), ("zbb", .zbb), ("zbc", .zbc), ("zbs", .zbs), ("zicond", .zicond), ("zcb", .zcb),
         ("zimop", .zimop), ("zicbom", .zicbom), ("zicboz", .zicboz), ("zawrs", .zawrs), ("svinval", .svinval),
-        ("svpbmt", .svpbmt), ("svnapot", .svnapot), ("zfhmin", .zfhmin), ("zfa", .zfa),
+        ("svpbmt", .svpbmt), ("svnapot", .svnapot), ("zfhmin", .zfhmin), ("zfa", .zfa), ("zfh", .zfh),
     ]
 
     public static func extensions(_ spec: String?) throws -> Extensions {
@@ -65,6 +65,7 @@ public enum CPUModel {
         guard var e = models[model] else {
             throw LoadError("unknown CPU model '\(model)' in --cpu \(spec): use \(models.keys.sorted().joined(separator: " or "))")
         }
+        var turnedOff: Extensions = .none
         for p in parts {
             let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
             guard let s = switches.first(where: { $0.name == kv[0] }) else {
@@ -72,11 +73,16 @@ public enum CPUModel {
             }
             switch kv.count == 2 ? kv[1] : "" {
             case "on", "true": e.insert(s.ext)
-            case "off", "false": e.remove(s.ext)
+            case "off", "false": e.remove(s.ext); turnedOff.insert(s.ext)
             default: throw LoadError("--cpu \(spec): write \(kv[0])=on or \(kv[0])=off")
             }
         }
         // Zcb's sign/zero extensions are defined with Zbb's and Zba's; that is checked where decoded.
+        // Zfh includes Zfhmin: turning Zfhmin off alone would leave it on (QEMU refuses this too).
+        if e.contains(.zfh) {
+            if turnedOff.contains(.zfhmin) { throw LoadError("--cpu \(spec): Zfh includes Zfhmin; write zfh=off,zfhmin=off") }
+            e.insert(.zfhmin)
+        }
         return e
     }
 

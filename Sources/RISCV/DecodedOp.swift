@@ -23,9 +23,13 @@ public enum Op: UInt8, Sendable {
     case fcvtDW, fcvtDWU, fcvtDL, fcvtDLU, fmvDX, fcvtSD, fcvtDS
     // Zfhmin
     case flh, fsh, fmvXH, fmvHX, fcvtSH, fcvtHS, fcvtDH, fcvtHD
+    // Zfh (arithmetic; loads, stores, moves and conversions to S and D are Zfhmin's)
+    case fmaH, faddH, fsubH, fmulH, fdivH, fsqrtH, fsgnjH, fsgnjnH, fsgnjxH, fminH, fmaxH
+    case fcvtWH, fcvtWUH, fcvtLH, fcvtLUH, fclassH, feqH, fltH, fleH, fcvtHW, fcvtHWU, fcvtHL, fcvtHLU
     // Zfa (FLI: rs1 is the table index)
     case fliS, fliD, fminmS, fmaxmS, fminmD, fmaxmD, froundS, froundnxS, froundD, froundnxD, fcvtmodWD
     case fleqS, fltqS, fleqD, fltqD
+    case fliH, fminmH, fmaxmH, froundH, froundnxH, fleqH, fltqH
     // Hypervisor loads/stores: aux = size/sign code, see Hart.hypervisorAccess
     case hlv, hlvx, hsv
     // Bit manipulation (Zba, Zbb, Zbc, Zbs) and integer conditional zero (Zicond). Immediate forms
@@ -69,8 +73,12 @@ public struct Extensions: OptionSet, Sendable, Hashable {
     public static let zfhmin = Extensions(rawValue: 1 << 13)
     /// Zfa: FLI, FMINM/FMAXM, FROUND/FROUNDNX, FCVTMOD.W.D, FLEQ/FLTQ (single and double).
     public static let zfa = Extensions(rawValue: 1 << 14)
+    /// Zfh: half-precision arithmetic, comparisons and integer conversions (implies Zfhmin; with Zfa,
+    /// Zfa's half-precision forms).
+    public static let zfh = Extensions(rawValue: 1 << 15)
     public static let none: Extensions = []
-    public static let all: Extensions = [.zba, .zbb, .zbc, .zbs, .zicond, .zcb, .zimop, .zicbom, .zicboz, .zawrs, .svinval, .svpbmt, .svnapot, .zfhmin, .zfa]
+    public static let all: Extensions = [.zba, .zbb, .zbc, .zbs, .zicond, .zcb, .zimop, .zicbom, .zicboz, .zawrs, .svinval, .svpbmt, .svnapot,
+                                         .zfhmin, .zfa, .zfh]
 }
 
 public enum AMOFunc: UInt8 { case swap, add, xor, and, or, min, max, minu, maxu }

@@ -200,12 +200,13 @@ public enum Decoder {
             return illegal
         case 0x43, 0x47, 0x4b, 0x4f:
             let fmt = bits(inst, 26, 25)
-            guard fmt <= 1, f3 != 5, f3 != 6 else { return illegal }
-            return DOp(fmt == 0 ? .fmaS : .fmaD, rd: UInt8(rd), rs1: r1, rs2: r2, imm: Int32(bitPattern: inst),
+            guard fmt <= 1 || (fmt == 2 && ext.contains(.zfh)), f3 != 5, f3 != 6 else { return illegal }
+            return DOp(fmt == 0 ? .fmaS : fmt == 1 ? .fmaD : .fmaH, rd: UInt8(rd), rs1: r1, rs2: r2, imm: Int32(bitPattern: inst),
                        rs3: UInt8(bits(inst, 31, 27)), rm: UInt8(f3), aux: UInt8((opcode - 0x43) >> 2))
         case 0x53:
             // OP-FP ops carry the raw instruction in imm (unused otherwise) for mtval on illegal-instruction traps.
-            guard var d = decodeOpFP(inst, rd: rd, rs1: rs1, rs2: rs2, f3: f3, f7: f7, half: ext.contains(.zfhmin), zfa: ext.contains(.zfa)) else { return illegal }
+            guard var d = decodeOpFP(inst, rd: rd, rs1: rs1, rs2: rs2, f3: f3, f7: f7, half: ext.contains(.zfhmin), zfh: ext.contains(.zfh),
+                                      zfa: ext.contains(.zfa)) else { return illegal }
             d.imm = Int32(bitPattern: inst)
             return d
         default:
@@ -275,12 +276,40 @@ public enum Decoder {
         }
     }
 
-    private static func decodeOpFP(_ inst: UInt32, rd: UInt32, rs1: UInt32, rs2: UInt32, f3: UInt32, f7: UInt32, half: Bool, zfa: Bool) -> DOp? {
+    /// Zfh's OP-FP instructions (fmt = H) and, with Zfa, Zfa's half-precision forms; nil for the rest.
+    private static func decodeZfh(rd: UInt32, rs1: UInt32, rs2: UInt32, f3: UInt32, f7: UInt32, zfa: Bool,
+                                  arith: (Op) -> DOp?, toInt: (Op) -> DOp?, fromInt: (Op) -> DOp?) -> DOp? {
+        let d = UInt8(rd), r1 = UInt8(rs1), r2 = UInt8(rs2)
+        switch f7 {
+        case 0x02: return arith(.faddH)
+        case 0x06: return arith(.fsubH)
+        case 0x0a: return arith(.fmulH)
+        case 0x0e: return arith(.fdivH)
+        case 0x2e: return rs2 == 0 ? arith(.fsqrtH) : nil
+        case 0x12: return f3 < 3 ? DOp([.fsgnjH, .fsgnjnH, .fsgnjxH][Int(f3)], rd: d, rs1: r1, rs2: r2) : nil
+        case 0x16: return f3 < 2 || (f3 < 4 && zfa) ? DOp([.fminH, .fmaxH, .fminmH, .fmaxmH][Int(f3)], rd: d, rs1: r1, rs2: r2) : nil
+        case 0x22 where zfa && (rs2 == 4 || rs2 == 5): return arith(rs2 == 4 ? .froundH : .froundnxH)
+        case 0x52:
+            let s: [Op] = [.fleH, .fltH, .feqH, .illegal, .fleqH, .fltqH]
+            return f3 < 3 || (zfa && (f3 == 4 || f3 == 5)) ? DOp(s[Int(f3)], rd: xd(rd), rs1: r1, rs2: r2) : nil
+        case 0x62: return rs2 < 4 ? toInt([.fcvtWH, .fcvtWUH, .fcvtLH, .fcvtLUH][Int(rs2)]) : nil
+        case 0x6a: return rs2 < 4 ? fromInt([.fcvtHW, .fcvtHWU, .fcvtHL, .fcvtHLU][Int(rs2)]) : nil
+        case 0x72 where f3 == 1: return rs2 == 0 ? DOp(.fclassH, rd: xd(rd), rs1: r1) : nil
+        case 0x7a where zfa && rs2 == 1: return f3 == 0 ? DOp(.fliH, rd: d, rs1: r1) : nil
+        default: return nil
+        }
+    }
+
+    private static func decodeOpFP(_ inst: UInt32, rd: UInt32, rs1: UInt32, rs2: UInt32, f3: UInt32, f7: UInt32, half: Bool, zfh: Bool,
+                                   zfa: Bool) -> DOp? {
         let d = UInt8(rd), r1 = UInt8(rs1), r2 = UInt8(rs2), rm = UInt8(f3)
         let roundingOK = f3 != 5 && f3 != 6
         func arith(_ op: Op) -> DOp? { roundingOK ? DOp(op, rd: d, rs1: r1, rs2: r2, rm: rm) : nil }
         func toInt(_ op: Op) -> DOp? { roundingOK ? DOp(op, rd: xd(rd), rs1: r1, rm: rm) : nil }
         func fromInt(_ op: Op) -> DOp? { roundingOK ? DOp(op, rd: d, rs1: r1, rm: rm) : nil }
+        if zfh, let h = decodeZfh(rd: rd, rs1: rs1, rs2: rs2, f3: f3, f7: f7, zfa: zfa, arith: arith, toInt: toInt, fromInt: fromInt) {
+            return h
+        }
         switch f7 {
         case 0x00: return arith(.faddS)
         case 0x01: return arith(.faddD)

@@ -278,7 +278,10 @@ extension Hart {
                      .fcvtDW, .fcvtDWU, .fcvtDL, .fcvtDLU, .fmvDX, .fcvtSD, .fcvtDS,
                      .flh, .fsh, .fmvXH, .fmvHX, .fcvtSH, .fcvtHS, .fcvtDH, .fcvtHD,
                      .fliS, .fliD, .fminmS, .fmaxmS, .fminmD, .fmaxmD, .froundS, .froundnxS, .froundD, .froundnxD,
-                     .fcvtmodWD, .fleqS, .fltqS, .fleqD, .fltqD:
+                     .fcvtmodWD, .fleqS, .fltqS, .fleqD, .fltqD,
+                     .fmaH, .faddH, .fsubH, .fmulH, .fdivH, .fsqrtH, .fsgnjH, .fsgnjnH, .fsgnjxH, .fminH, .fmaxH,
+                     .fcvtWH, .fcvtWUH, .fcvtLH, .fcvtLUH, .fclassH, .feqH, .fltH, .fleH, .fcvtHW, .fcvtHWU, .fcvtHL, .fcvtHLU,
+                     .fliH, .fminmH, .fmaxmH, .froundH, .froundnxH, .fleqH, .fltqH:
                     self.pc = pc
                     guard executeFP(d) else { pc = self.pc; n &-= 1; break inner }
                     pc = next

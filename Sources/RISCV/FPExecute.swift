@@ -42,7 +42,8 @@ extension Hart {
         case .fliS, .fliD, .fminmS, .fmaxmS, .fminmD, .fmaxmD, .fcvtmodWD, .fleqS, .fltqS, .fleqD, .fltqD,
              .flh, .fsh, .fmvXH, .fmvHX, .flw, .fld, .fsw, .fsd, .fsgnjS, .fsgnjnS, .fsgnjxS, .fsgnjD, .fsgnjnD, .fsgnjxD,
              .fminS, .fmaxS, .fminD, .fmaxD, .feqS, .fltS, .fleS, .feqD, .fltD, .fleD,
-             .fclassS, .fclassD, .fmvXW, .fmvXD, .fmvWX, .fmvDX, .fcvtDS:
+             .fclassS, .fclassD, .fmvXW, .fmvXD, .fmvWX, .fmvDX, .fcvtDS,
+             .fsgnjH, .fsgnjnH, .fsgnjxH, .fminH, .fmaxH, .fclassH, .feqH, .fltH, .fleH, .fliH, .fminmH, .fmaxmH, .fleqH, .fltqH:
             break
         default:
             if rm > 4 { return fpIllegal(d) }
@@ -128,6 +129,15 @@ extension Hart {
         case .fcvtDH: f[rd] = FPU.cvt64From16(unbox16(a64), &flags)
         case .fcvtHS: f[rd] = box16(FPU.cvt16From32(a32, rm, &flags))
         case .fcvtHD: f[rd] = box16(FPU.cvt16From64(a64, rm, &flags))
+        // Zfh: the generic soft-float core on the half format.
+        case .fmaH, .faddH, .fsubH, .fmulH, .fdivH, .fsqrtH, .fsgnjH, .fsgnjnH, .fsgnjxH, .fminH, .fmaxH,
+             .fcvtWH, .fcvtWUH, .fcvtLH, .fcvtLUH, .fclassH, .feqH, .fltH, .fleH, .fcvtHW, .fcvtHWU, .fcvtHL, .fcvtHLU,
+             .fliH, .fminmH, .fmaxmH, .froundH, .froundnxH, .fleqH, .fltqH:
+            let a = UInt64(unbox16(a64)), b = UInt64(unbox16(b64))
+            switch FPU.half(d.op, a, b, UInt64(unbox16(f[rs3])), x[rs1], rs1: rs1, aux: d.aux, rm, &flags) {
+            case .float(let v): f[rd] = box16(UInt16(truncatingIfNeeded: v))
+            case .integer(let v): x[rd] = v; writesF = false
+            }
         // Zfa
         case .fliS: f[rd] = box32(FPU.fli32(rs1))
         case .fliD: f[rd] = FPU.fli64(rs1)

@@ -85,3 +85,64 @@ extension FPU {
         }
     }
 }
+
+// Zfh (unprivileged spec chapter "Zfh and Zfhmin"): half-precision arithmetic on the generic
+// soft-float core, and Zfa's half-precision forms.
+extension FPU {
+    enum HalfResult { case float(UInt64), integer(UInt64) }
+
+    /// One Zfh (or Zfa .H) operation on unboxed half operands `a`, `b`, `c`; `xa` is rs1's integer
+    /// register (conversions from integers), `rs1` FLI.H's table index, `aux` the FMA variant.
+    static func half(_ op: Op, _ a: UInt64, _ b: UInt64, _ c: UInt64, _ xa: UInt64, rs1: Int, aux: UInt8, _ rm: UInt8,
+                     _ flags: inout UInt64) -> HalfResult {
+        let h = FPUHalf.self
+        switch op {
+        case .fmaH: return .float(softFma(a, b, c, aux, h, rm, &flags))
+        case .faddH: return .float(softAdd(a, b, h, rm, &flags))
+        case .fsubH: return .float(softAdd(a, b ^ h.signBit, h, rm, &flags))
+        case .fmulH: return .float(softMul(a, b, h, rm, &flags))
+        case .fdivH: return .float(softDiv(a, b, h, rm, &flags))
+        case .fsqrtH: return .float(softSqrt(a, h, rm, &flags))
+        case .fsgnjH: return .float((a & ~h.signBit) | (b & h.signBit))
+        case .fsgnjnH: return .float((a & ~h.signBit) | (~b & h.signBit))
+        case .fsgnjxH: return .float(a ^ (b & h.signBit))
+        case .fminH: return .float(minMax(a, b, h, false, &flags))
+        case .fmaxH: return .float(minMax(a, b, h, true, &flags))
+        case .fcvtWH: return .integer(toInt(a, h, rm, true, 32, &flags))
+        case .fcvtWUH: return .integer(toInt(a, h, rm, false, 32, &flags))
+        case .fcvtLH: return .integer(toInt(a, h, rm, true, 64, &flags))
+        case .fcvtLUH: return .integer(toInt(a, h, rm, false, 64, &flags))
+        case .fclassH: return .integer(classify(a, h))
+        case .feqH: return .integer(feq(a, b, h, &flags))
+        case .fltH: return .integer(flt(a, b, h, false, &flags))
+        case .fleH: return .integer(flt(a, b, h, true, &flags))
+        case .fcvtHW:
+            let (s, m) = signedParts(Int64(Int32(truncatingIfNeeded: xa)))
+            return .float(fromInt(s, m, h, rm, &flags))
+        case .fcvtHWU: return .float(fromInt(false, xa & 0xffff_ffff, h, rm, &flags))
+        case .fcvtHL:
+            let (s, m) = signedParts(Int64(bitPattern: xa))
+            return .float(fromInt(s, m, h, rm, &flags))
+        case .fcvtHLU: return .float(fromInt(false, xa, h, rm, &flags))
+        case .fliH: return .float(fli16(rs1))
+        case .fminmH: return .float(minMaxM(a, b, h, false, &flags))
+        case .fmaxmH: return .float(minMaxM(a, b, h, true, &flags))
+        case .froundH, .froundnxH: return .float(roundToIntegral(a, h, rm, signalInexact: op == .froundnxH, &flags))
+        case .fleqH, .fltqH: return .integer(quietLess(a, b, h, orEqual: op == .fleqH, &flags))
+        default: preconditionFailure("not a Zfh operation: \(op)")
+        }
+    }
+
+    /// FLI.H: the table's constants in half precision. Entries 2 and 3 (2^-16, 2^-15) are subnormal
+    /// there, and 2^16 is not representable: entry 29 is +infinity, as the Zfa chapter says. The
+    /// conversion (round to nearest, flags ignored) gives exactly these.
+    public static func fli16(_ index: Int) -> UInt64 {
+        switch index {
+        case 1: return 0x0400   // the smallest normal number, 2^-14
+        case 31: return 0x7e00  // the canonical NaN
+        default:
+            var ignored: UInt64 = 0
+            return convert(fliValues[index].bitPattern, from: FPUDouble.self, to: FPUHalf.self, 0, &ignored)
+        }
+    }
+}

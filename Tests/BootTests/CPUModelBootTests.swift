@@ -50,7 +50,7 @@ final class CPUModelBootTests: XCTestCase {
 
     func testLinuxUsesTheMaxCPU() throws {
         let max = try boot("max")
-        for ext in ["zba", "zbb", "zbc", "zbs", "zicond", "zicbom", "zicboz", "zcb", "zfhmin", "zfa", "svpbmt", "svinval", "svnapot"] {
+        for ext in ["zba", "zbb", "zbc", "zbs", "zicond", "zicbom", "zicboz", "zcb", "zfhmin", "zfh", "zfa", "svpbmt", "svinval", "svnapot"] {
             XCTAssertTrue(max.isa.split(separator: "_").contains(Substring(ext)), "\(ext) missing from /proc/cpuinfo: \(max.isa)")
         }
         XCTAssertTrue(max.gc.hasPrefix("bitmanip checksum="), max.gc)
@@ -66,7 +66,7 @@ final class CPUModelBootTests: XCTestCase {
 
     func testBadCPUSpecsAreRefused() throws {
         for (spec, words) in [("rv99", ["unknown CPU model", "rv64gc"]), ("max,zzz=on", ["unknown extension", "zba"]),
-                              ("max,zbb=maybe", ["zbb=on"])] {
+                              ("max,zbb=maybe", ["zbb=on"]), ("max,zfhmin=off", ["Zfh includes Zfhmin", "zfh=off,zfhmin=off"])] {
             let r = try BootTests.launch(binary, ["run", "--kernel", GuestImages.kernelPath, "--cpu", spec], timeout: 30)
             XCTAssertEqual(r.status, 2, "\(spec): \(r.output)")
             for w in words { XCTAssertTrue(r.output.contains(w), "\(spec): '\(w)' not in \(r.output)") }

@@ -1,6 +1,6 @@
 #include "common.h"
 #include "fp.h"
-/* Zfa (single and double), values from the spec's definitions; QEMU 7.2 has no Zfa, so no
+/* Zfa (single, double and, with Zfh, half), values from the spec's definitions; QEMU 7.2 has no Zfa, so no
  * differential test. FEXPECT rd, flags: fflags must equal `flags` (then cleared). */
 #define QNAN_D 0x7ff8000000000000
 #define SNAN_D 0x7ff4000000000000
@@ -149,4 +149,61 @@ test_main:
     fltq.s a0, fa1, fa2
     EXPECT a0, 1
     EXPECT_FLAGS 0
+
+    /* The half-precision forms (Zfa with Zfh). FLI.H: entry 1 is 2^-14, entries 2 and 3 are
+     * subnormal, entry 29 (2^16) is +infinity; no flags. */
+    NEXT
+    fli.h fa0, min
+    fmv.x.d a0, fa0
+    EXPECT a0, 0xffffffffffff0400
+    fli.h fa0, 0x1p-16
+    fmv.x.d a0, fa0
+    EXPECT a0, 0xffffffffffff0100
+    fli.h fa0, 0x1p-15
+    fmv.x.d a0, fa0
+    EXPECT a0, 0xffffffffffff0200
+    fli.h fa0, 0.3125
+    fmv.x.d a0, fa0
+    EXPECT a0, 0xffffffffffff3500
+    fli.h fa0, 32768.0
+    fmv.x.d a0, fa0
+    EXPECT a0, 0xffffffffffff7800
+    fli.h fa0, 65536.0
+    fmv.x.d a0, fa0
+    EXPECT a0, 0xffffffffffff7c00
+    fli.h fa0, nan
+    fmv.x.d a0, fa0
+    EXPECT a0, 0xffffffffffff7e00
+    EXPECT_FLAGS 0
+    NEXT
+    li t0, 0x7e00                /* quiet NaN */
+    fmv.h.x fa1, t0
+    li t0, 0xc200                /* -3.0 */
+    fmv.h.x fa2, t0
+    fminm.h fa0, fa1, fa2
+    fmv.x.d a0, fa0
+    EXPECT a0, 0xffffffffffff7e00
+    fmin.h fa0, fa1, fa2
+    fmv.x.d a0, fa0
+    EXPECT a0, 0xffffffffffffc200
+    fltq.h a0, fa1, fa2
+    EXPECT a0, 0
+    EXPECT_FLAGS 0
+    flt.h a0, fa1, fa2
+    EXPECT_FLAGS NV
+    li t0, 0x4100                /* 2.5 */
+    fmv.h.x fa1, t0
+    fround.h fa0, fa1, rne
+    fmv.x.d a0, fa0
+    EXPECT a0, 0xffffffffffff4000
+    EXPECT_FLAGS 0
+    froundnx.h fa0, fa1, rmm
+    fmv.x.d a0, fa0
+    EXPECT a0, 0xffffffffffff4200
+    EXPECT_FLAGS NX
+    fleq.h a0, fa2, fa1
+    EXPECT a0, 1
+    fmaxm.h fa0, fa1, fa2
+    fmv.x.d a0, fa0
+    EXPECT a0, 0xffffffffffff4100
     j pass

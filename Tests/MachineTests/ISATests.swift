@@ -112,7 +112,7 @@ final class ISATests: XCTestCase {
                        clangMarch: "rv64gc_zicond_zcb_zba_zbb_zimop_zcmop_zicbom_zicboz_zawrs_svinval")
     }
     /// Zfa's FLI, FMINM/FMAXM, FROUND/FROUNDNX, FCVTMOD.W.D and FLEQ/FLTQ, with their flags.
-    func testZfa() throws { try runProgram("zfa", cpu: "max", clangMarch: "rv64gc_zfa") }
+    func testZfa() throws { try runProgram("zfa", cpu: "max", clangMarch: "rv64gc_zfa_zfh") }
     /// The base programs see no difference with every extension on.
     func testProgramsOnTheMaxCPU() throws {
         for name in ["rv64i", "rv64m", "rv64a", "rvc", "csr_traps", "mmu", "tlb", "fpu"] { try runProgram(name, cpu: "max") }

@@ -153,19 +153,53 @@ final class QEMUDifferentialTests: XCTestCase {
         }
     }
 
+    /// A NaN-boxed half of any magnitude from overflow (infinity) down to the subnormals.
+    static func randomHalf(_ g: inout RNG) -> UInt64 {
+        let v = Double(Int64(bitPattern: g.next()) >> 40) / Double(UInt64(1) << UInt64(g.below(40)))
+        return 0xffff_ffff_ffff_0000 | UInt64(Float16(Float(v)).bitPattern)
+    }
+
     /// Zfhmin blocks: FP registers set from x registers, random half-precision conversions (every static
     /// rounding mode and the dynamic one), moves, and loads/stores; then f0..f15 and fflags go to x5..x21.
-    static func halfProgram(seed: UInt64, blocks: Int, length: Int) -> String {
+    /// With `zfh`, also Zfh's arithmetic, fused multiply-adds, sign injection, min/max, comparisons,
+    /// classification and integer conversions (integer results go through t1 into an f register).
+    static func halfProgram(seed: UInt64, blocks: Int, length: Int, zfh: Bool = false) -> String {
         var g = RNG(s: seed &* 0x9e37_79b9_7f4a_7c15 | 1)
         var s = prologue(fp: true)
         let modes = ["rne", "rtz", "rdn", "rup", "rmm", "dyn"]
         func f(_ g: inout RNG) -> String { "f\(g.below(16))" }
+        func rm(_ g: inout RNG) -> String { modes[g.below(6)] }
         for _ in 0..<blocks {
             s += "    csrw fcsr, zero\n"
+            s += "    li t0, \(g.below(5))\n    fsrm t0\n"   // the mode "dyn" takes
             for r in 0..<16 {
-                s += "    li t0, 0x\(String(randomFPValue(&g), radix: 16))\n    fmv.d.x f\(r), t0\n"
+                // Zfh's arithmetic needs NaN-boxed halves on both sides to show anything but the canonical NaN.
+                let v = zfh && g.below(4) != 0 ? randomHalf(&g) : randomFPValue(&g)
+                s += "    li t0, 0x\(String(v, radix: 16))\n    fmv.d.x f\(r), t0\n"
             }
             for _ in 0..<length {
+                if zfh && g.below(3) != 0 {
+                    switch g.below(12) {
+                    case 0, 1:
+                        let op = ["fadd.h", "fsub.h", "fmul.h", "fdiv.h"][g.below(4)]
+                        s += "    \(op) \(f(&g)), \(f(&g)), \(f(&g)), \(rm(&g))\n"
+                    case 2: s += "    fsqrt.h \(f(&g)), \(f(&g)), \(rm(&g))\n"
+                    case 3, 4:
+                        let op = ["fmadd.h", "fmsub.h", "fnmadd.h", "fnmsub.h"][g.below(4)]
+                        s += "    \(op) \(f(&g)), \(f(&g)), \(f(&g)), \(f(&g)), \(rm(&g))\n"
+                    case 5: s += "    \(["fsgnj.h", "fsgnjn.h", "fsgnjx.h", "fmin.h", "fmax.h"][g.below(5)]) \(f(&g)), \(f(&g)), \(f(&g))\n"
+                    case 6, 7:
+                        let op = ["fcvt.w.h", "fcvt.wu.h", "fcvt.l.h", "fcvt.lu.h"][g.below(4)]
+                        s += "    \(op) t1, \(f(&g)), \(rm(&g))\n    fmv.d.x \(f(&g)), t1\n"
+                    case 8, 9:
+                        let op = ["fcvt.h.w", "fcvt.h.wu", "fcvt.h.l", "fcvt.h.lu"][g.below(4)]
+                        let v = [g.next(), g.next() >> UInt64(g.below(64)), UInt64(bitPattern: -Int64(g.below(70000))), UInt64(g.below(70000))][g.below(4)]
+                        s += "    li t1, 0x\(String(v, radix: 16))\n    \(op) \(f(&g)), t1, \(rm(&g))\n"
+                    case 10: s += "    \(["feq.h", "flt.h", "fle.h"][g.below(3)]) t1, \(f(&g)), \(f(&g))\n    fmv.d.x \(f(&g)), t1\n"
+                    default: s += "    fclass.h t1, \(f(&g))\n    fmv.d.x \(f(&g)), t1\n"
+                    }
+                    continue
+                }
                 switch g.below(9) {
                 case 0: s += "    fcvt.s.h \(f(&g)), \(f(&g))\n"
                 case 1: s += "    fcvt.d.h \(f(&g)), \(f(&g))\n"
@@ -193,9 +227,16 @@ final class QEMUDifferentialTests: XCTestCase {
             try compareWithQEMU(QEMUDifferentialTests.halfProgram(seed: seed, blocks: 50, length: 24), march: "rv64gc_zfhmin",
                                 qemuCPU: "rv64,Zfhmin=true", blocks: 50, jit: [true], what: "half precision, seed \(seed)")
         }
+        // Zfh's arithmetic, comparisons and integer conversions.
+        for seed: UInt64 in 11...14 {
+            try compareWithQEMU(QEMUDifferentialTests.halfProgram(seed: seed, blocks: 50, length: 24, zfh: true), march: "rv64gc_zfh",
+                                qemuCPU: "rv64,Zfh=true", blocks: 50, jit: [true], what: "Zfh, seed \(seed)")
+        }
+        try compareTrapWithQEMU(QEMUDifferentialTests.halfProgram(seed: 19, blocks: 1, length: 8, zfh: true), march: "rv64gc_zfh",
+                                qemuCPU: "rv64,Zfhmin=true", cpu: "max,zfh=off", what: "zfh off")
         // Without Zfhmin both trap on the first half-precision instruction.
         try compareTrapWithQEMU(QEMUDifferentialTests.halfProgram(seed: 9, blocks: 1, length: 8), march: "rv64gc_zfhmin",
-                                qemuCPU: "rv64", cpu: "max,zfhmin=off", what: "zfhmin off")
+                                qemuCPU: "rv64", cpu: "max,zfh=off,zfhmin=off", what: "zfhmin off")
     }
 
     /// Assembles `source`, runs it under QEMU with `qemuCPU` (its transcript must hold `blocks` full register
