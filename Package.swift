@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         .target(name: "Platform"),
@@ -35,6 +36,7 @@ let package = Package(
         .target(name: "VMM", dependencies: ["Platform", "RISCV", "Devices", "Backends", "Machine", "CZlib",
                                             .product(name: "Logging", package: "swift-log"),
                                             .product(name: "Hummingbird", package: "hummingbird"),
+                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                             .product(name: "NIOCore", package: "swift-nio"),
                                             .product(name: "NIOPosix", package: "swift-nio"),
                                             .product(name: "NIOHTTP1", package: "swift-nio"),

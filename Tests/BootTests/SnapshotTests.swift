@@ -307,7 +307,8 @@ final class SnapshotTests: XCTestCase {
         XCTAssertFalse(unknown.faultMessage.isEmpty)
         expectStatus(try c.request("PUT", "/snapshot/load", json: ["snapshot_path": dir + "/x.snap"]), 409, "load into a process with a VM")
         expectStatus(try c.request("PATCH", "/vm", json: ["state": "Resumed"]), 409, "resume while running")
-        let stats = try c.request("GET", "/vm/stats")
+        let stats: APIResponse
+        do { stats = try c.request("GET", "/vm/stats") } catch { XCTFail("GET /vm/stats: \(error)\n\(vm.output.suffix(6000))"); throw error }
         expectStatus(stats, 200, "stats")
         let o = try JSONSerialization.jsonObject(with: Data(stats.body)) as? [String: Any]
         XCTAssertGreaterThan((o?["instructions"] as? Int) ?? 0, 1_000_000, stats.text)

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import Machine
 import NIOCore
+import ServiceLifecycle
 
 /// The control API: HTTP/1.1 with JSON bodies on a Unix socket, in Firecracker's shapes (errors are
 /// `{"fault_message": ...}`: 400 bad request, 404 unknown path, 409 wrong VM state). Served by
@@ -12,6 +13,8 @@ public final class APIServer: @unchecked Sendable {
     let host: VMHost
     let logger = Logger(label: "matryoshka.api")
     private var task: Task<Void, Never>?
+    private var group: ServiceGroup?
+    private let served = DispatchSemaphore(value: 0)
 
     public init(socketPath: String, host: VMHost) {
         self.socketPath = socketPath
@@ -41,11 +44,14 @@ public final class APIServer: @unchecked Sendable {
                               configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "matryoshka"),
                               onServerRunning: { _ in bound.signal() },
                               logger: Self.httpLogger())
-        task = Task.detached {
-            do { try await app.runService(gracefulShutdownSignals: []) } catch {
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Self.httpLogger()))
+        self.group = group
+        task = Task.detached { [served] in
+            do { try await group.run() } catch {
                 result.error = error
                 bound.signal()
             }
+            served.signal()
         }
         if bound.wait(timeout: .now() + 10) == .timedOut {
             throw VMError.failed("\(socketPath): the API server did not start within 10 s")
@@ -61,9 +67,16 @@ public final class APIServer: @unchecked Sendable {
         return l
     }
 
+    /// Lets event streams end, then shuts the server down gracefully and waits for it: a response
+    /// written but not yet flushed to its socket (the VM's Exited event) would be lost if the process
+    /// ended first.
     public func stop() {
         host.drainStreams(timeout: 3)
-        task?.cancel()
+        if let group, let task {
+            Task.detached { await group.triggerGracefulShutdown() }
+            if served.wait(timeout: .now() + 3) == .timedOut { task.cancel() }
+        }
+        task = nil
         unlink(socketPath)
     }
 

@@ -76,6 +76,8 @@ public final class VMHost: @unchecked Sendable {
     func drainStreams(timeout: Double) {
         let deadline = DispatchTime.now() + timeout
         while slot.withLock({ $0.openStreams > 0 }) && DispatchTime.now() < deadline { usleep(5_000) }
+        // Streams still open have no end coming (no VM exited): end them so the server can shut down.
+        for l in slot.withLock({ Array($0.listeners.values) }) { l.finish() }
     }
 
     /// A new subscriber's stream of JSON lines.
