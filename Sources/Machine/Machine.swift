@@ -49,13 +49,19 @@ public struct MachineConfig: Sendable, Codable, Equatable {
 
 /// `--cpu MODEL[,EXT=on|off]...`: which optional extensions the harts implement.
 public enum CPUModel {
-    /// The models: RV64GC only, or every extension Matryoshka implements.
-    public static let models: [String: Extensions] = ["rv64gc": .none, "max": .all]
+    /// The models: RV64GC only; the RVA22 profile's extensions (RVA22U64 + RVA22S64; H, Sstc and the
+    /// rest of its options as the board gives them); or every extension Matryoshka implements.
+    public static let models: [String: Extensions] = [
+        "rv64gc": .none,
+        "rva22": [.zba, .zbb, .zbs, .zicbom, .zicboz, .zfhmin, .svade, .svpbmt, .svinval],
+        "max": .all,
+    ]
     /// Switchable extensions by their ISA-string names (Zcmop goes with Zimop).
     public static let switches: [(name: String, ext: Extensions)] = [
         ("zba", .zba), ("zbb", .zbb), ("zbc", .zbc), ("zbs", .zbs), ("zicond", .zicond), ("zcb", .zcb),
         ("zimop", .zimop), ("zicbom", .zicbom), ("zicboz", .zicboz), ("zawrs", .zawrs), ("svinval", .svinval),
         ("svpbmt", .svpbmt), ("svnapot", .svnapot), ("zfhmin", .zfhmin), ("zfa", .zfa), ("zfh", .zfh),
+        ("svade", .svade), ("svadu", .svadu),
     ]
 
     public static func extensions(_ spec: String?) throws -> Extensions {
@@ -92,9 +98,20 @@ public enum CPUModel {
         var n = switches.filter { e.contains($0.ext) }.map(\.name)
         if e.contains(.zimop) { n.append("zcmop") }
         if e.contains(.zicbom) { n.append("zicbop") }
-        if !e.isEmpty { n.append("zihintntl") }
+        if !e.isEmpty { n += ["zihintntl"] + profileProperties }
         return n
     }
+
+    /// What the hart is on every model (the profiles name these, so they are listed beyond RV64GC):
+    /// hpm counters (read-only zero), Zkt, main memory's guarantees (instruction fetch, LR/SC
+    /// eventuality, AMOs, misaligned loads and stores, 64-byte reservation sets and cache blocks),
+    /// hardware page-table reads, any aligned stvec base, stval written for every fault, writable
+    /// scounteren bits.
+    static let profileProperties = ["zihpm", "zkt", "ziccif", "ziccrse", "ziccamoa", "zicclsm", "za64rs", "zic64b",
+                                    "ssccptr", "sstvecd", "sstvala", "sscounterenw"]
+    /// The same for the H extension (the Sha profile's parts): writable hcounteren bits, vstval and
+    /// htval written for every fault, any aligned vstvec base, vsatp and hgatp with every satp mode.
+    static let hypervisorProperties = ["shcounterenw", "shvstvala", "shtvala", "shvstvecd", "shvsatpa", "shgatpa"]
 }
 
 public enum ExitReason: Equatable, Sendable, CustomStringConvertible {
@@ -188,7 +205,9 @@ public final class Machine {
     public static func isaExtensions(for config: MachineConfig) -> [String] {
         var e = isaExtensions
         if config.hypervisor { e.insert("h", at: e.firstIndex(of: "zicntr") ?? e.count) }
-        e += CPUModel.names((try? CPUModel.extensions(config.cpu)) ?? .none)
+        let beyond = (try? CPUModel.extensions(config.cpu)) ?? .none
+        e += CPUModel.names(beyond)
+        if config.hypervisor && !beyond.isEmpty { e += CPUModel.hypervisorProperties }
         return e
     }
 
@@ -363,9 +382,10 @@ public final class Machine {
         // extension: without this, rdtime in user mode (the vDSO clock_gettime) traps.
         _ = h.csrWrite(CSR.scounteren, 0x2)
         // Sstc (the kernel programs stimecmp directly), Svpbmt's PBMTE, and the cache-block operations
-        // for S-mode (CBZE, CBCFE, CBIE = invalidate), as OpenSBI enables them; bits of extensions the
-        // hart lacks stay zero.
-        _ = h.csrWrite(CSR.menvcfg, (1 << 63) | (1 << 62) | 0xf0)
+        // for S-mode (CBZE, CBCFE, CBIE = invalidate), as OpenSBI enables them; Svadu's hardware A/D
+        // updating (ADUE), which spares the kernel a page fault per first access; bits of extensions
+        // the hart lacks stay zero.
+        _ = h.csrWrite(CSR.menvcfg, (1 << 63) | (1 << 62) | (1 << 61) | 0xf0)
         _ = h.csrWrite(CSR.mie, 0)
     }
 

@@ -239,9 +239,10 @@ extension Hart {
         case CSR.mtvec: mtvec = v & ~2
         case CSR.mcounteren: mcounteren = v & 0xffff_ffff
         case CSR.menvcfg:
-            // STCE, PBMTE (Svpbmt), the cache-block enables (Zicbom/Zicboz), FIOM.
-            menvcfg = envcfgLegal(v, writable: (1 << 63) | (extensions.contains(.svpbmt) ? 1 << 62 : 0) | cacheBlockEnableBits | 1)
-            henvcfg &= ~(~menvcfg & (3 << 62))   // henvcfg.STCE and .PBMTE are read-only zero then
+            // STCE, PBMTE (Svpbmt), ADUE (Svadu), the cache-block enables (Zicbom/Zicboz), FIOM.
+            menvcfg = envcfgLegal(v, writable: (1 << 63) | (extensions.contains(.svpbmt) ? 1 << 62 : 0)
+                                  | (extensions.contains(.svadu) ? 1 << 61 : 0) | cacheBlockEnableBits | 1)
+            henvcfg &= ~(~menvcfg & (7 << 61))   // henvcfg.STCE, .PBMTE and .ADUE are read-only zero then
         case CSR.mcountinhibit: mcountinhibit = v & 0xffff_fffd
         case CSR.mscratch: mscratch = v
         case CSR.mepc: mepc = v & ~1
@@ -297,8 +298,8 @@ extension Hart {
                 clearGStageCache()
             }
         case CSR.henvcfg:
-            // FIOM, the cache-block enables, and STCE and PBMTE where menvcfg allows them; ADUE is not implemented.
-            henvcfg = envcfgLegal(v, writable: 1 | cacheBlockEnableBits | (menvcfg & (3 << 62)))
+            // FIOM, the cache-block enables, and STCE, PBMTE and ADUE where menvcfg allows them.
+            henvcfg = envcfgLegal(v, writable: 1 | cacheBlockEnableBits | (menvcfg & (7 << 61)))
         case CSR.vstimecmp:
             guard prv == Priv.machine || virt || (menvcfg >> 63 != 0 && mcounteren & 2 != 0) else { return false }
             vstimecmp = v

@@ -76,9 +76,14 @@ public struct Extensions: OptionSet, Sendable, Hashable {
     /// Zfh: half-precision arithmetic, comparisons and integer conversions (implies Zfhmin; with Zfa,
     /// Zfa's half-precision forms).
     public static let zfh = Extensions(rawValue: 1 << 15)
+    /// Svade: a PTE whose A bit (or, for a store, D bit) needs setting raises a page fault. Without
+    /// Svade or Svadu (the rv64gc model) the walk sets them, as before either was ratified.
+    public static let svade = Extensions(rawValue: 1 << 16)
+    /// Svadu: menvcfg.ADUE (S-mode and G-stage) and henvcfg.ADUE (VS-stage) turn hardware A/D updating on.
+    public static let svadu = Extensions(rawValue: 1 << 17)
     public static let none: Extensions = []
     public static let all: Extensions = [.zba, .zbb, .zbc, .zbs, .zicond, .zcb, .zimop, .zicbom, .zicboz, .zawrs, .svinval, .svpbmt, .svnapot,
-                                         .zfhmin, .zfa, .zfh]
+                                         .zfhmin, .zfa, .zfh, .svade, .svadu]
 }
 
 public enum AMOFunc: UInt8 { case swap, add, xor, and, or, min, max, minu, maxu }

@@ -227,6 +227,8 @@ public final class Hart: InterruptTarget {
         virt = false; hstatus = 2 << 32; hedeleg = 0; hideleg = 0; hvip = 0; hgeie = 0; hcounteren = 0; htimedelta = 0
         htval = 0; htinst = 0; hgatp = 0; henvcfg = 0; vsstatus = 2 << 32; vstvec = 0; vsscratch = 0; vsepc = 0
         vscause = 0; vstval = 0; vsatp = 0; mtval2 = 0; mtinst = 0; vstimecmp = .max
+        // ADUE resets to 1 only where Svadu comes without Svade, so such a guest sees no change (as QEMU).
+        if extensions.contains(.svadu) && !extensions.contains(.svade) { menvcfg = 1 << 61; henvcfg = hypervisorExtension ? 1 << 61 : 0 }
         pmpcfg = [UInt8](repeating: 0, count: 16); pmpaddr = [UInt64](repeating: 0, count: 16); rebuildPMP()
         reservation = .max; waitingForInterrupt = false
         flushAllTLB()
@@ -631,10 +633,11 @@ public final class Hart: InterruptTarget {
                 ppn = (ppn & ~0xf) | ((va >> 12) & 0xf)
                 napotTranslated = true
             }
-            // Hardware A/D update (Svadu behaviour).
+            // A/D: set by the walk, or a page fault where Svade is in effect (Svadu §, *envcfg.ADUE).
             var newPTE = pte | (1 << 6)
             if access == .store { newPTE |= 1 << 7 }
             if newPTE != pte {
+                if !updatesAccessedDirty(stage) { return .fault(pageFaultCause(access)) }
                 if stage == .vs {
                     // The A/D write is an implicit store: the G-stage must permit writing the PTE.
                     switch translateG(pteGPA, .store, execForRead: false, tinst: 0x3020) {
@@ -652,6 +655,13 @@ public final class Hart: InterruptTarget {
             if stage != .g { lastLeafShift = UInt8(12 + 9 * level) }
             return .ok((ppn << 12) | (va & offsetMask))
         }
+    }
+
+    /// Whether a walk of `stage` sets missing A/D bits itself: under Svadu as menvcfg.ADUE (S-mode and
+    /// G-stage) or henvcfg.ADUE (VS-stage) say, never under Svade alone, always without either.
+    @inline(__always) func updatesAccessedDirty(_ stage: Stage) -> Bool {
+        if extensions.contains(.svadu) { return ((stage == .vs ? henvcfg : menvcfg) >> 61) & 1 == 1 }
+        return !extensions.contains(.svade)
     }
 
     /// Translation plus PMP check of the exact bytes. On failure takes the trap and returns nil.

@@ -64,6 +64,22 @@ final class CPUModelBootTests: XCTestCase {
         XCTAssertTrue(noZbb.b.hasPrefix("status=132"), "a Zbb instruction must be illegal with zbb=off: \(noZbb.b)")
     }
 
+    /// RVA22 (RVA22U64 + RVA22S64): its extensions and nothing more, and Svade without Svadu, so every
+    /// first access or write to a page faults and Linux sets the A and D bits itself; the Zba/Zbb/Zbs
+    /// program still computes what the RV64GC build does.
+    func testLinuxRunsOnTheRVA22CPU() throws {
+        let rva22 = try boot("rva22")
+        let isa = rva22.isa.split(separator: "_").map(String.init)
+        for ext in ["zba", "zbb", "zbs", "zicbom", "zicboz", "zfhmin", "svpbmt", "svinval"] {
+            XCTAssertTrue(isa.contains(ext), "\(ext) missing from /proc/cpuinfo: \(rva22.isa)")
+        }
+        for ext in ["zbc", "zfh", "zfa", "zicond", "zcb", "svnapot"] {
+            XCTAssertFalse(isa.contains(ext), "\(ext) is not part of RVA22: \(rva22.isa)")
+        }
+        XCTAssertTrue(rva22.gc.hasPrefix("bitmanip checksum="), rva22.gc)
+        XCTAssertEqual(rva22.b, "status=0 " + rva22.gc)
+    }
+
     func testBadCPUSpecsAreRefused() throws {
         for (spec, words) in [("rv99", ["unknown CPU model", "rv64gc"]), ("max,zzz=on", ["unknown extension", "zba"]),
                               ("max,zbb=maybe", ["zbb=on"]), ("max,zfhmin=off", ["Zfh includes Zfhmin", "zfh=off,zfhmin=off"])] {

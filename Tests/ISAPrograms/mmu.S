@@ -48,6 +48,10 @@
 .endm
 
 test_main:
+    /* The hardware A/D updates checked below are menvcfg.ADUE's to turn on where Svadu is implemented
+     * (read-only zero, and updates always on, on the rv64gc model). */
+    li t0, 1 << 61
+    csrs menvcfg, t0
     /* Sv39 root: VA 0 -> PA 0 (1 GiB, MMIO), VA 0x80000000 identity (RAM), VA 0xC0000000 -> RAM with U=1 */
     PTE_PA root39, 0, 0, (PTE_V|PTE_R|PTE_W|PTE_A|PTE_D)
     PTE_SYM root39, 1, l1, PTE_V

@@ -23,7 +23,7 @@ final class ISATests: XCTestCase {
 
     /// Assembles and links Tests/ISAPrograms/NAME.S; with `clangMarch`, with the toolchain's clang for that
     /// -march (extensions binutils 2.40 does not know).
-    func compile(_ name: String, clangMarch: String? = nil) throws -> String {
+    func compile(_ name: String, clangMarch: String? = nil, defines: [String] = []) throws -> String {
         guard let cc = clangMarch != nil ? ISATests.findTool("clang") : ISATests.findCompiler() else {
             let msg = clangMarch != nil
                 ? "clang not found in PATH or the Swift toolchain's bin: it assembles \(name).S (install the Swift toolchain's clang)"
@@ -40,7 +40,7 @@ final class ISATests: XCTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: cc)
         let target = clangMarch.map { ["--target=riscv64-unknown-elf", "-fuse-ld=lld", "-march=\($0)"] } ?? ["-march=rv64gc_zicsr_zifencei"]
-        p.arguments = target + ["-mabi=lp64d", "-mcmodel=medany", "-nostdlib", "-nostartfiles",
+        p.arguments = target + defines.map { "-D\($0)" } + ["-mabi=lp64d", "-mcmodel=medany", "-nostdlib", "-nostartfiles",
                                 "-static", "-I", ISATests.programsDir.path,
                                 "-T", ISATests.programsDir.appendingPathComponent("link.ld").path, "-o", out, src]
         let err = Pipe()
@@ -57,8 +57,8 @@ final class ISATests: XCTestCase {
     }
 
     func runProgram(_ name: String, budget: UInt64 = 50_000_000, hypervisor: Bool = false, cpu: String? = nil,
-                    clangMarch: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
-        let elf = try compile(name, clangMarch: clangMarch)
+                    clangMarch: String? = nil, defines: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
+        let elf = try compile(name, clangMarch: clangMarch, defines: defines)
         var config = MachineConfig()
         config.hypervisor = hypervisor
         config.cpu = cpu
@@ -113,6 +113,12 @@ final class ISATests: XCTestCase {
     }
     /// Zfa's FLI, FMINM/FMAXM, FROUND/FROUNDNX, FCVTMOD.W.D and FLEQ/FLTQ, with their flags.
     func testZfa() throws { try runProgram("zfa", cpu: "max", clangMarch: "rv64gc_zfa_zfh") }
+    /// Svade (A/D faults) and Svadu (menvcfg/henvcfg.ADUE) for S-mode, G-stage and VS-stage translation;
+    /// with svadu=off, ADUE is read-only zero and the faults stay.
+    func testSvadeAndSvadu() throws {
+        try runProgram("svade", hypervisor: true, cpu: "max", defines: ["SVADU=1"])
+        try runProgram("svade", hypervisor: true, cpu: "max,svadu=off", defines: ["SVADU=0"])
+    }
     /// The base programs see no difference with every extension on.
     func testProgramsOnTheMaxCPU() throws {
         for name in ["rv64i", "rv64m", "rv64a", "rvc", "csr_traps", "mmu", "tlb", "fpu"] { try runProgram(name, cpu: "max") }
