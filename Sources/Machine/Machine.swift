@@ -61,7 +61,7 @@ public enum CPUModel {
         ("zba", .zba), ("zbb", .zbb), ("zbc", .zbc), ("zbs", .zbs), ("zicond", .zicond), ("zcb", .zcb),
         ("zimop", .zimop), ("zicbom", .zicbom), ("zicboz", .zicboz), ("zawrs", .zawrs), ("svinval", .svinval),
         ("svpbmt", .svpbmt), ("svnapot", .svnapot), ("zfhmin", .zfhmin), ("zfa", .zfa), ("zfh", .zfh),
-        ("svade", .svade), ("svadu", .svadu),
+        ("svade", .svade), ("svadu", .svadu), ("smstateen", .smstateen), ("smnpm", .smnpm), ("ssnpm", .ssnpm),
     ]
 
     public static func extensions(_ spec: String?) throws -> Extensions {
@@ -98,6 +98,7 @@ public enum CPUModel {
         var n = switches.filter { e.contains($0.ext) }.map(\.name)
         if e.contains(.zimop) { n.append("zcmop") }
         if e.contains(.zicbom) { n.append("zicbop") }
+        if e.contains(.smstateen) { n.append("ssstateen") }
         if !e.isEmpty { n += ["zihintntl"] + profileProperties }
         return n
     }
@@ -386,6 +387,9 @@ public final class Machine {
         // updating (ADUE), which spares the kernel a page fault per first access; bits of extensions
         // the hart lacks stay zero.
         _ = h.csrWrite(CSR.menvcfg, (1 << 63) | (1 << 62) | (1 << 61) | 0xf0)
+        // Smstateen: S/HS-mode may use sstateen0/hstateen0 (SE0) and senvcfg/henvcfg (ENVCFG), as
+        // OpenSBI allows them (a kernel that knows Smstateen, KVM's, writes them).
+        _ = h.csrWrite(CSR.mstateen0, (1 << 63) | (1 << 62))
         _ = h.csrWrite(CSR.mie, 0)
     }
 

@@ -7,6 +7,7 @@ public enum CSR {
     public static let senvcfg: UInt16 = 0x10a, sscratch: UInt16 = 0x140, sepc: UInt16 = 0x141, scause: UInt16 = 0x142
     public static let stval: UInt16 = 0x143, sip: UInt16 = 0x144, stimecmp: UInt16 = 0x14d, satp: UInt16 = 0x180
     public static let hstatus: UInt16 = 0x600, hedeleg: UInt16 = 0x602, hideleg: UInt16 = 0x603, hie: UInt16 = 0x604
+    public static let mstateen0: UInt16 = 0x30c, hstateen0: UInt16 = 0x60c, sstateen0: UInt16 = 0x10c
     public static let htimedelta: UInt16 = 0x605, hcounteren: UInt16 = 0x606, hgeie: UInt16 = 0x607, henvcfg: UInt16 = 0x60a
     public static let htval: UInt16 = 0x643, hip: UInt16 = 0x644, hvip: UInt16 = 0x645, htinst: UInt16 = 0x64a
     public static let hgatp: UInt16 = 0x680, hgeip: UInt16 = 0xe12

@@ -16,7 +16,7 @@ extension Hart {
     static func isHypervisorCSR(_ n: UInt16) -> Bool {
         switch n {
         case CSR.hstatus, CSR.hedeleg, CSR.hideleg, CSR.hie, CSR.htimedelta, CSR.hcounteren, CSR.hgeie, CSR.henvcfg,
-             CSR.htval, CSR.hip, CSR.hvip, CSR.htinst, CSR.hgatp, CSR.hgeip,
+             CSR.htval, CSR.hip, CSR.hvip, CSR.htinst, CSR.hgatp, CSR.hgeip, CSR.hstateen0...CSR.hstateen0 + 3,
              CSR.vsstatus, CSR.vsie, CSR.vstvec, CSR.vsscratch, CSR.vsepc, CSR.vscause, CSR.vstval, CSR.vsip,
              CSR.vstimecmp, CSR.vsatp:
             return true
@@ -26,7 +26,7 @@ extension Hart {
     static func isSupervisorCSR(_ n: UInt16) -> Bool {
         switch n {
         case CSR.sstatus, CSR.sie, CSR.stvec, CSR.scounteren, CSR.senvcfg, CSR.sscratch, CSR.sepc, CSR.scause,
-             CSR.stval, CSR.sip, CSR.stimecmp, CSR.satp:
+             CSR.stval, CSR.sip, CSR.stimecmp, CSR.satp, CSR.sstateen0...CSR.sstateen0 + 3:
             return true
         default: return false
         }
@@ -37,6 +37,15 @@ extension Hart {
     /// the exception must be a virtual-instruction exception instead.
     func csrMap(_ n: UInt16) -> UInt16? {
         let level = UInt8((n >> 8) & 3)
+        // Smstateen: an mstateen bit that is zero makes its CSRs illegal below M-mode, before any
+        // virtual-instruction rule (that access would not be allowed in HS-mode either).
+        if n & 0xff0 == 0x100 || n & 0xff0 == 0x300 || n & 0xff0 == 0x600, n & 0xc == 0xc, !extensions.contains(.smstateen) {
+            return nil   // no *stateen CSRs
+        }
+        if prv != Priv.machine && extensions.contains(.smstateen), let (index, bit) = Hart.stateEnable(for: n),
+           mstateen[index] >> bit & 1 == 0 {
+            return nil
+        }
         if !hypervisorExtension {
             // Without H there are no HS-level (bits 9:8 = 2) CSRs, nor mtinst/mtval2.
             return level > prv || level == 2 || n == CSR.mtinst || n == CSR.mtval2 ? nil : n
@@ -68,11 +77,31 @@ extension Hart {
                 if menvcfg >> 63 == 0 || mcounteren & 2 == 0 { return nil }
                 if henvcfg >> 63 == 0 || hcounteren & 2 == 0 { csrVirtualFault = true; return nil }
                 return CSR.vstimecmp
-            default: return n   // scounteren, senvcfg: not swapped
+            default:
+                // scounteren, senvcfg, sstateen: not swapped; hstateen gates senvcfg and sstateen for VS-mode.
+                if extensions.contains(.smstateen), let (index, bit) = Hart.stateEnable(for: n), hstateen[index] >> bit & 1 == 0 {
+                    csrVirtualFault = true; return nil
+                }
+                return n
             }
         }
         return level > prv ? nil : n
     }
+
+    /// The mstateen/hstateen register and bit that gate CSR `n` (Smstateen §"State Enable 0 Registers"):
+    /// SE (bit 63) sstateenN and hstateenN, ENVCFG (bit 62 of the 0 registers) senvcfg and henvcfg.
+    static func stateEnable(for n: UInt16) -> (index: Int, bit: UInt64)? {
+        switch n {
+        case CSR.sstateen0...CSR.sstateen0 + 3: return (Int(n - CSR.sstateen0), 63)
+        case CSR.hstateen0...CSR.hstateen0 + 3: return (Int(n - CSR.hstateen0), 63)
+        case CSR.senvcfg, CSR.henvcfg: return (0, 62)
+        default: return nil
+        }
+    }
+    /// The writable bits of mstateenN and hstateenN: SE, and ENVCFG in the 0 registers. The others
+    /// stand for state this hart lacks (custom state, Zfinx's fcsr, Zcmt, AIA, Sdtrig, ...) or are
+    /// reserved: read-only zero.
+    static func stateEnableWritable(_ index: Int) -> UInt64 { index == 0 ? 3 << 62 : 1 << 63 }
 
     var fpEnabled: Bool { mstatus & MStatus.fs != 0 && (!virt || vsstatus & MStatus.fs != 0) }
     func markFPDirty() {
@@ -147,6 +176,9 @@ extension Hart {
         case CSR.mcycle: return instret &+ cycleOffset
         case CSR.minstret: return instret &+ instretOffset
         case 0xb03...0xb1f, 0x323...0x33f: return 0  // hpm counters and events: hardwired to zero
+        case CSR.mstateen0...CSR.mstateen0 + 3 where extensions.contains(.smstateen): return mstateen[Int(n - CSR.mstateen0)]
+        case CSR.hstateen0...CSR.hstateen0 + 3 where extensions.contains(.smstateen): return hstateen[Int(n - CSR.hstateen0)]
+        case CSR.sstateen0...CSR.sstateen0 + 3 where extensions.contains(.smstateen): return 0
         // H extension (csrMap only lets these through when it is present)
         case CSR.hstatus: return hstatus
         case CSR.hedeleg: return hedeleg
@@ -204,7 +236,7 @@ extension Hart {
             mipSoft = (mipSoft & ~writable) | (v & writable)
         case CSR.stvec: stvec = v & ~2
         case CSR.scounteren: scounteren = v & 0xffff_ffff
-        case CSR.senvcfg: senvcfg = envcfgLegal(v, writable: 1 | cacheBlockEnableBits)
+        case CSR.senvcfg: senvcfg = envcfgLegal(v, writable: 1 | cacheBlockEnableBits | (extensions.contains(.ssnpm) ? 3 << 32 : 0), old: senvcfg)
         case CSR.sscratch: sscratch = v
         case CSR.sepc: sepc = v & ~1
         case CSR.scause: scause = v
@@ -241,7 +273,8 @@ extension Hart {
         case CSR.menvcfg:
             // STCE, PBMTE (Svpbmt), ADUE (Svadu), the cache-block enables (Zicbom/Zicboz), FIOM.
             menvcfg = envcfgLegal(v, writable: (1 << 63) | (extensions.contains(.svpbmt) ? 1 << 62 : 0)
-                                  | (extensions.contains(.svadu) ? 1 << 61 : 0) | cacheBlockEnableBits | 1)
+                                  | (extensions.contains(.svadu) ? 1 << 61 : 0) | (extensions.contains(.smnpm) ? 3 << 32 : 0)
+                                  | cacheBlockEnableBits | 1, old: menvcfg)
             henvcfg &= ~(~menvcfg & (7 << 61))   // henvcfg.STCE, .PBMTE and .ADUE are read-only zero then
         case CSR.mcountinhibit: mcountinhibit = v & 0xffff_fffd
         case CSR.mscratch: mscratch = v
@@ -264,13 +297,27 @@ extension Hart {
             let locked = pmpcfg[i] & 0x80 != 0 || (i < 15 && pmpcfg[i + 1] & 0x98 == 0x88)  // next is locked TOR
             if !locked { pmpaddr[i] = v & ((1 << 54) - 1); rebuildPMP(); flushAllTLB() }
         case 0x3c0...0x3ef: break
+        case CSR.mstateen0...CSR.mstateen0 + 3 where extensions.contains(.smstateen):
+            let i = Int(n - CSR.mstateen0)
+            mstateen[i] = v & Hart.stateEnableWritable(i)
+            hstateen[i] &= mstateen[i]
+        case CSR.hstateen0...CSR.hstateen0 + 3 where extensions.contains(.smstateen):
+            let i = Int(n - CSR.hstateen0)
+            hstateen[i] = v & Hart.stateEnableWritable(i) & mstateen[i]
+        case CSR.sstateen0...CSR.sstateen0 + 3 where extensions.contains(.smstateen): break
         // RV64 has no minstreth/mcycleh (nor cycleh/instreth): those numbers fall through to illegal.
         case CSR.mcycle: cycleOffset = v &- instret
         case CSR.minstret: instretOffset = v &- instret
         case 0xb03...0xb1f, 0x323...0x33f: break
         case CSR.mvendorid, CSR.marchid, CSR.mimpid, CSR.mhartid, CSR.mconfigptr: return false
         // H extension (csrMap only lets these through when it is present)
-        case CSR.hstatus: hstatus = (hstatus & ~Hart.hstatusWritable) | (v & Hart.hstatusWritable)
+        case CSR.hstatus:
+            // HUPMM (Ssnpm): PMM for HLV/HSV as VU-mode; the reserved value 1 keeps the old setting.
+            var w = Hart.hstatusWritable | (extensions.contains(.ssnpm) ? 3 << 48 : 0)
+            if (v >> 48) & 3 == 1 { w &= ~(3 << 48) }
+            let old = hstatus
+            hstatus = (hstatus & ~w) | (v & w)
+            if (old ^ hstatus) >> 48 & 3 != 0 { flushAllTLB() }
         case CSR.hedeleg: hedeleg = v & 0xb1ff   // ecalls from HS/VS/M and causes 20-23 cannot be delegated to VS
         case CSR.hideleg: hideleg = v & Hart.vsInterrupts
         case CSR.hie: mie = (mie & ~Hart.vsInterrupts) | (v & Hart.vsInterrupts)
@@ -299,7 +346,8 @@ extension Hart {
             }
         case CSR.henvcfg:
             // FIOM, the cache-block enables, and STCE, PBMTE and ADUE where menvcfg allows them.
-            henvcfg = envcfgLegal(v, writable: 1 | cacheBlockEnableBits | (menvcfg & (7 << 61)))
+            henvcfg = envcfgLegal(v, writable: 1 | cacheBlockEnableBits | (menvcfg & (7 << 61)) | (extensions.contains(.ssnpm) ? 3 << 32 : 0),
+                                  old: henvcfg)
         case CSR.vstimecmp:
             guard prv == Priv.machine || virt || (menvcfg >> 63 != 0 && mcounteren & 2 != 0) else { return false }
             vstimecmp = v
@@ -395,9 +443,13 @@ extension Hart {
     }
 
     /// An *envcfg value limited to `writable`, with the reserved CBIE encoding 10 read as 00 (WARL).
-    func envcfgLegal(_ v: UInt64, writable: UInt64) -> UInt64 {
+    /// A legal *envcfg value from a write of `v` over `old`: CBIE's reserved 2 becomes 0, PMM's
+    /// reserved 1 keeps the old PMM. A PMM change flushes the TLBs (their tags are unmasked addresses).
+    func envcfgLegal(_ v: UInt64, writable: UInt64, old: UInt64) -> UInt64 {
         var r = v & writable
         if (r >> 4) & 3 == 2 { r &= ~0x30 }
+        if (r >> 32) & 3 == 1 { r = (r & ~(3 << 32)) | (old & (3 << 32)) }
+        if (r ^ old) >> 32 & 3 != 0 { flushAllTLB() }
         return r
     }
 }

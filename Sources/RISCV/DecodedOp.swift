@@ -81,9 +81,16 @@ public struct Extensions: OptionSet, Sendable, Hashable {
     public static let svade = Extensions(rawValue: 1 << 16)
     /// Svadu: menvcfg.ADUE (S-mode and G-stage) and henvcfg.ADUE (VS-stage) turn hardware A/D updating on.
     public static let svadu = Extensions(rawValue: 1 << 17)
+    /// Smstateen/Ssstateen: mstateen0-3, hstateen0-3 and sstateen0-3 gate less-privileged access to
+    /// sstateen/hstateen (SE) and senvcfg/henvcfg (ENVCFG).
+    public static let smstateen = Extensions(rawValue: 1 << 18)
+    /// Pointer masking for S/HS-mode (Smnpm: menvcfg.PMM) and for U, VS and VU-mode (Ssnpm:
+    /// senvcfg.PMM, henvcfg.PMM, hstatus.HUPMM): data addresses ignore their upper 7 or 16 bits.
+    public static let smnpm = Extensions(rawValue: 1 << 19)
+    public static let ssnpm = Extensions(rawValue: 1 << 20)
     public static let none: Extensions = []
     public static let all: Extensions = [.zba, .zbb, .zbc, .zbs, .zicond, .zcb, .zimop, .zicbom, .zicboz, .zawrs, .svinval, .svpbmt, .svnapot,
-                                         .zfhmin, .zfa, .zfh, .svade, .svadu]
+                                         .zfhmin, .zfa, .zfh, .svade, .svadu, .smstateen, .smnpm, .ssnpm]
 }
 
 public enum AMOFunc: UInt8 { case swap, add, xor, and, or, min, max, minu, maxu }

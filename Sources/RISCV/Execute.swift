@@ -383,7 +383,7 @@ extension Hart {
             }
             return true
         }
-        if case .ok = translate(va, .load, dataPriv, virt: dataVirt) { return true }
+        if case .ok = translate(maskPointer(va, dataPriv, virt: dataVirt), .load, dataPriv, virt: dataVirt) { return true }
         // No read access: the fault is reported as a store fault (§"Cache-Block Management Instructions").
         return physical(va, 1, .store, dataPriv, virt: dataVirt) != nil
     }

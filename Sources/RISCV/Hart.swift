@@ -101,6 +101,9 @@ public final class Hart: InterruptTarget {
     // Supervisor-level CSRs
     @exclusivity(unchecked) public var stvec: UInt64 = 0, sscratch: UInt64 = 0, sepc: UInt64 = 0, scause: UInt64 = 0, stval: UInt64 = 0
     @exclusivity(unchecked) public var satp: UInt64 = 0, scounteren: UInt64 = 0, senvcfg: UInt64 = 0, stimecmp: UInt64 = .max
+    /// Smstateen: mstateen0-3 and hstateen0-3 (sstateen0-3 are all read-only zero: none of their bits'
+    /// state exists here). hstateen bits read as zero where mstateen's are zero.
+    public var mstateen: [UInt64] = [0, 0, 0, 0], hstateen: [UInt64] = [0, 0, 0, 0]
     @exclusivity(unchecked) public var fcsr: UInt64 = 0
     // Hypervisor and virtual-supervisor CSRs (H extension); hie lives in mie, hip is derived from hvip.
     @exclusivity(unchecked) public var hstatus: UInt64 = 2 << 32   // VSXL = 64
@@ -227,6 +230,7 @@ public final class Hart: InterruptTarget {
         virt = false; hstatus = 2 << 32; hedeleg = 0; hideleg = 0; hvip = 0; hgeie = 0; hcounteren = 0; htimedelta = 0
         htval = 0; htinst = 0; hgatp = 0; henvcfg = 0; vsstatus = 2 << 32; vstvec = 0; vsscratch = 0; vsepc = 0
         vscause = 0; vstval = 0; vsatp = 0; mtval2 = 0; mtinst = 0; vstimecmp = .max
+        mstateen = [0, 0, 0, 0]; hstateen = [0, 0, 0, 0]
         // ADUE resets to 1 only where Svadu comes without Svade, so such a guest sees no change (as QEMU).
         if extensions.contains(.svadu) && !extensions.contains(.svade) { menvcfg = 1 << 61; henvcfg = hypervisorExtension ? 1 << 61 : 0 }
         pmpcfg = [UInt8](repeating: 0, count: 16); pmpaddr = [UInt64](repeating: 0, count: 16); rebuildPMP()
@@ -665,7 +669,10 @@ public final class Hart: InterruptTarget {
     }
 
     /// Translation plus PMP check of the exact bytes. On failure takes the trap and returns nil.
-    func physical(_ va: UInt64, _ len: UInt64, _ access: Access, _ p: UInt8, virt v: Bool = false, hlvx: Bool = false) -> UInt64? {
+    func physical(_ rawVA: UInt64, _ len: UInt64, _ access: Access, _ p: UInt8, virt v: Bool = false, hlvx: Bool = false) -> UInt64? {
+        // Pointer masking applies to explicit data accesses; a fault reports the transformed address.
+        // TLB entries keep the untransformed page as their tag, so every PMM change flushes them.
+        let va = access == .fetch ? rawVA : maskPointer(rawVA, p, virt: v)
         if collectStats {
             let l: PrivilegeLevel = p == Priv.machine ? .m : (p == Priv.supervisor ? (v ? .vs : .hs) : (v ? .vu : .u))
             translationsByLevel[l.rawValue] &+= 1
@@ -687,6 +694,24 @@ public final class Hart: InterruptTarget {
             }
             return pa
         }
+    }
+
+    /// The pointer-masking "ignore" transformation (Pointer Masking §"The Ignore Transformation") of a
+    /// data address at effective privilege `p` (`v`: V=1): with PMLEN 7 (PMM=2) or 16 (PMM=3) the upper
+    /// PMLEN bits become the sign extension of the rest for a virtual address, zeros for a physical
+    /// (Bare) one. PMM comes from menvcfg for S/HS, senvcfg for U and VU, henvcfg for VS, and
+    /// hstatus.HUPMM for HLV/HSV as VU; none in M-mode (no Smmpm), none where MXR is in effect.
+    func maskPointer(_ va: UInt64, _ p: UInt8, virt v: Bool) -> UInt64 {
+        guard p != Priv.machine, ((menvcfg | senvcfg | henvcfg) >> 32 | hstatus >> 48) & 3 != 0 else { return va }
+        let pmm: UInt64
+        if !v { pmm = (p == Priv.supervisor ? menvcfg : senvcfg) >> 32 & 3 }
+        else if p == Priv.supervisor { pmm = henvcfg >> 32 & 3 }
+        else if !virt && prv != Priv.machine { pmm = hstatus >> 48 & 3 }
+        else { pmm = senvcfg >> 32 & 3 }
+        guard pmm >= 2, mstatus & MStatus.mxr == 0, !(v && vsstatus & MStatus.mxr != 0) else { return va }
+        let pmlen: UInt64 = pmm == 2 ? 7 : 16
+        let translated = (v ? vsatp : satp) >> 60 != 0
+        return translated ? UInt64(bitPattern: Int64(bitPattern: va << pmlen) >> Int64(pmlen)) : (va << pmlen) >> pmlen
     }
 
     /// Whether the whole 4 KiB page at `pa` gets the same PMP answer as a single access (safe to cache).

@@ -3,7 +3,7 @@ import Platform
 
 extension Hart: Stateful {
     public func saveState(_ w: inout StateWriter) {
-        w.section("hart", version: 2) { w in
+        w.section("hart", version: 3) { w in
             w.u64(UInt64(id)); w.u64(pc); w.u8(prv)
             for i in 0..<32 { w.u64(x[i]) }
             for i in 0..<32 { w.u64(f[i]) }
@@ -17,11 +17,13 @@ extension Hart: Stateful {
             // Version 2: H extension state.
             w.bool(virt)
             w.u64s(hypervisorState)
+            // Version 3: Smstateen.
+            w.u64s(mstateen + hstateen)
         }
     }
 
     public func loadState(_ r: inout StateReader) throws {
-        try r.section("hart", versions: 1...2) { r, version in
+        try r.section("hart", versions: 1...3) { r, version in
             let savedID = try r.u64()
             guard savedID == UInt64(id) else { throw StateError("hart state is for hart \(savedID), not \(id)") }
             let newPC = try r.u64()
@@ -50,6 +52,13 @@ extension Hart: Stateful {
                     throw StateError("corrupt hart state: \(h.count) hypervisor CSR values, expected \(Hart.defaultHypervisorState.count)")
                 }
             }
+            // A state from before Smstateen had nothing gated: keep it so (SE and ENVCFG set).
+            var stateEnables = [Hart.stateEnableWritable(0), 1 << 63, 1 << 63, 1 << 63]
+            stateEnables += stateEnables
+            if version >= 3 {
+                stateEnables = try r.u64s(max: 8)
+                guard stateEnables.count == 8 else { throw StateError("corrupt hart state: \(stateEnables.count) state-enable values, expected 8") }
+            }
             // Validated: commit.
             pc = newPC; prv = newPrv
             for i in 0..<32 { x[i] = regs[i]; f[i] = fregs[i] }
@@ -64,6 +73,10 @@ extension Hart: Stateful {
             waitingForInterrupt = waiting; running = isRunning
             virt = newVirt
             hypervisorState = h
+            for i in 0..<4 {
+                mstateen[i] = stateEnables[i] & Hart.stateEnableWritable(i)
+                hstateen[i] = stateEnables[4 + i] & mstateen[i]
+            }
             flushAllTLB()
         }
     }

@@ -31,6 +31,8 @@ struct Demo: ParsableCommand {
         var cpus: Int = 1
         @Option(help: "L1 firmware: 'builtin' (SBI implemented by Matryoshka), 'opensbi' (the fetched fw_dynamic.bin) or a path.")
         var firmware: String = "builtin"
+        @Option(help: "L1's CPU model, as run --cpu: 'rv64gc' (the default), 'rva22' or 'max', then ',EXT=on|off'.")
+        var cpu: String = "rv64gc"
 
         func run() throws {
             guard let mem = parseSize(memory) else {
@@ -56,6 +58,8 @@ struct Demo: ParsableCommand {
             config.memorySize = mem
             config.hypervisor = true
             config.harts = cpus
+            do { _ = try CPUModel.extensions(cpu) } catch { throw ExitCode(fail("\(error)", status: 2)) }
+            config.cpu = cpu
             switch firmware {
             case "builtin": config.firmware = .builtin
             case "opensbi": config.firmware = .file(GuestImages.firmwarePath)

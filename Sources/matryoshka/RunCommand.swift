@@ -62,7 +62,7 @@ struct Run: ParsableCommand {
     var hypervisor = false
     @Flag(help: "Do not implement the Hypervisor (H) extension (no misa.H, no 'h' in the device tree).")
     var noHypervisor = false
-    @Option(help: ArgumentHelp("CPU model and extension switches, as QEMU's -cpu: 'rv64gc' (the default), 'rva22' (the RVA22 profile's extensions) or 'max' (every extension implemented: Zba, Zbb, Zbc, Zbs, Zicond, Zcb, Zimop/Zcmop, Zicbom/Zicboz/Zicbop, Zawrs, Svinval, Svpbmt, Svnapot, Zfh/Zfhmin, Zfa, Svade/Svadu), then ',EXT=on|off' (e.g. max,zbc=off).", valueName: "model"))
+    @Option(help: ArgumentHelp("CPU model and extension switches, as QEMU's -cpu: 'rv64gc' (the default), 'rva22' (the RVA22 profile's extensions) or 'max' (every extension implemented: Zba, Zbb, Zbc, Zbs, Zicond, Zcb, Zimop/Zcmop, Zicbom/Zicboz/Zicbop, Zawrs, Svinval, Svpbmt, Svnapot, Zfh/Zfhmin, Zfa, Svade/Svadu, Smstateen, Smnpm/Ssnpm), then ',EXT=on|off' (e.g. max,zbc=off).", valueName: "model"))
     var cpu: String?
     @Option(help: ArgumentHelp("Serve the control API (HTTP/1.1, JSON; Firecracker's endpoints) on this Unix socket.", valueName: "path"))
     var apiSocket: String?

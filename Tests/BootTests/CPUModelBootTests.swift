@@ -50,7 +50,7 @@ final class CPUModelBootTests: XCTestCase {
 
     func testLinuxUsesTheMaxCPU() throws {
         let max = try boot("max")
-        for ext in ["zba", "zbb", "zbc", "zbs", "zicond", "zicbom", "zicboz", "zcb", "zfhmin", "zfh", "zfa", "svpbmt", "svinval", "svnapot"] {
+        for ext in ["zba", "zbb", "zbc", "zbs", "zicond", "zicbom", "zicboz", "zcb", "zfhmin", "zfh", "zfa", "svpbmt", "svinval", "svnapot", "smstateen"] {
             XCTAssertTrue(max.isa.split(separator: "_").contains(Substring(ext)), "\(ext) missing from /proc/cpuinfo: \(max.isa)")
         }
         XCTAssertTrue(max.gc.hasPrefix("bitmanip checksum="), max.gc)

@@ -21,6 +21,17 @@ final class NestedBootTests: XCTestCase {
         try runNestedDemo(extraArguments: ["--cpus", "2"], cpus: 2)
     }
 
+    /// L1 on the `max` CPU: KVM hands L2 (`-cpu host`) the extensions beyond RV64GC, L2's kernel in VS-mode
+    /// uses them (Zicboz, Svpbmt through henvcfg; senvcfg and sstateen0 through KVM's hstateen0 under
+    /// Smstateen, which the built-in SBI opens in mstateen0), and L2 powers off as on rv64gc.
+    func testNestedDemoOnTheMaxCPU() throws {
+        let output = try runNestedDemo(extraArguments: ["--cpu", "max"], cpus: 1)
+        let l2ISA = output.split(whereSeparator: \.isNewline).first { $0.contains("L2 isa : ") }.map(String.init) ?? ""
+        for ext in ["zba", "zbb", "zicboz", "zicond", "zfh", "svpbmt", "smstateen"] {
+            XCTAssertTrue(l2ISA.split(separator: "_").contains(Substring(ext)), "\(ext) missing from L2's isa: \(l2ISA)")
+        }
+    }
+
     /// A plain `run` with no hypervisor flag: the H extension is on by default, so L1 loads kvm.ko,
     /// finds /dev/kvm and runs L2 (the L1 init fails loudly when insmod kvm.ko fails).
     func testKVMLoadsWithoutFlags() throws {
@@ -49,7 +60,8 @@ final class NestedBootTests: XCTestCase {
         XCTAssertTrue(off.output.contains("kvm needs the H extension"), off.output.split(whereSeparator: \.isNewline).suffix(20).joined(separator: "\n"))
     }
 
-    private func runNestedDemo(extraArguments: [String], cpus: Int) throws {
+    @discardableResult
+    private func runNestedDemo(extraArguments: [String], cpus: Int) throws -> String {
         let binary = try requireBinary()
         guard GuestImages.isNestedFetched else {
             try missing("nested images missing or out of date in \(GuestImages.nestedDirectory): run `swift run -c release matryoshka images fetch --nested`")
@@ -71,7 +83,7 @@ final class NestedBootTests: XCTestCase {
         // in L1, and L1 powers off: two "reboot: Power down", L2's first.
         guard let l2Banner = output.range(of: "=== L2 guest (nested") else {
             XCTFail("the L2 banner never appeared; last output:\n\(tail)")
-            return
+            return output
         }
         XCTAssertNotNil(output.range(of: "L2 isa : rv64", range: l2Banner.upperBound..<output.endIndex),
                         "L2 banner without its isa line; last output:\n\(tail)")
@@ -97,6 +109,7 @@ final class NestedBootTests: XCTestCase {
             .flatMap { $0.split(separator: " ").last.flatMap { UInt64($0) } } ?? 0
         XCTAssertGreaterThan(exits, 0, "VM exits; last output:\n\(tail)")
         print("NestedBootTests: L1 + L2 finished in \(String(format: "%.1f", elapsed)) s; VS \(levels["VS"] ?? 0), VU \(levels["VU"] ?? 0) instructions, \(exits) VM exits")
+        return output
     }
 
     /// A damaged L1 disk is reported by name before any guest boots (exit status 2). Runs against a

@@ -23,6 +23,7 @@ final class HartStateTests: XCTestCase {
         XCTAssertTrue(a.csrWrite(CSR.satp, (8 << 60) | 0x80123))
         XCTAssertTrue(a.csrWrite(CSR.pmpaddr0, 0x2000_03ff))
         XCTAssertTrue(a.csrWrite(CSR.pmpcfg0, 0x1b))
+        XCTAssertTrue(a.csrWrite(CSR.mstateen0 + 1, 1 << 63))
         var w = StateWriter()
         a.saveState(&w)
 
@@ -37,6 +38,7 @@ final class HartStateTests: XCTestCase {
         XCTAssertEqual(b.satp, a.satp)
         XCTAssertEqual(b.csrRead(CSR.pmpaddr0), 0x2000_03ff)
         XCTAssertEqual(b.csrRead(CSR.pmpcfg0), 0x1b)
+        XCTAssertEqual(b.mstateen, [0, 1 << 63, 0, 0])
     }
 
     func testTruncatedAndCorruptStateIsRejected() {
@@ -95,9 +97,10 @@ final class HartStateTests: XCTestCase {
         var w = StateWriter()
         a.saveState(&w)
         // Section layout: tag (u64 length + bytes), u32 version, u64 body length, body. Version 2 appends the
-        // V bit (1 byte) and the H CSR list (u64 count + values) to the version-1 body.
+        // V bit (1 byte) and the H CSR list (u64 count + values) to the version-1 body; version 3 the
+        // eight state-enable registers (u64 count + values).
         let headerLength = 8 + 4 + 4 + 8
-        let extra = 1 + 8 + 8 * 21
+        let extra = 1 + 8 + 8 * 21 + 8 + 8 * 8
         let body = Array(w.bytes[headerLength..<(w.bytes.count - extra)])
         var v1 = StateWriter()
         v1.string("hart"); v1.u32(1); v1.blob(body)
@@ -111,5 +114,8 @@ final class HartStateTests: XCTestCase {
         XCTAssertFalse(b.virt)
         XCTAssertEqual(b.vsscratch, 0)
         XCTAssertEqual(b.hstatus, 2 << 32)
+        // Nothing was gated before Smstateen: a state from then keeps S/HS and VS access to senvcfg and co.
+        XCTAssertEqual(b.mstateen, [3 << 62, 1 << 63, 1 << 63, 1 << 63])
+        XCTAssertEqual(b.hstateen, b.mstateen)
     }
 }
