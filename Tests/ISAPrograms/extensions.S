@@ -7,15 +7,8 @@
  * Sv39 layout for the S-mode part: VA 0 -> PA 0 (1 GiB, MMIO), VA 0x80000000 identity (1 GiB),
  * VA 0x40000000 -> l1 -> l0: l0[1] PBMT=NC -> DATA, l0[2] PBMT=3 -> DATA,
  * l0[16..31] a 64 KiB NAPOT mapping of NAPOT_PA, l0[32..47] NAPOT with a bad size (ppn[3:0] = 0100). */
-#define PTE_V 1
-#define PTE_R 2
-#define PTE_W 4
-#define PTE_X 8
-#define PTE_A 64
-#define PTE_D 128
 #define RW  (PTE_V|PTE_R|PTE_W|PTE_A|PTE_D)
 #define RWX (RW|PTE_X)
-#define SATP_SV39 (8 << 60)
 #define DATA 0x80900000
 #define NAPOT_PA 0x80800000
 #define PBMT_NC (1 << 61)
@@ -153,11 +146,7 @@ test_main:
     li t0, DATA
     li t1, 0xDA7A
     sd t1, 0(t0)
-    la t0, root
-    srli t0, t0, 12
-    li t1, SATP_SV39
-    or t0, t0, t1
-    csrw satp, t0
+    SET_ATP satp, SATP_SV39, root
     sfence.vma
     csrw menvcfg, zero
     CLEAR_TRAP

@@ -7,15 +7,6 @@
  * under Bare. A fault reports the transformed address; MXR turns masking off; the reserved PMM=1
  * keeps the old setting; turning masking off makes a tagged address fault again (no stale TLB). */
     .option arch, +h
-#define PTE_V 1
-#define PTE_R 2
-#define PTE_W 4
-#define PTE_X 8
-#define PTE_U 16
-#define PTE_A 64
-#define PTE_D 128
-#define LEAF_ALL (PTE_V|PTE_R|PTE_W|PTE_X|PTE_A|PTE_D)
-#define SATP_SV39 (8 << 60)
 #define PMM2 (2 << 32)
 #define PMM3 (3 << 32)
 #define HUPMM3 (3 << 48)
@@ -87,11 +78,7 @@ test_main:
 
     /* S-mode under Sv39 with PMLEN 7. */
     NEXT
-    la t0, root
-    srli t0, t0, 12
-    li t1, SATP_SV39
-    or t0, t0, t1
-    csrw satp, t0
+    SET_ATP satp, SATP_SV39, root
     sfence.vma
     li t0, PMM2
     csrs menvcfg, t0

@@ -10,15 +10,6 @@
 #error "build with -DSVADU=0 or -DSVADU=1"
 #endif
     .option arch, +h
-#define PTE_V 1
-#define PTE_R 2
-#define PTE_W 4
-#define PTE_X 8
-#define PTE_U 16
-#define PTE_A 64
-#define PTE_D 128
-#define LEAF_ALL (PTE_V|PTE_R|PTE_W|PTE_X|PTE_A|PTE_D)
-#define SATP_SV39 (8 << 60)
 #define HGATP_SV39X4 (8 << 60)
 #define ADUE (1 << 61)
 #define VBASE 0x40000000
@@ -28,17 +19,6 @@
 #define CAUSE_LOAD_GUEST_PAGE 21
 #define CAUSE_STORE_GUEST_PAGE 23
 
-/* table[index] = leaf PTE for symbol target */
-.macro LEAF_SYM table, index, target, flags
-    la t0, \table
-    li t1, (\index) * 8
-    add t0, t0, t1
-    la t1, \target
-    srli t1, t1, 12
-    slli t1, t1, 10
-    ori t1, t1, \flags
-    sd t1, 0(t0)
-.endm
 /* reg = the A and D bits of table[index] */
 .macro AD reg, table, index
     la \reg, \table
@@ -71,14 +51,10 @@ test_main:
     SETPTE root, 2, 0x80000000, LEAF_ALL
     PTE_SYM root, 1, l1
     PTE_SYM l1, 0, l0
-    LEAF_SYM l0, 0, page0, PTE_V|PTE_R|PTE_W
-    LEAF_SYM l0, 1, page1, PTE_V|PTE_R|PTE_W|PTE_A
-    LEAF_SYM l0, 2, code_page, PTE_V|PTE_X
-    la t0, root
-    srli t0, t0, 12
-    li t1, SATP_SV39
-    or t0, t0, t1
-    csrw satp, t0
+    PTE_SYM l0, 0, page0, PTE_V|PTE_R|PTE_W
+    PTE_SYM l0, 1, page1, PTE_V|PTE_R|PTE_W|PTE_A
+    PTE_SYM l0, 2, code_page, PTE_V|PTE_X
+    SET_ATP satp, SATP_SV39, root
     sfence.vma
 
     /* ---------------- ADUE = 0: Svade ---------------- */
@@ -178,12 +154,8 @@ s_svadu:
     SETPTE g_root, 2, 0x80000000, LEAF_ALL|PTE_U
     PTE_SYM g_root, 1, g_l1
     PTE_SYM g_l1, 0, g_l0
-    LEAF_SYM g_l0, 0, page2, PTE_V|PTE_R|PTE_W|PTE_U
-    la t0, g_root
-    srli t0, t0, 12
-    li t1, HGATP_SV39X4
-    or t0, t0, t1
-    csrw hgatp, t0
+    PTE_SYM g_l0, 0, page2, PTE_V|PTE_R|PTE_W|PTE_U
+    SET_ATP hgatp, HGATP_SV39X4, g_root
     csrw vsatp, zero
     hfence.gvma
     NEXT
@@ -236,12 +208,8 @@ m_after_g1:
     SETPTE vs_root, 2, 0x80000000, LEAF_ALL
     PTE_SYM vs_root, 1, vs_l1
     PTE_SYM vs_l1, 0, vs_l0
-    LEAF_SYM vs_l0, 0, page3, PTE_V|PTE_R|PTE_W
-    la t0, vs_root
-    srli t0, t0, 12
-    li t1, SATP_SV39
-    or t0, t0, t1
-    csrw vsatp, t0
+    PTE_SYM vs_l0, 0, page3, PTE_V|PTE_R|PTE_W
+    SET_ATP vsatp, SATP_SV39, vs_root
     li t0, ADUE
     csrc henvcfg, t0
     hfence.vvma

@@ -13,16 +13,9 @@
  * X(n) = 0x40100000 + n pages (l0a index 256 + n, TLB index 256 + n); XCONF(n) is the l0b page with the
  * same TLB index. DP(n) are data pages with marker 0xD000 + n at offset 0; 2 MiB pages MEGA_A and
  * MEGA_B hold 0xA0000 + k and 0xB0000 + k at the start of their k-th 4 KiB page. */
-#define PTE_V 1
-#define PTE_R 2
-#define PTE_W 4
-#define PTE_X 8
-#define PTE_A 64
-#define PTE_D 128
 #define RW  (PTE_V|PTE_R|PTE_W|PTE_A|PTE_D)
 #define RWX (RW|PTE_X)
 #define RO  (PTE_V|PTE_R|PTE_A)
-#define SATP_SV39 (8 << 60)
 #define XBASE 0x40100000
 #define X(n) (XBASE + (n) * 0x1000)
 #define XCONF(n) (0x40500000 + (n) * 0x1000)
@@ -96,11 +89,7 @@ test_main:
     SETPTE rootB, 2, 0x80000000, RWX
     PTE_SYM l1B, 0, l0B
     SETPTE l0B, 257, DP(11), RW
-    la t0, root
-    srli t0, t0, 12
-    li t1, SATP_SV39
-    or t0, t0, t1
-    csrw satp, t0
+    SET_ATP satp, SATP_SV39, root
     sfence.vma
     GOTO_MODE 1, s_main
 
