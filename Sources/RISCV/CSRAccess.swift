@@ -39,9 +39,7 @@ extension Hart {
         let level = UInt8((n >> 8) & 3)
         // Smstateen: an mstateen bit that is zero makes its CSRs illegal below M-mode, before any
         // virtual-instruction rule (that access would not be allowed in HS-mode either).
-        if n & 0xff0 == 0x100 || n & 0xff0 == 0x300 || n & 0xff0 == 0x600, n & 0xc == 0xc, !extensions.contains(.smstateen) {
-            return nil   // no *stateen CSRs
-        }
+        if !extensions.contains(.smstateen) && Hart.isStateEnableCSR(n) { return nil }
         if prv != Priv.machine && extensions.contains(.smstateen), let (index, bit) = Hart.stateEnable(for: n),
            mstateen[index] >> bit & 1 == 0 {
             return nil
@@ -88,6 +86,11 @@ extension Hart {
         return level > prv ? nil : n
     }
 
+    /// mstateen0-3, hstateen0-3, sstateen0-3: absent (illegal) without Smstateen.
+    static func isStateEnableCSR(_ n: UInt16) -> Bool {
+        (CSR.mstateen0...CSR.mstateen0 + 3).contains(n) || (CSR.hstateen0...CSR.hstateen0 + 3).contains(n)
+            || (CSR.sstateen0...CSR.sstateen0 + 3).contains(n)
+    }
     /// The mstateen/hstateen register and bit that gate CSR `n` (Smstateen §"State Enable 0 Registers"):
     /// SE (bit 63) sstateenN and hstateenN, ENVCFG (bit 62 of the 0 registers) senvcfg and henvcfg.
     static func stateEnable(for n: UInt16) -> (index: Int, bit: UInt64)? {
@@ -442,8 +445,7 @@ extension Hart {
         (extensions.contains(.zicbom) ? 0x70 : 0) | (extensions.contains(.zicboz) ? 0x80 : 0)
     }
 
-    /// An *envcfg value limited to `writable`, with the reserved CBIE encoding 10 read as 00 (WARL).
-    /// A legal *envcfg value from a write of `v` over `old`: CBIE's reserved 2 becomes 0, PMM's
+    /// A legal *envcfg value from a write of `v` over `old`, limited to `writable`: CBIE's reserved 2 becomes 0, PMM's
     /// reserved 1 keeps the old PMM. A PMM change flushes the TLBs (their tags are unmasked addresses).
     func envcfgLegal(_ v: UInt64, writable: UInt64, old: UInt64) -> UInt64 {
         var r = v & writable

@@ -58,7 +58,6 @@ struct Demo: ParsableCommand {
             config.memorySize = mem
             config.hypervisor = true
             config.harts = cpus
-            do { _ = try CPUModel.extensions(cpu) } catch { throw ExitCode(fail("\(error)", status: 2)) }
             config.cpu = cpu
             switch firmware {
             case "builtin": config.firmware = .builtin
