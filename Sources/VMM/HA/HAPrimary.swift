@@ -76,6 +76,7 @@ private struct Checkpoint {
     var pauseNanos: UInt64
     var takenAt: UInt64
     var output: [UInt8]
+    var holdsOutput: Bool
 }
 
 /// The primary side of a protected VM: seeds the standby (RAM and disks), then every `checkpointMs`
@@ -94,8 +95,9 @@ final class HAJob: @unchecked Sendable {
     private(set) var pausedByHA = false
     private var gate: OutputGate!
 
-    /// Fault injection for tests (MATRYOSHKA_HA_DIE_AFTER_ACK=N): the process dies as soon as checkpoint
-    /// N is acknowledged, before it lets that checkpoint's output out or tells the standby it did.
+    /// Fault injection for tests (MATRYOSHKA_HA_DIE_AFTER_ACK=N): the process dies as soon as the first
+    /// checkpoint numbered N or later that holds output is acknowledged, before it lets that output
+    /// out or tells the standby it did.
     static let dieAfterAcknowledgement: UInt64 = ProcessInfo.processInfo.environment["MATRYOSHKA_HA_DIE_AFTER_ACK"].flatMap { UInt64($0) } ?? 0
 
     /// Connects to the standby and has it check the machine; throws (400) when it cannot or refuses.
@@ -245,7 +247,7 @@ final class HAJob: @unchecked Sendable {
             o.u64(UInt64(out.frames.count))
             for f in out.frames { o.u32(UInt32(f.device)); o.blob(f.frame) }
             return Checkpoint(number: number, pages: pages, data: data, state: state, disks: disks, pauseNanos: TimeBase.hostNanos() - t0,
-                              takenAt: t0, output: o.bytes)
+                              takenAt: t0, output: o.bytes, holdsOutput: !out.console.isEmpty || !out.frames.isEmpty)
         }
         defer { cp.data.deallocate() }
         let before = channel.bytesSent.load(ordering: .relaxed)
@@ -278,7 +280,7 @@ final class HAJob: @unchecked Sendable {
         guard type == .ack, try r.u64() == cp.number else {
             throw VMError.failed("the standby answered \(type) instead of acknowledging checkpoint \(cp.number)")
         }
-        if cp.number == HAJob.dieAfterAcknowledgement { _exit(9) }
+        if HAJob.dieAfterAcknowledgement > 0, cp.number >= HAJob.dieAfterAcknowledgement, cp.holdsOutput { _exit(9) }
         let lagMs = Double(TimeBase.hostNanos() - cp.takenAt) / 1e6
         // The standby learns of the release first: if this process dies between the two, the
         // standby takes the output as out (the window is one write(2); the other order would repeat it).
