@@ -125,6 +125,7 @@ extension Hart {
         guard let n = csrMap(n0) else { return nil }
         switch n {
         case CSR.fflags: return fpEnabled ? fcsr & 0x1f : nil
+        case 0x008...0x00a, 0x00f, 0xc20...0xc22: return vectorCSRRead(n)
         case CSR.frm: return fpEnabled ? (fcsr >> 5) & 7 : nil
         case CSR.fcsr: return fpEnabled ? fcsr & 0xff : nil
         case 0xc00...0xc1f:
@@ -221,6 +222,7 @@ extension Hart {
         if n0 >> 10 == 3 { return false }
         guard let n = csrMap(n0) else { return false }
         switch n {
+        case 0x008...0x00a, 0x00f: return vectorCSRWrite(n, v)
         case CSR.fflags:
             guard fpEnabled else { return false }
             fcsr = (fcsr & ~0x1f) | (v & 0x1f); markFPDirty()
@@ -230,7 +232,9 @@ extension Hart {
         case CSR.fcsr:
             guard fpEnabled else { return false }
             fcsr = v & 0xff; markFPDirty()
-        case CSR.sstatus: setMstatus((mstatus & ~Hart.sstatusMask) | (v & Hart.sstatusMask))
+        case CSR.sstatus:
+            let w = Hart.sstatusMask & ~(extensions.contains(.v) ? 0 : MStatus.vs)
+            setMstatus((mstatus & ~w) | (v & w))
         case CSR.sie:
             let w = mideleg & Hart.sInterrupts
             mie = (mie & ~w) | (v & w)
@@ -256,7 +260,7 @@ extension Hart {
             // A write does not fence (priv §10.1.11): it selects the TLB context tagged with the new value.
             if satp != old { selectHostContext() }
         case CSR.mstatus:
-            let w = Hart.mstatusWritable | (hypervisorExtension ? MStatus.mpv | MStatus.gva : 0)
+            let w = Hart.mstatusWritable | (hypervisorExtension ? MStatus.mpv | MStatus.gva : 0) | (extensions.contains(.v) ? MStatus.vs : 0)
             setMstatus((mstatus & ~w) | (v & w))
         case CSR.misa: break  // WARL: fixed
         case CSR.medeleg:
@@ -356,7 +360,8 @@ extension Hart {
             vstimecmp = v
         case CSR.vsstatus:
             let old = vsstatus
-            var n = (vsstatus & ~Hart.sstatusMask) | (v & Hart.sstatusMask)
+            let w = Hart.sstatusMask & ~(extensions.contains(.v) ? 0 : MStatus.vs)
+            var n = (vsstatus & ~w) | (v & w)
             n = (n & ~MStatus.uxl) | (2 << 32)
             if n & MStatus.fs == MStatus.fs || n & MStatus.xs == MStatus.xs || n & MStatus.vs == MStatus.vs { n |= MStatus.sd } else { n &= ~MStatus.sd }
             vsstatus = n

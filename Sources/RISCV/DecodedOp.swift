@@ -42,6 +42,8 @@ public enum Op: UInt8, Sendable {
     case czeroEqz, czeroNez
     /// Cache-block operations (Zicbom, Zicboz): aux = 0 inval, 1 clean, 2 flush, 4 zero; imm = raw instruction.
     case cbo
+    /// A vector instruction (V: OP-V, and LOAD-FP/STORE-FP with a vector width); imm = raw instruction.
+    case vector
     /// A 32-bit instruction whose halves lie on different pages: fetched and decoded on every execution.
     case crossPage
     /// The first slot of a JIT-compiled block (imm = block index; never produced by the decoder).
@@ -88,9 +90,16 @@ public struct Extensions: OptionSet, Sendable, Hashable {
     /// senvcfg.PMM, henvcfg.PMM, hstatus.HUPMM): data addresses ignore their upper 7 or 16 bits.
     public static let smnpm = Extensions(rawValue: 1 << 19)
     public static let ssnpm = Extensions(rawValue: 1 << 20)
+    /// The vector extension V 1.0 (VLEN from `Hart.vlenb`, ELEN 64), with Zvfhmin (half-precision
+    /// conversions), Zvbb (vector basic bit manipulation) and Zvkt (data-independent timing: nothing to do).
+    public static let v = Extensions(rawValue: 1 << 21)
+    public static let zvfhmin = Extensions(rawValue: 1 << 22)
+    public static let zvbb = Extensions(rawValue: 1 << 23)
+    public static let zvkt = Extensions(rawValue: 1 << 24)
     public static let none: Extensions = []
     public static let all: Extensions = [.zba, .zbb, .zbc, .zbs, .zicond, .zcb, .zimop, .zicbom, .zicboz, .zawrs, .svinval, .svpbmt, .svnapot,
-                                         .zfhmin, .zfa, .zfh, .svade, .svadu, .smstateen, .smnpm, .ssnpm]
+                                         .zfhmin, .zfa, .zfh, .svade, .svadu, .smstateen, .smnpm, .ssnpm,
+                                         .v, .zvfhmin, .zvbb, .zvkt]
 }
 
 public enum AMOFunc: UInt8 { case swap, add, xor, and, or, min, max, minu, maxu }

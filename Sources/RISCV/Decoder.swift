@@ -192,12 +192,15 @@ public enum Decoder {
             if f3 == 1 && ext.contains(.zfhmin) { return DOp(.flh, rd: UInt8(rd), rs1: r1, imm: immI) }
             if f3 == 2 { return DOp(.flw, rd: UInt8(rd), rs1: r1, imm: immI) }
             if f3 == 3 { return DOp(.fld, rd: UInt8(rd), rs1: r1, imm: immI) }
+            if (f3 == 0 || f3 >= 5) && ext.contains(.v) { return DOp(.vector, imm: Int32(bitPattern: inst)) }
             return illegal
         case 0x27:
             if f3 == 1 && ext.contains(.zfhmin) { return DOp(.fsh, rs1: r1, rs2: r2, imm: immS) }
             if f3 == 2 { return DOp(.fsw, rs1: r1, rs2: r2, imm: immS) }
             if f3 == 3 { return DOp(.fsd, rs1: r1, rs2: r2, imm: immS) }
+            if (f3 == 0 || f3 >= 5) && ext.contains(.v) { return DOp(.vector, imm: Int32(bitPattern: inst)) }
             return illegal
+        case 0x57: return ext.contains(.v) ? DOp(.vector, imm: Int32(bitPattern: inst)) : illegal
         case 0x43, 0x47, 0x4b, 0x4f:
             let fmt = bits(inst, 26, 25)
             guard fmt <= 1 || (fmt == 2 && ext.contains(.zfh)), f3 != 5, f3 != 6 else { return illegal }

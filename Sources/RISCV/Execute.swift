@@ -242,6 +242,12 @@ extension Hart {
                     guard executeCacheBlockOp(d) else { pc = self.pc; n &-= 1; break inner }
                     pc = next
 
+                case .vector:
+                    self.pc = pc
+                    guard executeVector(UInt32(bitPattern: d.imm)) else { pc = self.pc; n &-= 1; break inner }
+                    pc = next
+                    if jitBlocks != nil { noteJumpTarget(pc, tlbF) }
+
                 case .fence: pc = next
                 case .fenceI:
                     // Stores to code pages already invalidated their decoded ops; nothing is stale.

@@ -56,7 +56,9 @@ public final class Hart: InterruptTarget {
 
     // Machine-level CSRs
     @exclusivity(unchecked) public var mstatus: UInt64 = (2 << 32) | (2 << 34)   // UXL = SXL = 64
-    public var misa: UInt64 { (2 << 62) | Hart.isaBits(hypervisorExtension ? "IMAFDCSUH" : "IMAFDCSU") }
+    public var misa: UInt64 {
+        (2 << 62) | Hart.isaBits(hypervisorExtension ? "IMAFDCSUH" : "IMAFDCSU") | (extensions.contains(.v) ? Hart.isaBits("V") : 0)
+    }
     /// A NAPOT leaf (Svnapot) has been used: from then on an address fence drops its whole 64 KiB range.
     var napotTranslated = false
     /// The optional extensions beyond RV64GC this hart implements (the decoder and CSRs follow it).
@@ -105,6 +107,12 @@ public final class Hart: InterruptTarget {
     /// state exists here). hstateen bits read as zero where mstateen's are zero.
     public var mstateen: [UInt64] = [0, 0, 0, 0], hstateen: [UInt64] = [0, 0, 0, 0]
     @exclusivity(unchecked) public var fcsr: UInt64 = 0
+    /// Vector registers v0..v31 (V extension), `vlenb` bytes each, in one buffer sized for `maxVLEN`.
+    public let vreg: UnsafeMutableRawPointer
+    /// VLEN/8: set once, before the hart runs (`--vlen`).
+    @exclusivity(unchecked) public var vlenb = 16
+    @exclusivity(unchecked) public var vtype: UInt64 = 1 << 63, vl: UInt64 = 0, vstart: UInt64 = 0
+    @exclusivity(unchecked) public var vxrm: UInt64 = 0, vxsat: UInt64 = 0
     // Hypervisor and virtual-supervisor CSRs (H extension); hie lives in mie, hip is derived from hvip.
     @exclusivity(unchecked) public var hstatus: UInt64 = 2 << 32   // VSXL = 64
     @exclusivity(unchecked) public var hedeleg: UInt64 = 0, hideleg: UInt64 = 0, hvip: UInt64 = 0, hgeie: UInt64 = 0
@@ -177,6 +185,8 @@ public final class Hart: InterruptTarget {
         self.code = code
         x = .allocate(capacity: 33); x.initialize(repeating: 0, count: 33)
         f = .allocate(capacity: 32); f.initialize(repeating: 0, count: 32)
+        vreg = .allocate(byteCount: 32 * Hart.maxVLEN / 8, alignment: 16)
+        vreg.initializeMemory(as: UInt8.self, repeating: 0, count: 32 * Hart.maxVLEN / 8)
         let n = Hart.tlbSize * Hart.tlbSlots
         // The three TLBs (~1.4 MiB) are one mapping that is neither prefaulted nor filled: every slot
         // starts stale (`tlbSlotStale`) and is emptied when it first becomes reachable, so only the
@@ -208,7 +218,7 @@ public final class Hart: InterruptTarget {
         flushAllTLB()   // tags the initial contexts
     }
     deinit {
-        x.deallocate(); f.deallocate(); jitContext.deallocate(); munmap(tlbTables, Hart.tlbTablesBytes)
+        x.deallocate(); f.deallocate(); vreg.deallocate(); jitContext.deallocate(); munmap(tlbTables, Hart.tlbTablesBytes)
         pmpRanges.deallocate(); gCache.deallocate(); tlbFillCount.deallocate(); tlbFillLog.deallocate(); tlbLeafShift.deallocate()
         tlbSuperRegionCount.deallocate(); tlbSuperRegionList.deallocate()
         hostContextKeys.deallocate(); hostContextUsed.deallocate()
@@ -227,6 +237,8 @@ public final class Hart: InterruptTarget {
         mtvec = 0; mscratch = 0; mepc = 0; mcause = 0; mtval = 0; mcounteren = 0; menvcfg = 0
         stvec = 0; sscratch = 0; sepc = 0; scause = 0; stval = 0; satp = 0; scounteren = 0; senvcfg = 0
         stimecmp = .max; fcsr = 0
+        vreg.initializeMemory(as: UInt8.self, repeating: 0, count: 32 * Hart.maxVLEN / 8)
+        vtype = 1 << 63; vl = 0; vstart = 0; vxrm = 0; vxsat = 0
         virt = false; hstatus = 2 << 32; hedeleg = 0; hideleg = 0; hvip = 0; hgeie = 0; hcounteren = 0; htimedelta = 0
         htval = 0; htinst = 0; hgatp = 0; henvcfg = 0; vsstatus = 2 << 32; vstvec = 0; vsscratch = 0; vsepc = 0
         vscause = 0; vstval = 0; vsatp = 0; mtval2 = 0; mtinst = 0; vstimecmp = .max

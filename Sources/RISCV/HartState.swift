@@ -3,7 +3,7 @@ import Platform
 
 extension Hart: Stateful {
     public func saveState(_ w: inout StateWriter) {
-        w.section("hart", version: 3) { w in
+        w.section("hart", version: 4) { w in
             w.u64(UInt64(id)); w.u64(pc); w.u8(prv)
             for i in 0..<32 { w.u64(x[i]) }
             for i in 0..<32 { w.u64(f[i]) }
@@ -19,11 +19,14 @@ extension Hart: Stateful {
             w.u64s(hypervisorState)
             // Version 3: Smstateen.
             w.u64s(mstateen + hstateen)
+            // Version 4: V.
+            w.u64s([UInt64(vlenb), vtype, vl, vstart, vxrm, vxsat])
+            w.blob([UInt8](UnsafeRawBufferPointer(start: vreg, count: 32 * vlenb)))
         }
     }
 
     public func loadState(_ r: inout StateReader) throws {
-        try r.section("hart", versions: 1...3) { r, version in
+        try r.section("hart", versions: 1...4) { r, version in
             let savedID = try r.u64()
             guard savedID == UInt64(id) else { throw StateError("hart state is for hart \(savedID), not \(id)") }
             let newPC = try r.u64()
@@ -59,6 +62,17 @@ extension Hart: Stateful {
                 stateEnables = try r.u64s(max: 8)
                 guard stateEnables.count == 8 else { throw StateError("corrupt hart state: \(stateEnables.count) state-enable values, expected 8") }
             }
+            var vector: [UInt64] = [UInt64(vlenb), 1 << 63, 0, 0, 0, 0]
+            var vregs = [UInt8](repeating: 0, count: 32 * vlenb)
+            if version >= 4 {
+                vector = try r.u64s(max: 8)
+                guard vector.count == 6 else { throw StateError("corrupt hart state: \(vector.count) vector CSR values, expected 6") }
+                guard vector[0] == UInt64(vlenb) else {
+                    throw StateError("hart state has VLEN \(vector[0] * 8) but this hart has VLEN \(vlenb * 8): start it with --vlen \(vector[0] * 8)")
+                }
+                vregs = try r.blob(max: 32 * Hart.maxVLEN / 8)
+                guard vregs.count == 32 * vlenb else { throw StateError("corrupt hart state: \(vregs.count) bytes of vector registers") }
+            }
             // Validated: commit.
             pc = newPC; prv = newPrv
             for i in 0..<32 { x[i] = regs[i]; f[i] = fregs[i] }
@@ -77,6 +91,8 @@ extension Hart: Stateful {
                 mstateen[i] = stateEnables[i] & Hart.stateEnableWritable(i)
                 hstateen[i] = stateEnables[4 + i] & mstateen[i]
             }
+            (vtype, vl, vstart, vxrm, vxsat) = (vector[1], vector[2], vector[3], vector[4] & 3, vector[5] & 1)
+            vregs.withUnsafeBytes { vreg.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             flushAllTLB()
         }
     }

@@ -259,6 +259,36 @@ final class QEMUDifferentialTests: XCTestCase {
         assertSameTranscripts(expected, try matryoshkaTranscript(elf, cpu: cpu, jit: false), what, source: source)
     }
 
+    func assertSameTranscripts(_ expected: String, _ actual: String, _ what: String, source: String) {
+        guard expected != actual else { return }
+        let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
+        let i = (0..<min(e.count, a.count)).first { e[$0] != a[$0] } ?? min(e.count, a.count)
+        // The block's code: the text between the previous dump call and the next.
+        let blocks = source.components(separatedBy: "    jal ra, print_registers\n")
+        let block = i / 27 < blocks.count ? blocks[i / 27].split(separator: "\n").filter { !$0.contains("li x") }.joined(separator: "\n") : "?"
+        XCTFail("\(what): transcripts differ at line \(i + 1) (block \(i / 27 + 1), x\(5 + i % 27)): QEMU \(i < e.count ? String(e[i]) : "<end>"), "
+                + "Matryoshka \(i < a.count ? String(a[i]) : "<end>") (\(e.count) and \(a.count) lines); the block:\n\(block)")
+    }
+
+    /// Zba, Zbb, Zbc and Zbs against QEMU's implementation of the same extensions.
+    func testBitManipulationMatchesQEMU() throws {
+        for seed: UInt64 in 1...8 {
+            try compareWithQEMU(QEMUDifferentialTests.program(seed: seed, blocks: 60, length: 24), march: "rv64gc_zba_zbb_zbc_zbs",
+                                qemuCPU: "rv64,zba=true,zbb=true,zbc=true,zbs=true", blocks: 60, jit: [false, true],
+                                what: "seed \(String(seed, radix: 16))")
+        }
+    }
+
+    /// With the extensions switched off, both sides trap on the first bit-manipulation instruction alike.
+    func testBitManipulationOffTrapsAsQEMU() throws {
+        try compareTrapWithQEMU(QEMUDifferentialTests.program(seed: 0x0ff, blocks: 2, length: 24), march: "rv64gc_zba_zbb_zbc_zbs",
+                                qemuCPU: "rv64,zba=false,zbb=false,zbc=false,zbs=false", cpu: "rv64gc", what: "extensions off")
+    }
+}
+
+/// Bare-metal programs assembled, then run under QEMU 7.2 and under Matryoshka (the differential tests).
+extension XCTestCase {
     func compile(_ source: String, march: String) throws -> String {
         guard let cc = ISATests.findCompiler() else {
             let msg = "riscv64-linux-gnu-gcc not found: apt-get install gcc-riscv64-linux-gnu"
@@ -321,32 +351,5 @@ final class QEMUDifferentialTests: XCTestCase {
         let r = m.run(maxInstructions: 200_000_000)
         XCTAssertEqual(r, .powerOff(code: 0))
         return String(decoding: console, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
-    }
-
-    func assertSameTranscripts(_ expected: String, _ actual: String, _ what: String, source: String) {
-        guard expected != actual else { return }
-        let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
-        let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
-        let i = (0..<min(e.count, a.count)).first { e[$0] != a[$0] } ?? min(e.count, a.count)
-        // The block's code: the text between the previous dump call and the next.
-        let blocks = source.components(separatedBy: "    jal ra, print_registers\n")
-        let block = i / 27 < blocks.count ? blocks[i / 27].split(separator: "\n").filter { !$0.contains("li x") }.joined(separator: "\n") : "?"
-        XCTFail("\(what): transcripts differ at line \(i + 1) (block \(i / 27 + 1), x\(5 + i % 27)): QEMU \(i < e.count ? String(e[i]) : "<end>"), "
-                + "Matryoshka \(i < a.count ? String(a[i]) : "<end>") (\(e.count) and \(a.count) lines); the block:\n\(block)")
-    }
-
-    /// Zba, Zbb, Zbc and Zbs against QEMU's implementation of the same extensions.
-    func testBitManipulationMatchesQEMU() throws {
-        for seed: UInt64 in 1...8 {
-            try compareWithQEMU(QEMUDifferentialTests.program(seed: seed, blocks: 60, length: 24), march: "rv64gc_zba_zbb_zbc_zbs",
-                                qemuCPU: "rv64,zba=true,zbb=true,zbc=true,zbs=true", blocks: 60, jit: [false, true],
-                                what: "seed \(String(seed, radix: 16))")
-        }
-    }
-
-    /// With the extensions switched off, both sides trap on the first bit-manipulation instruction alike.
-    func testBitManipulationOffTrapsAsQEMU() throws {
-        try compareTrapWithQEMU(QEMUDifferentialTests.program(seed: 0x0ff, blocks: 2, length: 24), march: "rv64gc_zba_zbb_zbc_zbs",
-                                qemuCPU: "rv64,zba=false,zbb=false,zbc=false,zbs=false", cpu: "rv64gc", what: "extensions off")
     }
 }
