@@ -62,7 +62,22 @@ public enum CPUModel {
         ("zimop", .zimop), ("zicbom", .zicbom), ("zicboz", .zicboz), ("zawrs", .zawrs), ("svinval", .svinval),
         ("svpbmt", .svpbmt), ("svnapot", .svnapot), ("zfhmin", .zfhmin), ("zfa", .zfa), ("zfh", .zfh),
         ("svade", .svade), ("svadu", .svadu), ("smstateen", .smstateen), ("smnpm", .smnpm), ("ssnpm", .ssnpm),
+        ("v", .v), ("zvfhmin", .zvfhmin), ("zvbb", .zvbb), ("zvkt", .zvkt),
     ]
+    /// The vector extensions that need V.
+    static let vectorParts: Extensions = [.zvfhmin, .zvbb, .zvkt]
+
+    /// VLEN in bits from `,vlen=N` in the spec (QEMU's property): a power of two from 128 to 1024; 128 by default.
+    public static func vectorLength(_ spec: String?) throws -> Int {
+        guard let spec else { return 128 }
+        for p in spec.lowercased().split(separator: ",").dropFirst() where p.hasPrefix("vlen=") {
+            guard let n = Int(p.dropFirst(5)), (128...Hart.maxVLEN).contains(n), n & (n - 1) == 0 else {
+                throw LoadError("--cpu \(spec): vlen must be 128, 256, 512 or 1024 (bits)")
+            }
+            return n
+        }
+        return 128
+    }
 
     public static func extensions(_ spec: String?) throws -> Extensions {
         guard let spec else { return .none }
@@ -71,14 +86,15 @@ public enum CPUModel {
         guard var e = models[model] else {
             throw LoadError("unknown CPU model '\(model)' in --cpu \(spec): use \(models.keys.sorted().joined(separator: " or "))")
         }
-        var turnedOff: Extensions = .none
+        var turnedOff: Extensions = .none, turnedOn: Extensions = .none
         for p in parts {
             let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
+            if kv[0] == "vlen" { _ = try vectorLength(spec); continue }
             guard let s = switches.first(where: { $0.name == kv[0] }) else {
                 throw LoadError("unknown extension '\(kv[0])' in --cpu \(spec): switchable are \(switches.map(\.name).joined(separator: ", "))")
             }
             switch kv.count == 2 ? kv[1] : "" {
-            case "on", "true": e.insert(s.ext)
+            case "on", "true": e.insert(s.ext); turnedOn.insert(s.ext)
             case "off", "false": e.remove(s.ext); turnedOff.insert(s.ext)
             default: throw LoadError("--cpu \(spec): write \(kv[0])=on or \(kv[0])=off")
             }
@@ -89,13 +105,22 @@ public enum CPUModel {
             if turnedOff.contains(.zfhmin) { throw LoadError("--cpu \(spec): Zfh includes Zfhmin; write zfh=off,zfhmin=off") }
             e.insert(.zfhmin)
         }
+        if !e.contains(.v) {
+            if !turnedOn.isDisjoint(with: vectorParts) { throw LoadError("--cpu \(spec): Zvfhmin, Zvbb and Zvkt need V; add v=on") }
+            e.subtract(vectorParts)
+        }
         return e
     }
 
     /// ISA-string names of what `e` implements, for the device tree (Zicbop's prefetch hints and
     /// Zihintntl's hints are plain ORI/ADD to x0 and come with any model beyond RV64GC).
-    public static func names(_ e: Extensions) -> [String] {
+    public static func names(_ e: Extensions, vlen: Int = 128) -> [String] {
         var n = switches.filter { e.contains($0.ext) }.map(\.name)
+        // V implies the embedded subsets and guarantees VLEN (Zvl*b for every power of two up to it).
+        if e.contains(.v) {
+            n += ["zve32f", "zve32x", "zve64d", "zve64f", "zve64x"]
+            n += [32, 64, 128, 256, 512, 1024].filter { $0 <= vlen }.map { "zvl\($0)b" }
+        }
         if e.contains(.zimop) { n.append("zcmop") }
         if e.contains(.zicbom) { n.append("zicbop") }
         if e.contains(.smstateen) { n.append("ssstateen") }
@@ -207,7 +232,7 @@ public final class Machine {
         var e = isaExtensions
         if config.hypervisor { e.insert("h", at: e.firstIndex(of: "zicntr") ?? e.count) }
         let beyond = (try? CPUModel.extensions(config.cpu)) ?? .none
-        e += CPUModel.names(beyond)
+        e += CPUModel.names(beyond, vlen: (try? CPUModel.vectorLength(config.cpu)) ?? 128)
         if config.hypervisor && !beyond.isEmpty { e += CPUModel.hypervisorProperties }
         return e
     }
@@ -230,10 +255,12 @@ public final class Machine {
         bus = SystemBus()
         code = CodeCache(ram: ram)
         let extensions = try CPUModel.extensions(config.cpu)
+        let vlen = try CPUModel.vectorLength(config.cpu)
         for i in 0..<config.harts {
             let h = Hart(id: i, ram: ram, bus: bus, time: time, code: code)
             h.hypervisorExtension = config.hypervisor
             h.extensions = extensions
+            h.vlenb = vlen / 8
             harts.append(h)
         }
         clint = CLINT(harts: harts, time: time)

@@ -62,8 +62,10 @@ struct Run: ParsableCommand {
     var hypervisor = false
     @Flag(help: "Do not implement the Hypervisor (H) extension (no misa.H, no 'h' in the device tree).")
     var noHypervisor = false
-    @Option(help: ArgumentHelp("CPU model and extension switches, as QEMU's -cpu: 'rv64gc' (the default), 'rva22' (the RVA22 profile's extensions) or 'max' (every extension implemented: Zba, Zbb, Zbc, Zbs, Zicond, Zcb, Zimop/Zcmop, Zicbom/Zicboz/Zicbop, Zawrs, Svinval, Svpbmt, Svnapot, Zfh/Zfhmin, Zfa, Svade/Svadu, Smstateen, Smnpm/Ssnpm), then ',EXT=on|off' (e.g. max,zbc=off).", valueName: "model"))
+    @Option(help: ArgumentHelp("CPU model and extension switches, as QEMU's -cpu: 'rv64gc' (the default), 'rva22' (the RVA22 profile's extensions) or 'max' (every extension implemented: Zba, Zbb, Zbc, Zbs, Zicond, Zcb, Zimop/Zcmop, Zicbom/Zicboz/Zicbop, Zawrs, Svinval, Svpbmt, Svnapot, Zfh/Zfhmin, Zfa, Svade/Svadu, Smstateen, Smnpm/Ssnpm, V with Zvfhmin, Zvbb and Zvkt), then ',EXT=on|off' (e.g. max,zbc=off; max,vlen=256).", valueName: "model"))
     var cpu: String?
+    @Option(help: ArgumentHelp("The vector length VLEN in bits (128, 256, 512 or 1024) of a CPU with V: the same as ',vlen=N' in --cpu.", valueName: "bits"))
+    var vlen: Int?
     @Option(help: ArgumentHelp("Serve the control API (HTTP/1.1, JSON; Firecracker's endpoints) on this Unix socket.", valueName: "path"))
     var apiSocket: String?
     @Option(help: ArgumentHelp("The machine as JSON in Firecracker's config-file shapes (boot-source, machine-config, drives, network-interfaces, entropy, console).", valueName: "file"))
@@ -172,7 +174,7 @@ struct Run: ParsableCommand {
 
     var describesNoMachineBesidesRestore: Bool {
         kernel == nil && initrd == nil && append == nil && memory == nil && cpus == nil && firmware == nil && disk.isEmpty
-            && !rng && console == nil && net.isEmpty && !hypervisor && !noHypervisor && cpu == nil
+            && !rng && console == nil && net.isEmpty && !hypervisor && !noHypervisor && cpu == nil && vlen == nil
     }
 
     var options: GuestRunOptions {
@@ -207,6 +209,17 @@ struct Run: ParsableCommand {
         if hypervisor && noHypervisor { throw UsageError(description: "--hypervisor and --no-hypervisor contradict each other") }
         if hypervisor { try apply("--hypervisor", true, \.hypervisor) }
         if noHypervisor { try apply("--no-hypervisor", false, \.hypervisor) }
+        var cpu = self.cpu
+        if let vlen {
+            let spec = cpu ?? config.cpu ?? "rv64gc"
+            guard (try? CPUModel.extensions(spec))?.contains(.v) == true else {
+                throw UsageError(description: "--vlen \(vlen): the CPU '\(spec)' has no V; use --cpu max (or a model with v=on)")
+            }
+            if spec.lowercased().contains("vlen=") { throw UsageError(description: "--vlen \(vlen) and --cpu \(spec) both set VLEN; give it once") }
+            let withVLEN = spec + ",vlen=\(vlen)"
+            do { _ = try CPUModel.vectorLength(withVLEN) } catch { throw UsageError(description: "--vlen \(vlen): VLEN must be 128, 256, 512 or 1024 bits") }
+            if cpu != nil { cpu = withVLEN } else { config.cpu = withVLEN }
+        }
         if let cpu {
             do { _ = try CPUModel.extensions(cpu) } catch { throw UsageError(description: "\(error)") }
             try apply("--cpu", Optional(cpu), \.cpu) { $0 ?? "rv64gc" }

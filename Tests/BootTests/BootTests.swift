@@ -179,6 +179,45 @@ final class BootTests: XCTestCase {
         return out
     }
 
+    /// Compiles a C program for riscv64 Linux with the Swift toolchain's clang (which autovectorizes for
+    /// RVV) against Debian's cross libc, statically.
+    static func clangCrossCompile(_ source: String, into dir: String, output: String, march: String) throws -> String {
+        let out = dir + "/" + output
+        let clang = "/opt/swift/usr/bin/clang", gccLib = "/usr/lib/gcc-cross/riscv64-linux-gnu/12"
+        guard FileManager.default.isExecutableFile(atPath: clang), FileManager.default.fileExists(atPath: gccLib) else {
+            let message = "\(clang) or \(gccLib) is missing: the Swift toolchain's clang and apt-get install gcc-riscv64-linux-gnu libc6-dev-riscv64-cross"
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(message) }
+            throw XCTSkip(message)
+        }
+        let (status, text) = try runTool(clang, ["--target=riscv64-linux-gnu", "-march=\(march)", "-O3", "-static", "--sysroot=/usr/riscv64-linux-gnu",
+                                                 "-B\(gccLib)", "-L\(gccLib)", "-fuse-ld=lld", "-o", out, source])
+        guard status == 0 else { throw NSError(domain: "BootTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "cannot compile \(source):\n\(text)"]) }
+        return out
+    }
+
+    /// Vector instructions (OP-V and vector loads/stores, by llvm-objdump) in an ELF's code.
+    static func vectorInstructionCount(_ elf: String) throws -> Int {
+        let (status, text) = try runTool("/opt/swift/usr/bin/llvm-objdump", ["-d", "--mattr=+v", elf])
+        guard status == 0 else { throw NSError(domain: "BootTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "llvm-objdump failed: \(text.prefix(500))"]) }
+        return text.split(separator: "\n").filter { line in
+            line.split(separator: "\t").dropFirst().first?.hasPrefix("v") ?? false   // "addr: bytes \tmnemonic\toperands"
+        }.count
+    }
+
+    /// Runs a tool to completion; its status and its output (stdout and stderr).
+    static func runTool(_ tool: String, _ args: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     static func makeTemporaryDirectory() throws -> String {
         let dir = FileManager.default.temporaryDirectory
             .appendingPathComponent("matryoshka-boot-\(UUID().uuidString)").path

@@ -19,6 +19,9 @@ final class CPUModelBootTests: XCTestCase {
         echo "CPU-GC $(/bin/bitmanip-gc)"
         /bin/bitmanip-b > /tmp/b.out 2>&1
         echo "CPU-B status=$? $(cat /tmp/b.out)"
+        echo "CPU-VGC $(/bin/vector-gc)"
+        /bin/vector-v > /tmp/v.out 2>&1
+        echo "CPU-V status=$? $(cat /tmp/v.out)"
         poweroff -f
         """
 
@@ -29,15 +32,21 @@ final class CPUModelBootTests: XCTestCase {
         let source = BootTests.packageRoot + "/guest/tests/bitmanip.c"
         let gc = try BootTests.crossCompile(source, into: dir, output: "bitmanip-gc")
         let b = try BootTests.crossCompile(source, into: dir, output: "bitmanip-b", march: "rv64gc_zba_zbb_zbs")
+        // The vector kernels: clang autovectorizes them for RVV (GCC 12 does not vectorize).
+        let vectorSource = BootTests.packageRoot + "/guest/tests/vector.c"
+        let vgc = try BootTests.clangCrossCompile(vectorSource, into: dir, output: "vector-gc", march: "rv64gc")
+        let v = try BootTests.clangCrossCompile(vectorSource, into: dir, output: "vector-v", march: "rv64gcv_zba_zbb_zbs")
+        XCTAssertGreaterThan(try BootTests.vectorInstructionCount(v), 40, "clang did not vectorize \(vectorSource)")
         initrd = dir + "/cpu.cpio.gz"
-        try GuestImages.buildInitramfs(init: Self.initScript, extraFiles: [("/bin/bitmanip-gc", gc, 0o755), ("/bin/bitmanip-b", b, 0o755)],
+        try GuestImages.buildInitramfs(init: Self.initScript, extraFiles: [("/bin/bitmanip-gc", gc, 0o755), ("/bin/bitmanip-b", b, 0o755),
+                                                                          ("/bin/vector-gc", vgc, 0o755), ("/bin/vector-v", v, 0o755)],
                                        to: initrd)
     }
     override func tearDownWithError() throws {
         if !dir.isEmpty { try? FileManager.default.removeItem(atPath: dir) }
     }
 
-    func boot(_ cpu: String) throws -> (isa: String, gc: String, b: String) {
+    func boot(_ cpu: String) throws -> (isa: String, gc: String, b: String, vgc: String, v: String) {
         let r = try BootTests.launch(binary, ["run", "--kernel", GuestImages.kernelPath, "--initrd", initrd, "--memory", "256M",
                                               "--append", "console=ttyS0 panic=-1", "--cpu", cpu], timeout: 240)
         XCTAssertEqual(r.status, 0, r.output)
@@ -45,7 +54,7 @@ final class CPUModelBootTests: XCTestCase {
             r.output.replacingOccurrences(of: "\r", with: "").split(separator: "\n").first { $0.hasPrefix(tag + " ") }
                 .map { String($0.dropFirst(tag.count + 1)) } ?? "<missing: \(r.output.suffix(1500))>"
         }
-        return (line("CPU-ISA"), line("CPU-GC"), line("CPU-B"))
+        return (line("CPU-ISA"), line("CPU-GC"), line("CPU-B"), line("CPU-VGC"), line("CPU-V"))
     }
 
     func testLinuxUsesTheMaxCPU() throws {
@@ -55,6 +64,10 @@ final class CPUModelBootTests: XCTestCase {
         }
         XCTAssertTrue(max.gc.hasPrefix("bitmanip checksum="), max.gc)
         XCTAssertEqual(max.b, "status=0 " + max.gc, "the Zba/Zbb/Zbs build must compute what the RV64GC build does")
+        // V: in the ISA string, and the autovectorized build computes what the scalar build does.
+        XCTAssertTrue(max.isa.hasPrefix("rv64imafdcvh_") || max.isa.hasPrefix("rv64imafdchv_") || max.isa.contains("v_"), "V missing from /proc/cpuinfo: \(max.isa)")
+        XCTAssertTrue(max.vgc.hasPrefix("vector checksum="), max.vgc)
+        XCTAssertEqual(max.v, "status=0 " + max.vgc, "the RVV build must compute what the RV64GC build does")
 
         // Zbb off: gone from the ISA string, and its instructions trap (SIGILL: the shell reports 132).
         let noZbb = try boot("max,zbb=off")
@@ -62,6 +75,14 @@ final class CPUModelBootTests: XCTestCase {
         XCTAssertTrue(noZbb.isa.split(separator: "_").contains("zba"), noZbb.isa)
         XCTAssertEqual(noZbb.gc, max.gc)
         XCTAssertTrue(noZbb.b.hasPrefix("status=132"), "a Zbb instruction must be illegal with zbb=off: \(noZbb.b)")
+        XCTAssertEqual(noZbb.v, "status=0 " + max.vgc)
+        // V off: the vector build dies of SIGILL.
+        let noV = try boot("max,v=off")
+        XCTAssertFalse(noV.isa.split(separator: "_").contains { $0.hasPrefix("zv") || $0 == "v" }, noV.isa)
+        XCTAssertTrue(noV.v.hasPrefix("status=132"), "a vector instruction must be illegal with v=off: \(noV.v)")
+        // A longer VLEN: the same results.
+        let wide = try boot("max,vlen=512")
+        XCTAssertEqual(wide.v, "status=0 " + max.vgc, "VLEN 512")
     }
 
     /// RVA22 (RVA22U64 + RVA22S64): its extensions and nothing more, and Svade without Svadu, so every

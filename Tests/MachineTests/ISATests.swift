@@ -125,6 +125,9 @@ final class ISATests: XCTestCase {
     /// Pointer masking (Smnpm, Ssnpm) for S, U, VS and HLV as VU, virtual and physical, with PMLEN 7 and 16
     /// (QEMU 7.2 has no pointer masking: checked against the spec).
     func testPointerMasking() throws { try runProgram("pointer_masking", hypervisor: true, cpu: "max") }
+    /// V's privileged side and traps: mstatus/vsstatus.VS, faults part-way through loads and stores
+    /// (vstart), fault-only-first, vill, vcsr.
+    func testVectorTrapsAndState() throws { try runProgram("vector", hypervisor: true, cpu: "max") }
     /// The base programs see no difference with every extension on.
     func testProgramsOnTheMaxCPU() throws {
         for name in ["rv64i", "rv64m", "rv64a", "rvc", "csr_traps", "mmu", "tlb", "fpu"] { try runProgram(name, cpu: "max") }
