@@ -196,7 +196,7 @@ extension Hart {
     func vectorCSRWrite(_ n: UInt16, _ value: UInt64) -> Bool {
         guard vectorEnabled else { return false }
         switch n {
-        case 0x008: vstart = value & UInt64(Hart.maxVLEN - 1)   // WARL: enough bits for any element index
+        case 0x008: vstart = value & UInt64(vlenb * 8 - 1)   // WARL: the bits of the largest element index (VLEN - 1)
         case 0x009: vxsat = value & 1
         case 0x00a: vxrm = value & 3
         case 0x00f: vxrm = value >> 1 & 3; vxsat = value & 1
