@@ -15,7 +15,7 @@ final class BuiltinSBI: SBIHandler {
 
     enum Ext {
         static let base: UInt64 = 0x10, time: UInt64 = 0x5449_4D45, ipi: UInt64 = 0x73_5049, rfence: UInt64 = 0x5246_4E43
-        static let hsm: UInt64 = 0x48_534D, srst: UInt64 = 0x5352_5354, dbcn: UInt64 = 0x4442_434E
+        static let hsm: UInt64 = 0x48_534D, srst: UInt64 = 0x5352_5354, dbcn: UInt64 = 0x4442_434E, pmu: UInt64 = 0x504D55
         static let legacySetTimer: UInt64 = 0, legacyPutchar: UInt64 = 1, legacyGetchar: UInt64 = 2
         static let legacyClearIPI: UInt64 = 3, legacySendIPI: UInt64 = 4, legacyShutdown: UInt64 = 8
     }
@@ -36,7 +36,7 @@ final class BuiltinSBI: SBIHandler {
             case 0: value = 2 << 24             // spec version 2.0
             case 1: value = BuiltinSBI.implementationID
             case 2: value = 1
-            case 3: value = BuiltinSBI.supported.contains(a(0)) ? 1 : 0
+            case 3: value = BuiltinSBI.supported.contains(a(0)) || (a(0) == Ext.pmu && h.extensions.contains(.sscofpmf)) ? 1 : 0
             case 4, 5, 6: value = 0          // mvendorid, marchid, mimpid
             default: error = BuiltinSBI.notSupported
             }
@@ -62,6 +62,8 @@ final class BuiltinSBI: SBIHandler {
             }
         case Ext.hsm:
             (error, value) = hsm(h, fid, a(0), a(1), a(2))
+        case Ext.pmu where h.extensions.contains(.sscofpmf):
+            (error, value) = pmu(h, fid, a(0), a(1), a(2), a(3), a(4))
         case Ext.srst where fid == 0:
             let type = a(0)
             if type == 0 { machine.powerOff(code: a(1) == 0 ? 0 : 1, reason: "SBI system shutdown") }
@@ -99,6 +101,93 @@ final class BuiltinSBI: SBIHandler {
         }
         h.x[10] = UInt64(bitPattern: error)
         h.x[11] = value
+    }
+
+    // MARK: PMU extension (SBI spec ch. "Performance Monitoring Unit Extension")
+
+    /// Counters configured through the PMU extension, per hart: bit i for counter i.
+    var pmuInUse: [Int: UInt64] = [:]
+    static let alreadyStarted: Int64 = -7
+
+    /// Hardware counters only: 0 cycle, 1 time (never matched), 2 instret, 3... mhpmcounter3 on.
+    func pmu(_ h: Hart, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64, _ a4: UInt64) -> (Int64, UInt64) {
+        let count = 3 + Hart.hpmCounters
+        /// The counters counter_idx_base (a0) and counter_idx_mask (a1) name, or nil when one is invalid.
+        func selected() -> [Int]? {
+            var out: [Int] = []
+            for j in 0..<64 where a1 >> UInt64(j) & 1 != 0 {
+                let (i, overflow) = a0.addingReportingOverflow(UInt64(j))
+                guard !overflow, i < UInt64(count) else { return nil }
+                if i != 1 { out.append(Int(i)) }   // time counts on whatever happens: it matches no event
+            }
+            return out
+        }
+        var inUse = pmuInUse[h.id] ?? 0
+        defer { pmuInUse[h.id] = inUse }
+        func setValue(_ i: Int, _ v: UInt64) {
+            switch i {
+            case 0: h.setCycleCount(v)
+            case 2: h.setInstretCount(v)
+            default: h.setHPMCounter(i - 3, v)
+            }
+        }
+        switch fid {
+        case 0: return (BuiltinSBI.success, UInt64(count))                          // num_counters
+        case 1:                                                                     // counter_get_info: CSR, width - 1 = 63
+            guard a0 < UInt64(count) else { return (BuiltinSBI.invalidParam, 0) }
+            return (BuiltinSBI.success, 63 << 12 | (0xc00 + a0))
+        case 2:                                                                     // counter_config_matching
+            let flags = a2, type = a3 >> 16 & 0xf, code = a3 & 0xffff
+            let event: UInt64
+            switch (type, code) {
+            case (0, 1): event = Hart.hpmEventCycles                                // SBI_PMU_HW_CPU_CYCLES
+            case (0, 2): event = Hart.hpmEventInstructions                          // SBI_PMU_HW_INSTRUCTIONS
+            case (2, _) where a4 & 0xff == Hart.hpmEventCycles || a4 & 0xff == Hart.hpmEventInstructions: event = a4 & 0xff  // raw
+            default: return (BuiltinSBI.notSupported, 0)
+            }
+            // Mode filters: flags bits 3-7 (VUINH, VSINH, UINH, SINH, MINH) are mhpmevent bits 58-62.
+            let inhibit = (flags >> 3 & 0x1f) << 58
+            guard let candidates = selected(), !candidates.isEmpty else { return (BuiltinSBI.invalidParam, 0) }
+            let chosen: Int
+            if flags & 1 != 0 {                                                     // SKIP_MATCH
+                chosen = candidates[0]
+            } else {
+                // The programmable counters first: they overflow (sampling) and filter; cycle and instret do neither.
+                let fixed = event == Hart.hpmEventCycles ? 0 : 2
+                if let i = candidates.first(where: { $0 >= 3 && inUse >> UInt64($0) & 1 == 0 }) { chosen = i }
+                else if inhibit == 0, candidates.contains(fixed), inUse >> UInt64(fixed) & 1 == 0 { chosen = fixed }
+                else { return (BuiltinSBI.notSupported, 0) }
+            }
+            if chosen >= 3 { h.setHPMEvent(chosen - 3, event | inhibit) }
+            else if inhibit != 0 || (chosen == 0) != (event == Hart.hpmEventCycles) { return (BuiltinSBI.notSupported, 0) }
+            inUse |= 1 << UInt64(chosen)
+            if flags & 2 != 0 { setValue(chosen, 0) }                                // CLEAR_VALUE
+            let inhibitBit: UInt64 = 1 << UInt64(chosen)
+            h.setCountInhibit(flags & 4 != 0 ? h.mcountinhibit & ~inhibitBit : h.mcountinhibit | inhibitBit)  // AUTO_START
+            return (BuiltinSBI.success, UInt64(chosen))
+        case 3:                                                                     // counter_start
+            guard let counters = selected() else { return (BuiltinSBI.invalidParam, 0) }
+            var error = BuiltinSBI.success
+            for i in counters {
+                if h.mcountinhibit >> UInt64(i) & 1 == 0 { error = BuiltinSBI.alreadyStarted; continue }
+                if a2 & 1 != 0 { setValue(i, a3) }                                   // SET_INIT_VALUE
+                if i >= 3 { h.setHPMEvent(i - 3, h.hpmEvent[i - 3] & ~(1 << 63)) }  // a new period: OF clear
+                h.setCountInhibit(h.mcountinhibit & ~(1 << UInt64(i)))
+            }
+            return (error, 0)
+        case 4:                                                                     // counter_stop
+            guard let counters = selected() else { return (BuiltinSBI.invalidParam, 0) }
+            var error = BuiltinSBI.success
+            for i in counters {
+                if h.mcountinhibit >> UInt64(i) & 1 != 0 { error = BuiltinSBI.alreadyStopped } else {
+                    h.setCountInhibit(h.mcountinhibit | 1 << UInt64(i))
+                }
+                if a2 & 1 != 0 { inUse &= ~(1 << UInt64(i)) }                        // RESET: the counter is free again
+            }
+            return (error, 0)
+        case 5: return (BuiltinSBI.invalidParam, 0)                                 // counter_fw_read: no firmware counters
+        default: return (BuiltinSBI.notSupported, 0)
+        }
     }
 
     func forEachHart(mask: UInt64, base: UInt64, _ body: (Hart) -> Void) -> Int64 {

@@ -62,7 +62,7 @@ public enum CPUModel {
         ("zimop", .zimop), ("zicbom", .zicbom), ("zicboz", .zicboz), ("zawrs", .zawrs), ("svinval", .svinval),
         ("svpbmt", .svpbmt), ("svnapot", .svnapot), ("zfhmin", .zfhmin), ("zfa", .zfa), ("zfh", .zfh),
         ("svade", .svade), ("svadu", .svadu), ("smstateen", .smstateen), ("smnpm", .smnpm), ("ssnpm", .ssnpm),
-        ("v", .v), ("zvfhmin", .zvfhmin), ("zvbb", .zvbb), ("zvkt", .zvkt),
+        ("v", .v), ("zvfhmin", .zvfhmin), ("zvbb", .zvbb), ("zvkt", .zvkt), ("sscofpmf", .sscofpmf),
     ]
     /// The vector extensions that need V.
     static let vectorParts: Extensions = [.zvfhmin, .zvbb, .zvkt]
@@ -404,7 +404,9 @@ public final class Machine {
         // Every exception the kernel handles itself; with H also ecalls from VS-mode, guest-page faults and
         // virtual-instruction exceptions, which a hypervisor in HS-mode handles (as OpenSBI delegates them).
         _ = h.csrWrite(CSR.medeleg, 0xb1ff | (h.hypervisorExtension ? (1 << 10) | (0xf << 20) : 0))
-        _ = h.csrWrite(CSR.mideleg, IRQ.ssip | IRQ.stip | IRQ.seip)
+        _ = h.csrWrite(CSR.mideleg, IRQ.ssip | IRQ.stip | IRQ.seip | Hart.lcofi)   // LCOFI only where Sscofpmf is
+        // The programmable counters stand still until the SBI PMU extension starts them (as OpenSBI).
+        _ = h.csrWrite(CSR.mcountinhibit, 0xffff_fff8)
         _ = h.csrWrite(CSR.mcounteren, 0xffff_ffff)
         // Linux only sets scounteren from its SBI PMU driver, and the built-in SBI has no PMU
         // extension: without this, rdtime in user mode (the vDSO clock_gettime) traps.

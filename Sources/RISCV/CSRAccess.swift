@@ -26,7 +26,7 @@ extension Hart {
     static func isSupervisorCSR(_ n: UInt16) -> Bool {
         switch n {
         case CSR.sstatus, CSR.sie, CSR.stvec, CSR.scounteren, CSR.senvcfg, CSR.sscratch, CSR.sepc, CSR.scause,
-             CSR.stval, CSR.sip, CSR.stimecmp, CSR.satp, CSR.sstateen0...CSR.sstateen0 + 3:
+             CSR.stval, CSR.sip, CSR.stimecmp, CSR.satp, CSR.sstateen0...CSR.sstateen0 + 3, 0xda0:
             return true
         default: return false
         }
@@ -132,14 +132,15 @@ extension Hart {
             let i = UInt64(n - 0xc00)
             guard counterAllowed(i) else { return nil }
             switch i {
-            case 0: return instret &+ cycleOffset
+            case 0: return cycleCount
             case 1: return virt ? time.now() &+ htimedelta : time.now()
-            case 2: return instret &+ instretOffset
+            case 2: return instretCount
+            case 3..<UInt64(3 + Hart.hpmCounters): return hpmCounter(Int(i) - 3)
             default: return 0
             }
         case CSR.sstatus: return mstatus & Hart.sstatusMask
-        case CSR.sie: return mie & mideleg & Hart.sInterrupts
-        case CSR.sip: return mip & mideleg & Hart.sInterrupts
+        case CSR.sie: return mie & mideleg & (Hart.sInterrupts | localCounterOverflowInterrupt)
+        case CSR.sip: return mip & mideleg & (Hart.sInterrupts | localCounterOverflowInterrupt)
         case CSR.stvec: return stvec
         case CSR.scounteren: return scounteren
         case CSR.senvcfg: return senvcfg
@@ -177,9 +178,12 @@ extension Hart {
             return v
         case 0x3b0...0x3bf: return pmpaddr[Int(n - 0x3b0)]
         case 0x3c0...0x3ef: return 0  // pmpaddr16-63: not implemented, read as zero
-        case CSR.mcycle: return instret &+ cycleOffset
-        case CSR.minstret: return instret &+ instretOffset
-        case 0xb03...0xb1f, 0x323...0x33f: return 0  // hpm counters and events: hardwired to zero
+        case CSR.mcycle: return cycleCount
+        case CSR.minstret: return instretCount
+        case 0xb03..<0xb03 + UInt16(Hart.hpmCounters): return hpmCounter(Int(n - 0xb03))
+        case 0x323..<0x323 + UInt16(Hart.hpmCounters): return hpmEvent[Int(n - 0x323)]
+        case 0xb03...0xb1f, 0x323...0x33f: return 0  // the other hpm counters and events: hardwired to zero
+        case 0xda0: return extensions.contains(.sscofpmf) ? scountovf : nil
         case CSR.mstateen0...CSR.mstateen0 + 3 where extensions.contains(.smstateen): return mstateen[Int(n - CSR.mstateen0)]
         case CSR.hstateen0...CSR.hstateen0 + 3 where extensions.contains(.smstateen): return hstateen[Int(n - CSR.hstateen0)]
         case CSR.sstateen0...CSR.sstateen0 + 3 where extensions.contains(.smstateen): return 0
@@ -236,10 +240,10 @@ extension Hart {
             let w = Hart.sstatusMask & ~(extensions.contains(.v) ? 0 : MStatus.vs)
             setMstatus((mstatus & ~w) | (v & w))
         case CSR.sie:
-            let w = mideleg & Hart.sInterrupts
+            let w = mideleg & (Hart.sInterrupts | localCounterOverflowInterrupt)
             mie = (mie & ~w) | (v & w)
         case CSR.sip:
-            let writable = IRQ.ssip & mideleg
+            let writable = (IRQ.ssip | localCounterOverflowInterrupt) & mideleg
             mipSoft = (mipSoft & ~writable) | (v & writable)
         case CSR.stvec: stvec = v & ~2
         case CSR.scounteren: scounteren = v & 0xffff_ffff
@@ -268,10 +272,10 @@ extension Hart {
             medeleg = v & (hypervisorExtension ? 0xf0_b7ff : 0xb3ff)
         case CSR.mideleg:
             // With H, the VS-level interrupts are always delegated (read-only one; no SGEI with GEILEN = 0).
-            mideleg = (v & Hart.sInterrupts) | (hypervisorExtension ? Hart.vsInterrupts : 0)
-        case CSR.mie: mie = v & (Hart.sInterrupts | Hart.mInterrupts | (hypervisorExtension ? Hart.vsInterrupts : 0))
+            mideleg = (v & (Hart.sInterrupts | localCounterOverflowInterrupt)) | (hypervisorExtension ? Hart.vsInterrupts : 0)
+        case CSR.mie: mie = v & (Hart.sInterrupts | Hart.mInterrupts | localCounterOverflowInterrupt | (hypervisorExtension ? Hart.vsInterrupts : 0))
         case CSR.mip:
-            var writable = IRQ.ssip | IRQ.seip
+            var writable = IRQ.ssip | IRQ.seip | localCounterOverflowInterrupt
             if menvcfg >> 63 == 0 { writable |= IRQ.stip }
             mipSoft = (mipSoft & ~writable) | (v & writable)
             if hypervisorExtension { hvip = (hvip & ~IRQ.vssip) | (v & IRQ.vssip) }
@@ -283,7 +287,7 @@ extension Hart {
                                   | (extensions.contains(.svadu) ? 1 << 61 : 0) | (extensions.contains(.smnpm) ? 3 << 32 : 0)
                                   | cacheBlockEnableBits | 1, old: menvcfg)
             henvcfg &= ~(~menvcfg & (7 << 61))   // henvcfg.STCE, .PBMTE and .ADUE are read-only zero then
-        case CSR.mcountinhibit: mcountinhibit = v & 0xffff_fffd
+        case CSR.mcountinhibit: setCountInhibit(v)
         case CSR.mscratch: mscratch = v
         case CSR.mepc: mepc = v & ~1
         case CSR.mcause: mcause = v
@@ -313,8 +317,10 @@ extension Hart {
             hstateen[i] = v & Hart.stateEnableWritable(i) & mstateen[i]
         case CSR.sstateen0...CSR.sstateen0 + 3 where extensions.contains(.smstateen): break
         // RV64 has no minstreth/mcycleh (nor cycleh/instreth): those numbers fall through to illegal.
-        case CSR.mcycle: cycleOffset = v &- instret
-        case CSR.minstret: instretOffset = v &- instret
+        case CSR.mcycle: setCycleCount(v)
+        case CSR.minstret: setInstretCount(v)
+        case 0xb03..<0xb03 + UInt16(Hart.hpmCounters): setHPMCounter(Int(n - 0xb03), v)
+        case 0x323..<0x323 + UInt16(Hart.hpmCounters): setHPMEvent(Int(n - 0x323), v)
         case 0xb03...0xb1f, 0x323...0x33f: break
         case CSR.mvendorid, CSR.marchid, CSR.mimpid, CSR.mhartid, CSR.mconfigptr: return false
         // H extension (csrMap only lets these through when it is present)
@@ -439,7 +445,12 @@ extension Hart {
             // of the value written: the write takes effect after its own increment (privileged spec,
             // "Hardware Performance Monitor"), so the next instruction reads exactly what was written.
             // (`csrWrite` called from outside an instruction, e.g. by the machine, needs no such step.)
-            if n == CSR.minstret { instretOffset &-= 1 } else if n == CSR.mcycle { cycleOffset &-= 1 }
+            if n == CSR.minstret { setInstretCount(instretCount &- 1) } else if n == CSR.mcycle { setCycleCount(cycleCount &- 1) }
+            else if (0xb03..<0xb03 + UInt16(Hart.hpmCounters)).contains(n), hpmCountsRetirement(Int(n - 0xb03), level: level.rawValue) {
+                let k = Int(n - 0xb03), written = hpmCounter(k)
+                setHPMCounter(k, written &- 1)
+                hpmLast[k] = written   // from -1 to 0 is this instruction's own count, not an overflow
+            }
         }
         x[Int(d.rd)] = old
         return true

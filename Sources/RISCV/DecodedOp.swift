@@ -96,10 +96,12 @@ public struct Extensions: OptionSet, Sendable, Hashable {
     public static let zvfhmin = Extensions(rawValue: 1 << 22)
     public static let zvbb = Extensions(rawValue: 1 << 23)
     public static let zvkt = Extensions(rawValue: 1 << 24)
+    /// Sscofpmf: mhpmevent mode filters and overflow (OF, LCOFI), scountovf.
+    public static let sscofpmf = Extensions(rawValue: 1 << 25)
     public static let none: Extensions = []
     public static let all: Extensions = [.zba, .zbb, .zbc, .zbs, .zicond, .zcb, .zimop, .zicbom, .zicboz, .zawrs, .svinval, .svpbmt, .svnapot,
                                          .zfhmin, .zfa, .zfh, .svade, .svadu, .smstateen, .smnpm, .ssnpm,
-                                         .v, .zvfhmin, .zvbb, .zvkt]
+                                         .v, .zvfhmin, .zvbb, .zvkt, .sscofpmf]
 }
 
 public enum AMOFunc: UInt8 { case swap, add, xor, and, or, min, max, minu, maxu }

@@ -36,6 +36,12 @@ extension Hart {
             if waitingForInterrupt { break }
             var pc = self.pc
             let levelAtEntry = level   // privilege changes always leave the inner loop
+            roundLevel = levelAtEntry.rawValue
+            roundStartInstret = baseInstret &+ UInt64(executed)
+            if hpmArmed {
+                instret = roundStartInstret
+                limit = min(limit, instructionsBeforeOverflow(level: roundLevel))
+            }
             let tlbL = tlbLoad + dataSlot * Hart.tlbSize
             let tlbS = tlbStore + dataSlot * Hart.tlbSize
             let tlbF = tlbFetch + fetchSlot * Hart.tlbSize
@@ -295,7 +301,10 @@ extension Hart {
                 }
             }
             executed &+= n
+            retiredByLevel[levelAtEntry.rawValue] &+= UInt64(n)
+            roundStartInstret = baseInstret &+ UInt64(executed)
             if collectStats { instructionsByLevel[levelAtEntry.rawValue] &+= UInt64(n) }
+            if hpmArmed { instret = baseInstret &+ UInt64(executed); checkHPMOverflow() }
             self.pc = pc
         }
         instret = baseInstret &+ UInt64(executed)

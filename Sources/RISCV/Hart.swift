@@ -100,6 +100,19 @@ public final class Hart: InterruptTarget {
     @exclusivity(unchecked) public var mtvec: UInt64 = 0, mscratch: UInt64 = 0, mepc: UInt64 = 0, mcause: UInt64 = 0, mtval: UInt64 = 0
     @exclusivity(unchecked) public var mcounteren: UInt64 = 0, menvcfg: UInt64 = 0, mcountinhibit: UInt64 = 0
     @exclusivity(unchecked) var cycleOffset: UInt64 = 0, instretOffset: UInt64 = 0
+    /// Counters.swift: cycle and instret while inhibited; mhpmevent3..6, the counters' offsets, values
+    /// while inhibited and at the last overflow check.
+    @exclusivity(unchecked) var cycleFrozen: UInt64 = 0, instretFrozen: UInt64 = 0
+    public var hpmEvent = [UInt64](repeating: 0, count: Hart.hpmCounters)
+    var hpmOffset = [UInt64](repeating: 0, count: Hart.hpmCounters)
+    var hpmFrozen = [UInt64](repeating: 0, count: Hart.hpmCounters)
+    var hpmLast = [UInt64](repeating: 0, count: Hart.hpmCounters)
+    /// Some counter can overflow: the run loop bounds its rounds and checks after each.
+    @exclusivity(unchecked) var hpmArmed = false
+    /// Retired instructions per privilege level (PrivilegeLevel.rawValue), up to the current round,
+    /// which started at `roundStartInstret` at level `roundLevel`.
+    let retiredByLevel: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) var roundStartInstret: UInt64 = 0, roundLevel = 2
     // Supervisor-level CSRs
     @exclusivity(unchecked) public var stvec: UInt64 = 0, sscratch: UInt64 = 0, sepc: UInt64 = 0, scause: UInt64 = 0, stval: UInt64 = 0
     @exclusivity(unchecked) public var satp: UInt64 = 0, scounteren: UInt64 = 0, senvcfg: UInt64 = 0, stimecmp: UInt64 = .max
@@ -185,6 +198,7 @@ public final class Hart: InterruptTarget {
         self.code = code
         x = .allocate(capacity: 33); x.initialize(repeating: 0, count: 33)
         f = .allocate(capacity: 32); f.initialize(repeating: 0, count: 32)
+        retiredByLevel = .allocate(capacity: 5); retiredByLevel.initialize(repeating: 0, count: 5)
         vreg = .allocate(byteCount: 32 * Hart.maxVLEN / 8, alignment: 16)
         vreg.initializeMemory(as: UInt8.self, repeating: 0, count: 32 * Hart.maxVLEN / 8)
         let n = Hart.tlbSize * Hart.tlbSlots
@@ -218,7 +232,7 @@ public final class Hart: InterruptTarget {
         flushAllTLB()   // tags the initial contexts
     }
     deinit {
-        x.deallocate(); f.deallocate(); vreg.deallocate(); jitContext.deallocate(); munmap(tlbTables, Hart.tlbTablesBytes)
+        x.deallocate(); f.deallocate(); vreg.deallocate(); retiredByLevel.deallocate(); jitContext.deallocate(); munmap(tlbTables, Hart.tlbTablesBytes)
         pmpRanges.deallocate(); gCache.deallocate(); tlbFillCount.deallocate(); tlbFillLog.deallocate(); tlbLeafShift.deallocate()
         tlbSuperRegionCount.deallocate(); tlbSuperRegionList.deallocate()
         hostContextKeys.deallocate(); hostContextUsed.deallocate()
@@ -239,6 +253,9 @@ public final class Hart: InterruptTarget {
         stimecmp = .max; fcsr = 0
         vreg.initializeMemory(as: UInt8.self, repeating: 0, count: 32 * Hart.maxVLEN / 8)
         vtype = 1 << 63; vl = 0; vstart = 0; vxrm = 0; vxsat = 0
+        mcountinhibit = 0; cycleFrozen = 0; instretFrozen = 0; roundStartInstret = instret
+        for k in 0..<Hart.hpmCounters { hpmEvent[k] = 0; hpmOffset[k] = 0 &- hpmRaw(k); hpmFrozen[k] = 0; hpmLast[k] = 0 }
+        hpmArmed = false
         virt = false; hstatus = 2 << 32; hedeleg = 0; hideleg = 0; hvip = 0; hgeie = 0; hcounteren = 0; htimedelta = 0
         htval = 0; htinst = 0; hgatp = 0; henvcfg = 0; vsstatus = 2 << 32; vstvec = 0; vsscratch = 0; vsepc = 0
         vscause = 0; vstval = 0; vsatp = 0; mtval2 = 0; mtinst = 0; vstimecmp = .max
@@ -302,11 +319,11 @@ public final class Hart: InterruptTarget {
         return nil
     }
 
-    /// The highest-priority interrupt in `set` (MEI, MSI, MTI, SEI, SSI, STI, SGEI, VSEI, VSSI, VSTI).
+    /// The highest-priority interrupt in `set` (MEI, MSI, MTI, SEI, SSI, STI, SGEI, VSEI, VSSI, VSTI, LCOFI).
     @inline(__always) static func highestPriority(_ set: UInt64) -> UInt64? {
         if set == 0 { return nil }
-        var order: UInt64 = 0x62_AC51_973B   // the cause numbers above, one per nibble, lowest nibble first
-        for _ in 0..<10 {
+        var order: UInt64 = 0xD62_AC51_973B   // the cause numbers above, then LCOFI (13), one per nibble, lowest first
+        for _ in 0..<11 {
             let bit = order & 0xf
             if set & (1 << bit) != 0 { return bit }
             order >>= 4

@@ -22,6 +22,8 @@ extension Hart: Stateful {
             // Version 4: V.
             w.u64s([UInt64(vlenb), vtype, vl, vstart, vxrm, vxsat])
             w.blob([UInt8](UnsafeRawBufferPointer(start: vreg, count: 32 * vlenb)))
+            // Counters (Sscofpmf): the events, the programmable counters' values, cycle and instret while inhibited.
+            w.u64s(hpmEvent + (0..<Hart.hpmCounters).map { hpmCounter($0) } + [cycleFrozen, instretFrozen])
         }
     }
 
@@ -63,6 +65,7 @@ extension Hart: Stateful {
                 guard stateEnables.count == 8 else { throw StateError("corrupt hart state: \(stateEnables.count) state-enable values, expected 8") }
             }
             var vector: [UInt64] = [UInt64(vlenb), 1 << 63, 0, 0, 0, 0]
+            var counters = [UInt64](repeating: 0, count: 2 * Hart.hpmCounters + 2)
             var vregs = [UInt8](repeating: 0, count: 32 * vlenb)
             if version >= 4 {
                 vector = try r.u64s(max: 8)
@@ -72,6 +75,8 @@ extension Hart: Stateful {
                 }
                 vregs = try r.blob(max: 32 * Hart.maxVLEN / 8)
                 guard vregs.count == 32 * vlenb else { throw StateError("corrupt hart state: \(vregs.count) bytes of vector registers") }
+                counters = try r.u64s(max: 64)
+                guard counters.count == 2 * Hart.hpmCounters + 2 else { throw StateError("corrupt hart state: \(counters.count) counter values") }
             }
             // Validated: commit.
             pc = newPC; prv = newPrv
@@ -93,6 +98,12 @@ extension Hart: Stateful {
             }
             (vtype, vl, vstart, vxrm, vxsat) = (vector[1], vector[2], vector[3], vector[4] & 3, vector[5] & 1)
             vregs.withUnsafeBytes { vreg.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            roundStartInstret = instret
+            for k in 0..<Hart.hpmCounters {
+                hpmEvent[k] = counters[k] & Hart.hpmEventWritable
+                setHPMCounter(k, counters[Hart.hpmCounters + k])
+            }
+            (cycleFrozen, instretFrozen) = (counters[2 * Hart.hpmCounters], counters[2 * Hart.hpmCounters + 1])
             flushAllTLB()
         }
     }

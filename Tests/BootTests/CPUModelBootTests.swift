@@ -22,6 +22,7 @@ final class CPUModelBootTests: XCTestCase {
         echo "CPU-VGC $(/bin/vector-gc)"
         /bin/vector-v > /tmp/v.out 2>&1
         echo "CPU-V status=$? $(cat /tmp/v.out)"
+        echo "CPU-PERF $(/bin/perf-test 2>&1)"
         poweroff -f
         """
 
@@ -37,16 +38,18 @@ final class CPUModelBootTests: XCTestCase {
         let vgc = try BootTests.clangCrossCompile(vectorSource, into: dir, output: "vector-gc", march: "rv64gc")
         let v = try BootTests.clangCrossCompile(vectorSource, into: dir, output: "vector-v", march: "rv64gcv_zba_zbb_zbs")
         XCTAssertGreaterThan(try BootTests.vectorInstructionCount(v), 40, "clang did not vectorize \(vectorSource)")
+        let perf = try BootTests.crossCompile(BootTests.packageRoot + "/guest/tests/perf.c", into: dir, output: "perf-test")
         initrd = dir + "/cpu.cpio.gz"
         try GuestImages.buildInitramfs(init: Self.initScript, extraFiles: [("/bin/bitmanip-gc", gc, 0o755), ("/bin/bitmanip-b", b, 0o755),
-                                                                          ("/bin/vector-gc", vgc, 0o755), ("/bin/vector-v", v, 0o755)],
+                                                                          ("/bin/vector-gc", vgc, 0o755), ("/bin/vector-v", v, 0o755),
+                                                                          ("/bin/perf-test", perf, 0o755)],
                                        to: initrd)
     }
     override func tearDownWithError() throws {
         if !dir.isEmpty { try? FileManager.default.removeItem(atPath: dir) }
     }
 
-    func boot(_ cpu: String) throws -> (isa: String, gc: String, b: String, vgc: String, v: String) {
+    func boot(_ cpu: String) throws -> (isa: String, gc: String, b: String, vgc: String, v: String, perf: String) {
         let r = try BootTests.launch(binary, ["run", "--kernel", GuestImages.kernelPath, "--initrd", initrd, "--memory", "256M",
                                               "--append", "console=ttyS0 panic=-1", "--cpu", cpu], timeout: 240)
         XCTAssertEqual(r.status, 0, r.output)
@@ -54,7 +57,7 @@ final class CPUModelBootTests: XCTestCase {
             r.output.replacingOccurrences(of: "\r", with: "").split(separator: "\n").first { $0.hasPrefix(tag + " ") }
                 .map { String($0.dropFirst(tag.count + 1)) } ?? "<missing: \(r.output.suffix(1500))>"
         }
-        return (line("CPU-ISA"), line("CPU-GC"), line("CPU-B"), line("CPU-VGC"), line("CPU-V"))
+        return (line("CPU-ISA"), line("CPU-GC"), line("CPU-B"), line("CPU-VGC"), line("CPU-V"), line("CPU-PERF"))
     }
 
     func testLinuxUsesTheMaxCPU() throws {
@@ -64,6 +67,18 @@ final class CPUModelBootTests: XCTestCase {
         }
         XCTAssertTrue(max.gc.hasPrefix("bitmanip checksum="), max.gc)
         XCTAssertEqual(max.b, "status=0 " + max.gc, "the Zba/Zbb/Zbs build must compute what the RV64GC build does")
+        // Sscofpmf and the SBI PMU: perf_event_open counts a 10M-iteration loop's instructions and cycles,
+        // filters by mode (user-only < user + kernel around syscalls), and overflow interrupts deliver
+        // about one signal per million instructions of sampling period.
+        let perf = Dictionary(uniqueKeysWithValues: max.perf.split(separator: " ").dropFirst().compactMap { kv -> (String, Int)? in
+            let p = kv.split(separator: "="); return p.count == 2 ? (String(p[0]), Int(p[1]) ?? -1) : nil
+        })
+        XCTAssertTrue(max.isa.split(separator: "_").contains("sscofpmf"), max.isa)
+        XCTAssertTrue((40_000_000...120_000_000).contains(perf["instructions"] ?? 0), "instructions of the loop: \(max.perf)")
+        XCTAssertTrue((40_000_000...120_000_000).contains(perf["cycles"] ?? 0), "cycles of the loop: \(max.perf)")
+        XCTAssertGreaterThan(perf["user"] ?? 0, 100_000, max.perf)
+        XCTAssertGreaterThan(perf["all"] ?? 0, 2 * (perf["user"] ?? .max), "kernel instructions must count only without exclude_kernel: \(max.perf)")
+        XCTAssertTrue((20...120).contains(perf["overflows"] ?? 0), "overflow signals at a 1M-instruction period: \(max.perf)")
         // V: in the ISA string, and the autovectorized build computes what the scalar build does.
         XCTAssertTrue(max.isa.hasPrefix("rv64imafdcvh_") || max.isa.hasPrefix("rv64imafdchv_") || max.isa.contains("v_"), "V missing from /proc/cpuinfo: \(max.isa)")
         XCTAssertTrue(max.vgc.hasPrefix("vector checksum="), max.vgc)

@@ -128,6 +128,8 @@ final class ISATests: XCTestCase {
     /// V's privileged side and traps: mstatus/vsstatus.VS, faults part-way through loads and stores
     /// (vstart), fault-only-first, vill, vcsr.
     func testVectorTrapsAndState() throws { try runProgram("vector", hypervisor: true, cpu: "max") }
+    /// Sscofpmf: mhpmevent counting and mode filters, mcountinhibit, overflow (OF, scountovf, LCOFI).
+    func testCounterOverflowAndFilters() throws { try runProgram("sscofpmf", cpu: "max") }
     /// The base programs see no difference with every extension on.
     func testProgramsOnTheMaxCPU() throws {
         for name in ["rv64i", "rv64m", "rv64a", "rvc", "csr_traps", "mmu", "tlb", "fpu"] { try runProgram(name, cpu: "max") }

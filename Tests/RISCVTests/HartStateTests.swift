@@ -98,9 +98,10 @@ final class HartStateTests: XCTestCase {
         a.saveState(&w)
         // Section layout: tag (u64 length + bytes), u32 version, u64 body length, body. Version 2 appends the
         // V bit (1 byte) and the H CSR list (u64 count + values) to the version-1 body; version 3 the
-        // eight state-enable registers (u64 count + values).
+        // eight state-enable registers (u64 count + values); version 4 the six vector CSRs, the vector
+        // registers (a blob: u64 length + 32 * VLENB bytes) and ten counter values.
         let headerLength = 8 + 4 + 4 + 8
-        let extra = 1 + 8 + 8 * 21 + 8 + 8 * 8
+        let extra = 1 + 8 + 8 * 21 + 8 + 8 * 8 + (8 + 8 * 6) + (8 + 32 * 16) + (8 + 8 * 10)
         let body = Array(w.bytes[headerLength..<(w.bytes.count - extra)])
         var v1 = StateWriter()
         v1.string("hart"); v1.u32(1); v1.blob(body)
