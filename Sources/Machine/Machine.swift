@@ -49,11 +49,16 @@ public struct MachineConfig: Sendable, Codable, Equatable {
 
 /// `--cpu MODEL[,EXT=on|off]...`: which optional extensions the harts implement.
 public enum CPUModel {
-    /// The models: RV64GC only; the RVA22 profile's extensions (RVA22U64 + RVA22S64; H, Sstc and the
-    /// rest of its options as the board gives them); or every extension Matryoshka implements.
+    /// The models: RV64GC only; the RVA22 or RVA23 profile's extensions (U64 + S64; H, Sstc and the
+    /// rest of their options as the board gives them); or every extension Matryoshka implements.
     public static let models: [String: Extensions] = [
         "rv64gc": .none,
         "rva22": [.zba, .zbb, .zbs, .zicbom, .zicboz, .zfhmin, .svade, .svpbmt, .svinval],
+        // RVA23U64 + RVA23S64 (the ratified profile's mandatory extensions; Zkt, the Zicc* and Za64rs/Zic64b
+        // properties and Sha's are the board's), and the option Svadu, which spares kernels a page fault per
+        // first access: hardware A/D updating stays off until menvcfg.ADUE turns it on (Svade's behaviour).
+        "rva23": [.zba, .zbb, .zbs, .zicbom, .zicboz, .zfhmin, .zfa, .zicond, .zimop, .zcb, .zawrs, .v, .zvfhmin, .zvbb, .zvkt,
+                  .svade, .svadu, .svpbmt, .svinval, .svnapot, .sscofpmf, .smstateen, .ssnpm, .smnpm],
         "max": .all,
     ]
     /// Switchable extensions by their ISA-string names (Zcmop goes with Zimop).

@@ -62,7 +62,7 @@ struct Run: ParsableCommand {
     var hypervisor = false
     @Flag(help: "Do not implement the Hypervisor (H) extension (no misa.H, no 'h' in the device tree).")
     var noHypervisor = false
-    @Option(help: ArgumentHelp("CPU model and extension switches, as QEMU's -cpu: 'rv64gc' (the default), 'rva22' (the RVA22 profile's extensions) or 'max' (every extension implemented: Zba, Zbb, Zbc, Zbs, Zicond, Zcb, Zimop/Zcmop, Zicbom/Zicboz/Zicbop, Zawrs, Svinval, Svpbmt, Svnapot, Zfh/Zfhmin, Zfa, Svade/Svadu, Smstateen, Smnpm/Ssnpm, V with Zvfhmin, Zvbb and Zvkt), then ',EXT=on|off' (e.g. max,zbc=off; max,vlen=256).", valueName: "model"))
+    @Option(help: ArgumentHelp("CPU model and extension switches, as QEMU's -cpu: 'rv64gc' (the default), 'rva22' or 'rva23' (the RVA22 or RVA23 profile's extensions) or 'max' (every extension implemented: Zba, Zbb, Zbc, Zbs, Zicond, Zcb, Zimop/Zcmop, Zicbom/Zicboz/Zicbop, Zawrs, Svinval, Svpbmt, Svnapot, Zfh/Zfhmin, Zfa, Svade/Svadu, Smstateen, Smnpm/Ssnpm, V with Zvfhmin, Zvbb and Zvkt, Sscofpmf), then ',EXT=on|off' (e.g. max,zbc=off; max,vlen=256).", valueName: "model"))
     var cpu: String?
     @Option(help: ArgumentHelp("The vector length VLEN in bits (128, 256, 512 or 1024) of a CPU with V: the same as ',vlen=N' in --cpu.", valueName: "bits"))
     var vlen: Int?
