@@ -89,6 +89,43 @@ final class HartStateTests: XCTestCase {
         XCTAssertEqual(b.csrRead(CSR.sscratch), 0x1234)
     }
 
+    /// Vector registers and CSRs (V) and the performance counters (Sscofpmf) travel; a state saved
+    /// with another VLEN is refused with the fix named.
+    func testVectorAndCounterStateRoundTrips() throws {
+        let a = makeHart()
+        a.extensions = .all
+        a.reset(pc: 0x8000_0000)
+        for i in 0..<(32 * a.vlenb) { a.vreg.storeBytes(of: UInt8(truncatingIfNeeded: i * 7 + 3), toByteOffset: i, as: UInt8.self) }
+        (a.vtype, a.vl, a.vstart) = (0x53, 5, 2)
+        a.mstatus |= 3 << 9
+        XCTAssertTrue(a.csrWrite(0x00f, 5))                        // vcsr: vxrm 2, vxsat 1
+        XCTAssertTrue(a.csrWrite(0x323, 2 | 1 << 61))             // mhpmevent3: instructions, SINH
+        XCTAssertTrue(a.csrWrite(0xb03, 12345))
+        XCTAssertTrue(a.csrWrite(CSR.mcountinhibit, 1))           // mcycle frozen
+        XCTAssertTrue(a.csrWrite(CSR.mcycle, 777))
+        var w = StateWriter()
+        a.saveState(&w)
+
+        let b = makeHart()
+        b.extensions = .all
+        var r = StateReader(w.bytes)
+        try b.loadState(&r)
+        XCTAssertEqual(memcmp(a.vreg, b.vreg, 32 * a.vlenb), 0, "vector registers")
+        XCTAssertEqual(b.vtype, 0x53)
+        XCTAssertEqual(b.vl, 5)
+        XCTAssertEqual(b.csrRead(0x008), 2)
+        XCTAssertEqual(b.csrRead(0x00f), 5)
+        XCTAssertEqual(b.csrRead(0x323), 2 | 1 << 61)
+        XCTAssertEqual(b.csrRead(0xb03), 12345)
+        XCTAssertEqual(b.csrRead(CSR.mcycle), 777)
+
+        let wide = makeHart()
+        wide.extensions = .all
+        wide.vlenb = 32
+        var r2 = StateReader(w.bytes)
+        XCTAssertThrowsError(try wide.loadState(&r2)) { XCTAssertTrue("\($0)".contains("--vlen 128"), "\($0)") }
+    }
+
     /// A version-1 snapshot (before the H extension) still loads; the H state comes back at its reset values.
     func testVersion1StateStillLoads() throws {
         let a = makeHart()
