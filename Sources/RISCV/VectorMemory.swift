@@ -30,6 +30,34 @@ extension Hart {
         return true
     }
 
+    /// Elements `from..<to` of an unmasked unit-stride access: each page's run is one copy between the
+    /// register group and the host page when the TLB maps it (and the run is aligned); otherwise one
+    /// element goes the slow way, which fills the TLB or traps (vstart = that element).
+    func vUnitStride(isStore: Bool, vd: Int, base: UInt64, eew: Int, from: Int, to: Int,
+                     tlbL: UnsafeMutablePointer<TLBEntry>, tlbS: UnsafeMutablePointer<TLBEntry>) -> Bool {
+        var i = from
+        while i < to {
+            let va = base &+ UInt64(i &* eew)
+            let inPage = Int(4096 &- (va & 0xfff)) / eew
+            let run = min(to &- i, inPage)
+            let e = (isStore ? tlbS : tlbL)[Int((va >> 12) & Hart.tlbMask)]
+            if run > 0, e.tag == va & ~(0xfff ^ UInt64(eew &- 1)) {
+                let host = hostPtr(va &+ e.addend), reg = vreg + (vd &* vlenb &+ i &* eew)
+                if isStore { host.copyMemory(from: reg, byteCount: run &* eew) } else { reg.copyMemory(from: host, byteCount: run &* eew) }
+                i &+= run
+                continue
+            }
+            if isStore {
+                guard vStoreElement(va, eew, vGet(vd, i, eew), tlbS) else { vstart = UInt64(i); return false }
+            } else {
+                guard let value = vLoadElement(va, eew, tlbL) else { vstart = UInt64(i); return false }
+                vSet(vd, i, eew, value)
+            }
+            i &+= 1
+        }
+        return true
+    }
+
     /// Executes a vector load or store; nil for a reserved encoding.
     func executeVectorMemory(_ vi: VInst) -> Bool? {
         let raw = vi.raw, isStore = raw & 0x7f == 0x27
@@ -45,36 +73,13 @@ extension Hart {
             let regs = nf + 1
             guard vi.masked == false, regs & (regs - 1) == 0, vd & (regs - 1) == 0, !isStore || eew == 1 else { return nil }
             let evl = regs * vlenb / eew
-            var i = Int(vstart)
-            while i < evl {
-                let va = base &+ UInt64(i * eew)
-                if isStore {
-                    guard vStoreElement(va, eew, vGet(vd, i, eew), tlbS) else { vstart = UInt64(i); return false }
-                } else {
-                    guard let value = vLoadElement(va, eew, tlbL) else { vstart = UInt64(i); return false }
-                    vSet(vd, i, eew, value)
-                }
-                i += 1
-            }
-            return true
+            return vUnitStride(isStore: isStore, vd: vd, base: base, eew: eew, from: Int(vstart), to: evl, tlbL: tlbL, tlbS: tlbS)
         }
         guard !vill else { return nil }
         if mop == 0 && umop == 0xb {
             // vlm.v / vsm.v: the mask's ceil(vl/8) bytes (§31.7.4).
             guard nf == 0, eew == 1, !vi.masked else { return nil }
-            let evl = (Int(vl) + 7) / 8
-            var i = Int(vstart)
-            while i < evl {
-                let va = base &+ UInt64(i)
-                if isStore {
-                    guard vStoreElement(va, 1, vGet(vd, i, 1), tlbS) else { vstart = UInt64(i); return false }
-                } else {
-                    guard let value = vLoadElement(va, 1, tlbL) else { vstart = UInt64(i); return false }
-                    vSet(vd, i, 1, value)
-                }
-                i += 1
-            }
-            return true
+            return vUnitStride(isStore: isStore, vd: vd, base: base, eew: 1, from: Int(vstart), to: (Int(vl) + 7) / 8, tlbL: tlbL, tlbS: tlbS)
         }
         let sew = vsewBytes, lmulLog2 = vlmulLog2
         let fields = nf + 1
@@ -105,6 +110,10 @@ extension Hart {
         let stride: UInt64 = mop == 2 ? x[vi.vs2] : UInt64(fields * eew)
         var i = Int(vstart)
         let count = Int(vl)
+        if mop == 0 && fields == 1 && !vi.masked && !firstFault {
+            // Unmasked unit-stride: whole runs of elements within a page at once, through the TLB.
+            return vUnitStride(isStore: isStore, vd: vd, base: base, eew: eew, from: i, to: count, tlbL: tlbL, tlbS: tlbS)
+        }
         while i < count {
             if vi.masked && !vMaskBit(0, i) { i += 1; continue }
             let elementBase: UInt64

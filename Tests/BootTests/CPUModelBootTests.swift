@@ -90,7 +90,6 @@ final class CPUModelBootTests: XCTestCase {
         XCTAssertTrue(noZbb.isa.split(separator: "_").contains("zba"), noZbb.isa)
         XCTAssertEqual(noZbb.gc, max.gc)
         XCTAssertTrue(noZbb.b.hasPrefix("status=132"), "a Zbb instruction must be illegal with zbb=off: \(noZbb.b)")
-        XCTAssertEqual(noZbb.v, "status=0 " + max.vgc)
         // V off: the vector build dies of SIGILL.
         let noV = try boot("max,v=off")
         XCTAssertFalse(noV.isa.split(separator: "_").contains { $0.hasPrefix("zv") || $0 == "v" }, noV.isa)
@@ -114,6 +113,23 @@ final class CPUModelBootTests: XCTestCase {
         }
         XCTAssertTrue(rva22.gc.hasPrefix("bitmanip checksum="), rva22.gc)
         XCTAssertEqual(rva22.b, "status=0 " + rva22.gc)
+    }
+
+    /// RVA23 (RVA23U64 + RVA23S64): V, Zvfhmin, Zvbb, Sscofpmf and the rest; the autovectorized and
+    /// bit-manipulation programs compute what their RV64GC builds do, and perf counts.
+    func testLinuxRunsOnTheRVA23CPU() throws {
+        let rva23 = try boot("rva23")
+        let isa = rva23.isa.split(separator: "_").map(String.init)
+        XCTAssertTrue(rva23.isa.hasPrefix("rv64imafdcvh"), rva23.isa)
+        for ext in ["zba", "zbb", "zbs", "zicbom", "zicboz", "zicond", "zimop", "zcmop", "zcb", "zfa", "zfhmin", "zawrs", "zkt",
+                    "zvbb", "zvfhmin", "zvkt", "svpbmt", "svinval", "svnapot", "sscofpmf", "smstateen"] {
+            XCTAssertTrue(isa.contains(ext), "\(ext) missing from /proc/cpuinfo: \(rva23.isa)")
+        }
+        for ext in ["zbc", "zfh"] { XCTAssertFalse(isa.contains(ext), "\(ext) is not part of RVA23: \(rva23.isa)") }
+        XCTAssertEqual(rva23.b, "status=0 " + rva23.gc)
+        XCTAssertTrue(rva23.vgc.hasPrefix("vector checksum="), rva23.vgc)
+        XCTAssertEqual(rva23.v, "status=0 " + rva23.vgc)
+        XCTAssertTrue(rva23.perf.contains("overflows="), rva23.perf)
     }
 
     func testBadCPUSpecsAreRefused() throws {
