@@ -441,7 +441,42 @@ public enum FPU {
 
     public static func fma64(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ op: UInt8, _ rm: UInt8,
                              _ flags: inout UInt64) -> UInt64 {
+        // Host fast path: finite nonzero normal factors, product and result comfortably normal. The host's
+        // fused multiply-add rounds to nearest; the exact error (x*y + z) - r, as a nonoverlapping
+        // expansion (Shewchuk's TwoSum and Grow-Expansion), gives NX, the directed roundings and RMM's ties.
+        let ea = bexp64(a), eb = bexp64(b), ec = bexp64(c)
+        if ea != 0 && ea != 0x7ff && eb != 0 && eb != 0x7ff && ec <= 0x7fc {
+            var x = Double(bitPattern: a), z = Double(bitPattern: c)
+            let y = Double(bitPattern: b)
+            if op == 2 || op == 3 { x = -x }
+            if op == 1 || op == 3 { z = -z }
+            let p = x * y, ep = bexp64(p.bitPattern)
+            let r = z.addingProduct(x, y), er = bexp64(r.bitPattern)
+            if ep >= 0x40 && ep <= 0x7fc && er >= 0x40 && er <= 0x7fc {
+                let pe = (-p).addingProduct(x, y)               // x*y - p, exact
+                let (s1, e1) = twoSum(p, z)                      // p + z = s1 + e1
+                let m = r.magnitude, n = s1.magnitude
+                if (s1 > 0) == (r > 0), n <= 2 * m, m <= 2 * n {
+                    let d = s1 - r                               // exact (Sterbenz)
+                    let (u, ue) = twoSum(d, e1)
+                    let (q1, h1) = twoSum(ue, pe)
+                    let (h3, h2) = twoSum(u, q1)                 // error = h3 + h2 + h1, nonoverlapping
+                    if h3 == 0 && h2 == 0 && h1 == 0 { return r.bitPattern }
+                    flags |= NX
+                    if rm == 0 { return r.bitPattern }
+                    let top = h3 != 0 ? h3 : (h2 != 0 ? h2 : h1)
+                    let (t, te) = twoSum(h3, h2)
+                    let tie = h1 == 0 && te == 0 && t.magnitude == r.ulp * 0.5
+                    return adjust(r, top > 0, tie, rm).bitPattern
+                }
+            }
+        }
         return softFma(a, b, c, op, f64, rm, &flags)
+    }
+    /// a + b = s + e exactly (Knuth's TwoSum), for finite a, b whose sum does not overflow.
+    @inline(__always) static func twoSum(_ a: Double, _ b: Double) -> (Double, Double) {
+        let s = a + b, bb = s - a
+        return (s, (a - (s - bb)) + (b - bb))
     }
 
     // MARK: - Single precision arithmetic

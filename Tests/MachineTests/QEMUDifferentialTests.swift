@@ -220,6 +220,39 @@ final class QEMUDifferentialTests: XCTestCase {
         return s + tail[tail.range(of: "    li t0, 0x100000")!.lowerBound...]
     }
 
+    /// Double-precision fused multiply-adds with every rounding mode: random values, and operands whose
+    /// exact result is representable, a tie (1+2^-26)(1+2^-27) = 1 + 3*2^-27 + 2^-53, or cancels.
+    static func fmaProgram(seed: UInt64, blocks: Int, length: Int) -> String {
+        var g = RNG(s: seed &* 0x9e37_79b9_7f4a_7c15 | 1)
+        var s = prologue(fp: true)
+        let modes = ["rne", "rtz", "rdn", "rup", "rmm", "dyn"]
+        let special: [Double] = [1 + 0x1p-26, 1 + 0x1p-27, -(1 + 0x1p-27), 1 - 0x1p-53, 3, -1, 0x1p-30, 1 + 0x1p-52, -(1 + 0x1p-26 + 0x1p-27), 0x1p-53, -0x1p-53, 0x1p-1000, 0x1p1000]
+        for _ in 0..<blocks {
+            s += "    csrw fcsr, zero\n    li t0, \(g.below(5))\n    fsrm t0\n"
+            for r in 0..<16 {
+                let v = g.below(2) == 0 ? special[g.below(special.count)].bitPattern : randomFPValue(&g)
+                s += "    li t0, 0x\(String(v, radix: 16))\n    fmv.d.x f\(r), t0\n"
+            }
+            for _ in 0..<length {
+                let op = ["fmadd.d", "fmsub.d", "fnmadd.d", "fnmsub.d"][g.below(4)]
+                s += "    \(op) f\(g.below(16)), f\(g.below(16)), f\(g.below(16)), f\(g.below(16)), \(modes[g.below(6)])\n"
+            }
+            for r in 0..<16 { s += "    fmv.x.d x\(5 + r), f\(r)\n" }
+            s += "    frflags x21\n"
+            for r in 22...31 { s += "    li x\(r), 0\n" }
+            s += "    jal ra, print_registers\n"
+        }
+        let tail = program(seed: 0, blocks: 0, length: 0)
+        return s + tail[tail.range(of: "    li t0, 0x100000")!.lowerBound...]
+    }
+
+    func testDoubleFusedMultiplyAddMatchesQEMU() throws {
+        for seed: UInt64 in 1...6 {
+            try compareWithQEMU(QEMUDifferentialTests.fmaProgram(seed: seed, blocks: 60, length: 16), march: "rv64gc",
+                                qemuCPU: "rv64", blocks: 60, jit: [false], what: "fmadd.d, seed \(seed)")
+        }
+    }
+
     /// Zfhmin conversions, moves, loads and stores, with every rounding mode and the flags they raise,
     /// against QEMU 7.2's (which implements Zfhmin with softfloat).
     func testHalfPrecisionMatchesQEMU() throws {
