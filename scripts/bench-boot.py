@@ -12,7 +12,7 @@ work), prints how long that took by the guest clock, and powers off. Measured pe
   total         host wall time until the emulator exited
 
 Configurations: qemu-system-riscv64 (-cpu rv64,h=true, OpenSBI fw_dynamic.bin), Matryoshka with
-its built-in SBI, and Matryoshka with --firmware fw_dynamic.bin. Prints medians and the
+its built-in SBI (the default CPU, rva23; "rv64gc" is the same with --cpu rv64gc), and Matryoshka with --firmware fw_dynamic.bin. Prints medians and the
 Matryoshka/QEMU ratios. Exits non-zero when any run fails (a Matryoshka failure is reported,
 and the remaining configurations still run).
 
@@ -21,7 +21,7 @@ Configurations also available: "max" (Matryoshka --cpu max: Zba/Zbb/Zbc/Zbs, Zic
 Svpbmt... advertised, so the kernel patches itself to use them) and "qemu-max" (QEMU 7.2 with the subset it
 has: B, Svpbmt, Svinval, Svnapot); the CPU program itself is RV64GC code in every configuration.
 Usage: scripts/bench-boot.py [--runs 3] [--cpus 1] [--rounds 64] [--matryoshka PATH]
-                             [--only qemu,builtin,opensbi,noh,max,qemu-max]
+                             [--only qemu,builtin,opensbi,noh,max,rv64gc,qemu-max]
 """
 
 import argparse
@@ -244,7 +244,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=64, help="rounds of the CPU program (64: about 2.5 s under QEMU TCG)")
     ap.add_argument("--append", default="console=ttyS0 panic=-1")
     ap.add_argument("--timeout", type=float, default=900, help="seconds before a run is killed")
-    ap.add_argument("--only", default="qemu,builtin,opensbi", help="comma list of: qemu, builtin, opensbi, noh, max, qemu-max")
+    ap.add_argument("--only", default="qemu,builtin,opensbi", help="comma list of: qemu, builtin, opensbi, noh, max, rv64gc, qemu-max")
     args = ap.parse_args()
 
     cache = cache_dir()
@@ -266,16 +266,17 @@ def main():
             "opensbi": [args.matryoshka, "run"] + common + ["--firmware", firmware],
             "noh": [args.matryoshka, "run", "--no-hypervisor"] + common,
             "max": [args.matryoshka, "run", "--cpu", "max"] + common,
+            "rv64gc": [args.matryoshka, "run", "--cpu", "rv64gc"] + common,
             "qemu-max": [args.qemu, "-M", "virt", "-cpu", "rv64,h=true,zba=true,zbb=true,zbc=true,zbs=true,svpbmt=true,svinval=true,svnapot=true",
                          "-m", "512M", "-smp", str(args.cpus), "-nographic", "-no-reboot", "-bios", firmware, "-kernel", kernel,
                          "-initrd", initrd, "-append", args.append],
         }
         names = {"qemu": "QEMU (OpenSBI)", "builtin": "Matryoshka (built-in SBI)", "opensbi": "Matryoshka (OpenSBI)",
-                 "noh": "Matryoshka --no-hypervisor", "max": "Matryoshka --cpu max", "qemu-max": "QEMU -cpu rv64,B,Sv*"}
+                 "noh": "Matryoshka --no-hypervisor", "max": "Matryoshka --cpu max", "rv64gc": "Matryoshka --cpu rv64gc", "qemu-max": "QEMU -cpu rv64,B,Sv*"}
         wanted = [c.strip() for c in args.only.split(",") if c.strip()]
         unknown = [c for c in wanted if c not in configs]
         if unknown:
-            sys.exit(f"error: unknown configuration(s) {unknown}; use qemu, builtin, opensbi, noh, max, qemu-max")
+            sys.exit(f"error: unknown configuration(s) {unknown}; use qemu, builtin, opensbi, noh, max, rv64gc, qemu-max")
 
         def describe_failure(r):
             why = "timed out" if r.timed_out else f"exit status {r.status}"

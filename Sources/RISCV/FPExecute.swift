@@ -30,6 +30,15 @@ extension Hart {
         }
     }
 
+    /// FP loads and stores go through the data TLB as integer ones do (a walk per access made FP code
+    /// several times slower); the slow path on a miss, misaligned or MMIO access.
+    @inline(__always) func fpLoad(_ va: UInt64, _ size: Int) -> UInt64? {
+        loadThroughTLB(va, size, tlbLoad + dataSlot * Hart.tlbSize)
+    }
+    @inline(__always) func fpStore(_ va: UInt64, _ size: Int, _ value: UInt64) -> Bool {
+        storeThroughTLB(va, size, value, tlbStore + dataSlot * Hart.tlbSize)
+    }
+
     /// Executes one F/D instruction. Returns false after taking a trap.
     @inline(never)
     func executeFP(_ d: DOp) -> Bool {
@@ -53,16 +62,16 @@ extension Hart {
         var writesF = true
         switch d.op {
         case .flw:
-            guard let v = loadSlow(x[rs1] &+ simm(d), 4) else { return false }
+            guard let v = fpLoad(x[rs1] &+ simm(d), 4) else { return false }
             f[rd] = box32(UInt32(truncatingIfNeeded: v))
         case .fld:
-            guard let v = loadSlow(x[rs1] &+ simm(d), 8) else { return false }
+            guard let v = fpLoad(x[rs1] &+ simm(d), 8) else { return false }
             f[rd] = v
         case .fsw:
-            guard storeSlow(x[rs1] &+ simm(d), 4, f[rs2] & 0xffff_ffff) else { return false }
+            guard fpStore(x[rs1] &+ simm(d), 4, f[rs2] & 0xffff_ffff) else { return false }
             writesF = false
         case .fsd:
-            guard storeSlow(x[rs1] &+ simm(d), 8, f[rs2]) else { return false }
+            guard fpStore(x[rs1] &+ simm(d), 8, f[rs2]) else { return false }
             writesF = false
         case .fmaS: f[rd] = box32(FPU.fma32(a32, b32, unbox32(f[rs3]), d.aux, rm, &flags))
         case .fmaD: f[rd] = FPU.fma64(a64, b64, f[rs3], d.aux, rm, &flags)
@@ -118,10 +127,10 @@ extension Hart {
         case .fcvtDS: f[rd] = FPU.cvt64From32(a32, &flags)
         // Zfhmin: half-precision loads, stores, moves and conversions.
         case .flh:
-            guard let v = loadSlow(x[rs1] &+ simm(d), 2) else { return false }
+            guard let v = fpLoad(x[rs1] &+ simm(d), 2) else { return false }
             f[rd] = box16(UInt16(truncatingIfNeeded: v))
         case .fsh:
-            guard storeSlow(x[rs1] &+ simm(d), 2, f[rs2] & 0xffff) else { return false }
+            guard fpStore(x[rs1] &+ simm(d), 2, f[rs2] & 0xffff) else { return false }
             writesF = false
         case .fmvXH: x[rd] = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: f[rs1]))); writesF = false
         case .fmvHX: f[rd] = box16(UInt16(truncatingIfNeeded: x[rs1]))

@@ -5,15 +5,15 @@ import Platform
 // trap handler's return resumes it there (§31.7.9 "vstart").
 
 extension Hart {
-    /// An element load: the data TLB when the page is mapped there and the element is aligned, the
+    /// A data load (vector elements, FP): the data TLB when the page is mapped there and the access is aligned, the
     /// slow path (walks, MMIO, misaligned, traps) otherwise. nil after taking a trap.
-    @inline(__always) func vLoadElement(_ va: UInt64, _ bytes: Int, _ tlbL: UnsafeMutablePointer<TLBEntry>) -> UInt64? {
+    @inline(__always) func loadThroughTLB(_ va: UInt64, _ bytes: Int, _ tlbL: UnsafeMutablePointer<TLBEntry>) -> UInt64? {
         let e = tlbL[Int((va >> 12) & Hart.tlbMask)]
         if e.tag == va & ~(0xfff ^ UInt64(bytes &- 1)) { return Hart.hostLoad(hostPtr(va &+ e.addend), bytes) }
         return loadSlow(va, bytes)
     }
-    /// An element store; false after taking a trap.
-    @inline(__always) func vStoreElement(_ va: UInt64, _ bytes: Int, _ value: UInt64, _ tlbS: UnsafeMutablePointer<TLBEntry>) -> Bool {
+    /// A data store; false after taking a trap.
+    @inline(__always) func storeThroughTLB(_ va: UInt64, _ bytes: Int, _ value: UInt64, _ tlbS: UnsafeMutablePointer<TLBEntry>) -> Bool {
         let e = tlbS[Int((va >> 12) & Hart.tlbMask)]
         if e.tag == va & ~(0xfff ^ UInt64(bytes &- 1)) { Hart.hostStore(hostPtr(va &+ e.addend), bytes, value); return true }
         return storeSlow(va, bytes, value)
@@ -48,9 +48,9 @@ extension Hart {
                 continue
             }
             if isStore {
-                guard vStoreElement(va, eew, vGet(vd, i, eew), tlbS) else { vstart = UInt64(i); return false }
+                guard storeThroughTLB(va, eew, vGet(vd, i, eew), tlbS) else { vstart = UInt64(i); return false }
             } else {
-                guard let value = vLoadElement(va, eew, tlbL) else { vstart = UInt64(i); return false }
+                guard let value = loadThroughTLB(va, eew, tlbL) else { vstart = UInt64(i); return false }
                 vSet(vd, i, eew, value)
             }
             i &+= 1
@@ -126,13 +126,13 @@ extension Hart {
                 let va = elementBase &+ UInt64(s * dataEEW)
                 let reg = vd + s * dataRegs
                 if isStore {
-                    guard vStoreElement(va, dataEEW, vGet(reg, i, dataEEW), tlbS) else { vstart = UInt64(i); return false }
+                    guard storeThroughTLB(va, dataEEW, vGet(reg, i, dataEEW), tlbS) else { vstart = UInt64(i); return false }
                 } else {
                     if firstFault && i > 0 && !vLoadWouldSucceed(va, dataEEW) {
                         vl = UInt64(i)
                         return true
                     }
-                    guard let value = vLoadElement(va, dataEEW, tlbL) else { vstart = UInt64(i); return false }
+                    guard let value = loadThroughTLB(va, dataEEW, tlbL) else { vstart = UInt64(i); return false }
                     vSet(reg, i, dataEEW, value)
                 }
             }
