@@ -23,6 +23,41 @@ final class QEMUDifferentialTests: XCTestCase {
         }
     }
 
+    /// print_hex (a0 as 16 hex digits and a newline on the UART; returns to t2; clobbers a1-a4) and the
+    /// trap handler's start, which prints "T", mcause, mepc and mtval (the program adds the rest).
+    static let printHexAndTrap = """
+        # Prints a0 as 16 hex digits and a newline; returns to t2. Clobbers a1-a4.
+        print_hex:
+            li a1, 0x10000000
+            li a2, 60
+        3:  srl a3, a0, a2
+            andi a3, a3, 15
+            li a4, 10
+            blt a3, a4, 4f
+            addi a3, a3, 39
+        4:  addi a3, a3, 48
+            sb a3, 0(a1)
+            addi a2, a2, -4
+            bgez a2, 3b
+            li a3, 10
+            sb a3, 0(a1)
+            jr t2
+
+            .align 2
+        trap:
+            li a1, 0x10000000
+            li a3, 84
+            sb a3, 0(a1)
+            li a3, 10
+            sb a3, 0(a1)
+            csrr a0, mcause
+            jal t2, print_hex
+            csrr a0, mepc
+            jal t2, print_hex
+            csrr a0, mtval
+            jal t2, print_hex
+        """
+
     /// Registers the random code uses: t0-t6, s0-s11, a0-a7 (x5..x31); gp holds the dump buffer.
     static func reg(_ g: inout RNG) -> String { "x\(5 + g.below(27))" }
 
@@ -95,36 +130,7 @@ final class QEMUDifferentialTests: XCTestCase {
                 bltu t0, t1, 2b
                 ret
 
-            # Prints a0 as 16 hex digits and a newline; returns to t2. Clobbers a1-a4.
-            print_hex:
-                li a1, 0x10000000
-                li a2, 60
-            3:  srl a3, a0, a2
-                andi a3, a3, 15
-                li a4, 10
-                blt a3, a4, 4f
-                addi a3, a3, 39
-            4:  addi a3, a3, 48
-                sb a3, 0(a1)
-                addi a2, a2, -4
-                bgez a2, 3b
-                li a3, 10
-                sb a3, 0(a1)
-                jr t2
-
-                .align 2
-            trap:
-                li a1, 0x10000000
-                li a3, 84
-                sb a3, 0(a1)
-                li a3, 10
-                sb a3, 0(a1)
-                csrr a0, mcause
-                jal t2, print_hex
-                csrr a0, mepc
-                jal t2, print_hex
-                csrr a0, mtval
-                jal t2, print_hex
+            \(printHexAndTrap)
                 li t0, 0x100000
                 li t1, 0x5555
                 sw t1, 0(t0)
