@@ -251,8 +251,7 @@ extension Hart {
                 case .vector:
                     self.pc = pc
                     guard executeVector(UInt32(bitPattern: d.imm)) else { pc = self.pc; n &-= 1; break inner }
-                    pc = next
-                    if jitBlocks != nil { noteJumpTarget(pc, tlbF) }
+                    pc = next   // not a JIT entry point: vector loops hold a scalar instruction or two between vector ones
 
                 case .fence: pc = next
                 case .fenceI:
