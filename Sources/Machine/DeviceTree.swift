@@ -177,6 +177,8 @@ public struct DeviceTreeConfig {
     /// Bytes for /chosen/rng-seed (as QEMU's virt board passes): Linux credits them to its CRNG at
     /// once instead of gathering boot entropy for seconds from timer jitter.
     public var rngSeed: [UInt8]?
+    /// The AIA's IMSIC and APLIC instead of the PLIC (nil: the PLIC).
+    public var aia: DeviceTreeAIA?
 
     public init(harts: Int = 1,
                 isaExtensions: [String] = ["i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei", "zihintpause", "sstc"],
@@ -187,7 +189,8 @@ public struct DeviceTreeConfig {
                 initrd: (start: UInt64, end: UInt64)? = nil,
                 timebaseFrequency: UInt32 = 10_000_000,
                 virtioSlots: Int = 0,
-                rngSeed: [UInt8]? = nil) {
+                rngSeed: [UInt8]? = nil,
+                aia: DeviceTreeAIA? = nil) {
         self.harts = harts
         self.isaExtensions = isaExtensions
         self.mmuType = mmuType
@@ -198,6 +201,7 @@ public struct DeviceTreeConfig {
         self.timebaseFrequency = timebaseFrequency
         self.virtioSlots = virtioSlots
         self.rngSeed = rngSeed
+        self.aia = aia
     }
 }
 
@@ -238,8 +242,11 @@ public func buildVirtDeviceTree(_ c: DeviceTreeConfig) -> [UInt8] {
     func alloc() -> UInt32 { defer { next += 1 }; return next }
     let cpuPhandles = (0..<c.harts).map { _ in alloc() }
     let intcPhandles = (0..<c.harts).map { _ in alloc() }
-    let plicPhandle = alloc()
+    let plicPhandle = alloc()   // the APLIC's with AIA
     let testPhandle = alloc()
+    let imsicPhandle = alloc()
+    // Wired interrupts: one cell to the PLIC, or <source, IRQ_TYPE_LEVEL_HIGH> to the APLIC.
+    func irqCells(_ irq: Int) -> [UInt32] { c.aia == nil ? [UInt32(irq)] : [UInt32(irq), 4] }
 
     var f = FDTBuilder()
     f.beginNode("")
@@ -338,21 +345,21 @@ public func buildVirtDeviceTree(_ c: DeviceTreeConfig) -> [UInt8] {
     f.endNode()
 
     f.beginNode("rtc@\(hexName(VirtMap.rtcBase))")
-    f.property("interrupts", u32: UInt32(VirtMap.rtcIRQ))
+    f.property("interrupts", u32s: irqCells(VirtMap.rtcIRQ))
     f.property("interrupt-parent", u32: plicPhandle)
     f.property("reg", u32s: regCells(VirtMap.rtcBase, VirtMap.rtcSize))
     f.property("compatible", string: "google,goldfish-rtc")
     f.endNode()
 
     f.beginNode("vmgenid@\(hexName(VirtMap.vmgenidBase))")
-    f.property("interrupts", u32: UInt32(VirtMap.vmgenidIRQ))
+    f.property("interrupts", u32s: irqCells(VirtMap.vmgenidIRQ))
     f.property("interrupt-parent", u32: plicPhandle)
     f.property("reg", u32s: regCells(VirtMap.vmgenidBase, VirtMap.vmgenidSize))
     f.property("compatible", string: "microsoft,vmgenid")
     f.endNode()
 
     f.beginNode("serial@\(hexName(VirtMap.uartBase))")
-    f.property("interrupts", u32: UInt32(VirtMap.uartIRQ))
+    f.property("interrupts", u32s: irqCells(VirtMap.uartIRQ))
     f.property("interrupt-parent", u32: plicPhandle)
     f.property("clock-frequency", u32: VirtMap.uartClockFrequency)
     f.property("reg", u32s: regCells(VirtMap.uartBase, VirtMap.uartSize))
@@ -362,23 +369,51 @@ public func buildVirtDeviceTree(_ c: DeviceTreeConfig) -> [UInt8] {
     for i in 0..<slots {
         let addr = VirtMap.virtioAddress(i)
         f.beginNode("virtio_mmio@\(hexName(addr))")
-        f.property("interrupts", u32: UInt32(VirtMap.virtioIRQ(i)))
+        f.property("interrupts", u32s: irqCells(VirtMap.virtioIRQ(i)))
         f.property("interrupt-parent", u32: plicPhandle)
         f.property("reg", u32s: regCells(addr, VirtMap.virtioSize))
         f.property("compatible", string: "virtio,mmio")
         f.endNode()
     }
 
-    f.beginNode("plic@\(hexName(VirtMap.plicBase))")
-    f.property("phandle", u32: plicPhandle)
-    f.property("riscv,ndev", u32: VirtMap.plicNdev)
-    f.property("reg", u32s: regCells(VirtMap.plicBase, VirtMap.plicSize))
-    f.property("interrupts-extended", u32s: intcPhandles.flatMap { [$0, 11, $0, 9] })
-    f.property("interrupt-controller")
-    f.property("compatible", strings: ["sifive,plic-1.0.0", "riscv,plic0"])
-    f.property("#address-cells", u32: 0)
-    f.property("#interrupt-cells", u32: 1)
-    f.endNode()
+    if let aia = c.aia {
+        // AIA device tree bindings (riscv,imsics.yaml, riscv,aplic.yaml), shaped as QEMU virt's.
+        f.beginNode("aplic@\(hexName(aia.aplicBase))")
+        f.property("phandle", u32: plicPhandle)
+        f.property("riscv,num-sources", u32: UInt32(aia.sources))
+        f.property("reg", u32s: regCells(aia.aplicBase, aia.aplicSize))
+        f.property("msi-parent", u32: imsicPhandle)
+        f.property("interrupt-controller")
+        f.property("#interrupt-cells", u32: 2)
+        f.property("#address-cells", u32: 0)
+        f.property("compatible", string: "riscv,aplic")
+        f.endNode()
+
+        f.beginNode("imsics@\(hexName(aia.imsicBase))")
+        f.property("phandle", u32: imsicPhandle)
+        if aia.guestIndexBits > 0 { f.property("riscv,guest-index-bits", u32: UInt32(aia.guestIndexBits)) }
+        f.property("riscv,ipi-id", u32: 1)
+        f.property("riscv,num-ids", u32: 255)
+        f.property("reg", u32s: regCells(aia.imsicBase, aia.imsicSize))
+        f.property("interrupts-extended", u32s: intcPhandles.flatMap { [$0, 9] })
+        f.property("msi-controller")
+        f.property("interrupt-controller")
+        f.property("#interrupt-cells", u32: 0)
+        f.property("#address-cells", u32: 0)
+        f.property("compatible", string: "riscv,imsics")
+        f.endNode()
+    } else {
+        f.beginNode("plic@\(hexName(VirtMap.plicBase))")
+        f.property("phandle", u32: plicPhandle)
+        f.property("riscv,ndev", u32: VirtMap.plicNdev)
+        f.property("reg", u32s: regCells(VirtMap.plicBase, VirtMap.plicSize))
+        f.property("interrupts-extended", u32s: intcPhandles.flatMap { [$0, 11, $0, 9] })
+        f.property("interrupt-controller")
+        f.property("compatible", strings: ["sifive,plic-1.0.0", "riscv,plic0"])
+        f.property("#address-cells", u32: 0)
+        f.property("#interrupt-cells", u32: 1)
+        f.endNode()
+    }
 
     f.beginNode("clint@\(hexName(VirtMap.clintBase))")
     f.property("interrupts-extended", u32s: intcPhandles.flatMap { [$0, 3, $0, 7] })

@@ -44,7 +44,23 @@ public struct MachineConfig: Sendable, Codable, Equatable {
     /// The CPU model and extension switches (`--cpu`, QEMU's `-cpu` syntax: "max,zbc=off"); nil is
     /// plain RV64GC, which is what snapshots and streams from before the option describe.
     public var cpu: String? = nil
+    /// The interrupt controllers (`--aia`, as QEMU virt's `aia=`): the PLIC, or APLIC + IMSICs. Stored
+    /// optional so configs encoded before the setting decode (nil is `.none`).
+    var aiaSetting: AIAMode? = nil
+    public var aia: AIAMode {
+        get { aiaSetting ?? .none }
+        set { aiaSetting = newValue == .none ? nil : newValue }
+    }
     public init() {}
+}
+
+/// `--aia`: QEMU virt's `aia=` machine property.
+public enum AIAMode: String, Sendable, Codable, CaseIterable {
+    /// The SiFive PLIC (the default).
+    case none
+    /// The AIA: an APLIC in MSI mode and per-hart IMSICs (S-level file plus `Machine.guestFiles` guest
+    /// files, M-level file), Smaia/Ssaia on the harts.
+    case aplicIMSIC = "aplic-imsic"
 }
 
 /// `--cpu MODEL[,EXT=on|off]...`: which optional extensions the harts implement.
@@ -61,6 +77,8 @@ public enum CPUModel {
                   .svade, .svadu, .svpbmt, .svinval, .svnapot, .sscofpmf, .smstateen, .ssnpm, .smnpm],
         "max": .all,
     ]
+    /// The model of a new machine whose config names none.
+    public static let defaultModel = "rva23"
     /// Switchable extensions by their ISA-string names (Zcmop goes with Zimop).
     public static let switches: [(name: String, ext: Extensions)] = [
         ("zba", .zba), ("zbb", .zbb), ("zbc", .zbc), ("zbs", .zbs), ("zicond", .zicond), ("zcb", .zcb),
@@ -129,16 +147,17 @@ public enum CPUModel {
         if e.contains(.zimop) { n.append("zcmop") }
         if e.contains(.zicbom) { n.append("zicbop") }
         if e.contains(.smstateen) { n.append("ssstateen") }
+        if e.contains(.ssnpm) { n.append("supm") }   // pointer masking for U-mode, which Ssnpm provides under S
         if !e.isEmpty { n += ["zihintntl"] + profileProperties }
         return n
     }
 
     /// What the hart is on every model (the profiles name these, so they are listed beyond RV64GC):
-    /// hpm counters (read-only zero), Zkt, main memory's guarantees (instruction fetch, LR/SC
+    /// UXL fixed at 64, hpm counters (zero unless Sscofpmf programs them), Zkt, main memory's guarantees (instruction fetch, LR/SC
     /// eventuality, AMOs, misaligned loads and stores, 64-byte reservation sets and cache blocks),
     /// hardware page-table reads, any aligned stvec base, stval written for every fault, writable
     /// scounteren bits.
-    static let profileProperties = ["zihpm", "zkt", "ziccif", "ziccrse", "ziccamoa", "zicclsm", "za64rs", "zic64b",
+    static let profileProperties = ["ssu64xl", "zihpm", "zkt", "ziccif", "ziccrse", "ziccamoa", "zicclsm", "za64rs", "zic64b",
                                     "ssccptr", "sstvecd", "sstvala", "sscounterenw"]
     /// The same for the H extension (the Sha profile's parts): writable hcounteren bits, vstval and
     /// htval written for every fault, any aligned vstvec base, vsatp and hgatp with every satp mode.
@@ -203,6 +222,9 @@ public final class Machine {
     public private(set) var harts: [Hart] = []
     public private(set) var clint: CLINT!
     public private(set) var plic: PLIC!
+    /// With `--aia aplic-imsic`: the S-level APLIC (MSI mode) and the IMSIC regions (Machine+AIA.swift).
+    public internal(set) var aplic: APLIC?
+    public internal(set) var imsicS: IMSICRegion?, imsicM: IMSICRegion?
     public private(set) var uart: UART16550!
     public private(set) var rtc: GoldfishRTC!
     public private(set) var test: SiFiveTest!
@@ -238,6 +260,7 @@ public final class Machine {
         if config.hypervisor { e.insert("h", at: e.firstIndex(of: "zicntr") ?? e.count) }
         let beyond = (try? CPUModel.extensions(config.cpu)) ?? .none
         e += CPUModel.names(beyond, vlen: (try? CPUModel.vectorLength(config.cpu)) ?? 128)
+        if config.aia == .aplicIMSIC { e += ["smaia", "ssaia"] }
         if config.hypervisor && !beyond.isEmpty { e += CPUModel.hypervisorProperties }
         return e
     }
@@ -266,21 +289,23 @@ public final class Machine {
             h.hypervisorExtension = config.hypervisor
             h.extensions = extensions
             h.vlenb = vlen / 8
+            if config.aia == .aplicIMSIC { h.aia = HartAIA(geilen: Machine.guestFiles) }
             harts.append(h)
         }
         clint = CLINT(harts: harts, time: time)
         plic = PLIC(harts: harts)
-        uart = UART16550(irq: { [unowned self] level in self.plic.setLevel(VirtMap.uartIRQ, level) },
+        if config.aia == .aplicIMSIC { attachAIA() }
+        uart = UART16550(irq: { [unowned self] level in self.setIRQ(VirtMap.uartIRQ, level) },
                          output: { [unowned self] b in self.consoleBuffer.append(b) })
-        rtc = GoldfishRTC(irq: { [unowned self] level in self.plic.setLevel(VirtMap.rtcIRQ, level) })
+        rtc = GoldfishRTC(irq: { [unowned self] level in self.setIRQ(VirtMap.rtcIRQ, level) })
         test = SiFiveTest(onPowerOff: { [unowned self] code in self.powerOff(code: code, reason: "sifive_test") },
                           onReset: { [unowned self] in self.requestReset(reason: "sifive_test") })
         bus.map(base: VirtMap.testBase, size: VirtMap.testSize, name: "test", device: test)
         bus.map(base: VirtMap.rtcBase, size: VirtMap.rtcSize, name: "rtc", device: rtc)
-        vmgenid = VMGenID(irq: { [unowned self] level in self.plic.setLevel(VirtMap.vmgenidIRQ, level) })
+        vmgenid = VMGenID(irq: { [unowned self] level in self.setIRQ(VirtMap.vmgenidIRQ, level) })
         bus.map(base: VirtMap.vmgenidBase, size: VirtMap.vmgenidSize, name: "vmgenid", device: vmgenid)
         bus.map(base: VirtMap.clintBase, size: VirtMap.clintSize, name: "clint", device: clint)
-        bus.map(base: VirtMap.plicBase, size: VirtMap.plicSize, name: "plic", device: plic)
+        if aplic == nil { bus.map(base: VirtMap.plicBase, size: VirtMap.plicSize, name: "plic", device: plic) }
         bus.map(base: VirtMap.uartBase, size: VirtMap.uartSize, name: "uart", device: uart)
         try attachVirtioDevices()
     }
@@ -311,7 +336,7 @@ public final class Machine {
         }
         for (slot, d) in devices.enumerated() {
             let irq = VirtMap.virtioIRQ(slot)
-            let t = VirtioMMIOTransport(device: d, ram: ram, irq: { [unowned self] level in self.plic.setLevel(irq, level) })
+            let t = VirtioMMIOTransport(device: d, ram: ram, irq: { [unowned self] level in self.setIRQ(irq, level) })
             bus.map(base: VirtMap.virtioAddress(slot), size: VirtMap.virtioSize, name: "virtio\(slot)", device: t)
             virtio.append(t)
         }
@@ -363,7 +388,8 @@ public final class Machine {
                                                    mmuType: "riscv,sv57", memoryBase: ram.base, memorySize: ram.size,
                                                    bootargs: config.bootargs, initrd: initrd,
                                                    virtioSlots: virtio.count,
-                                                   rngSeed: (0..<32).map { _ in UInt8.random(in: 0...255) }))
+                                                   rngSeed: (0..<32).map { _ in UInt8.random(in: 0...255) },
+                                                   aia: aiaDeviceTree))
         guard dtb.count <= 0x10000 else { throw LoadError("device tree too large (\(dtb.count) bytes)") }
         ram.copyIn(dtbAddress, dtb)
 
@@ -504,6 +530,7 @@ public final class Machine {
         for h in harts { h.stopRequested = false; h.reservation = .max }
         clint.reset()
         plic.reset()
+        aplic?.reset()
         uart.reset()
         rtc.reset()
         vmgenid.reset()

@@ -8,7 +8,7 @@ import Devices
 
 extension MachineConfig {
     public func save(_ w: inout StateWriter) {
-        w.section("config", version: 1) { w in
+        w.section("config", version: 2) { w in
             w.u64(memorySize)
             w.u64(UInt64(harts))
             switch firmware {
@@ -38,11 +38,13 @@ extension MachineConfig {
                 }
             }
             w.optionalString(cpu)
+            // Version 2: --aia.
+            w.string(aia.rawValue)
         }
     }
 
     public static func load(_ r: inout StateReader) throws -> MachineConfig {
-        try r.section("config", versions: 1...1) { r, _ in
+        try r.section("config", versions: 1...2) { r, version in
             var c = MachineConfig()
             c.memorySize = try r.u64()
             c.harts = Int(try r.count(max: 1 << 16))
@@ -77,6 +79,11 @@ extension MachineConfig {
                 c.net.append(n)
             }
             c.cpu = try r.optionalString()
+            if version >= 2 {
+                let name = try r.string()
+                guard let mode = AIAMode(rawValue: name) else { throw StateError("unknown interrupt-controller setting '\(name)' (--aia): this build knows \(AIAMode.allCases.map(\.rawValue).joined(separator: ", "))") }
+                c.aia = mode
+            }
             return c
         }
     }

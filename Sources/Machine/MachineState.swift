@@ -74,6 +74,9 @@ extension Machine {
     /// the devices that drive its lines).
     var statefulComponents: [(name: String, component: Stateful)] {
         var out: [(name: String, component: Stateful)] = harts.map { ("hart.\($0.id)", $0) }
+        // AIA: each hart's interrupt files and AIA CSRs, and the APLIC (before the devices driving it).
+        for h in harts { if let a = h.aia { out.append(("aia.\(h.id)", a)) } }
+        if let aplic { out.append(("aplic", aplic)) }
         let devices: [(name: String, component: Stateful)] =
             [("clint", clint), ("plic", plic), ("uart", uart), ("rtc", rtc), ("test", test), ("vmgenid", vmgenid)]
         out += devices
@@ -85,7 +88,8 @@ extension Machine {
     /// a migration's destination checks them before any page moves.
     public static func stateSectionNames(for config: MachineConfig) -> [String] {
         let virtioCount = config.disks.count + (config.rng ? 1 : 0) + (config.virtioConsole ? 1 : 0) + config.net.count
-        return ["board"] + (0..<config.harts).map { "hart.\($0)" } + ["clint", "plic", "uart", "rtc", "test", "vmgenid"]
+        let aia = config.aia == .aplicIMSIC ? (0..<config.harts).map { "aia.\($0)" } + ["aplic"] : []
+        return ["board"] + (0..<config.harts).map { "hart.\($0)" } + aia + ["clint", "plic", "uart", "rtc", "test", "vmgenid"]
             + (0..<virtioCount).map { "virtio.\($0)" }
     }
 

@@ -48,7 +48,7 @@ extension Hart {
             // Without H there are no HS-level (bits 9:8 = 2) CSRs, nor mtinst/mtval2.
             return level > prv || level == 2 || n == CSR.mtinst || n == CSR.mtval2 ? nil : n
         }
-        if Hart.isHypervisorCSR(n) {
+        if Hart.isHypervisorCSR(n) || (aia != nil && AIACSR.isHypervisor(n)) {
             // HS-level: allowed in HS and M; from VS/VU a virtual-instruction exception.
             if virt { csrVirtualFault = true; return nil }
             return prv >= Priv.supervisor ? n : nil
@@ -62,10 +62,11 @@ extension Hart {
             return n
         }
         if level == 1 {
-            guard Hart.isSupervisorCSR(n) else { return nil }
+            guard Hart.isSupervisorCSR(n) || (aia != nil && AIACSR.isSupervisor(n)) else { return nil }
             if prv == Priv.user { csrVirtualFault = true; return nil }
             switch n {
             case CSR.sstatus, CSR.sie, CSR.stvec, CSR.sscratch, CSR.sepc, CSR.scause, CSR.stval, CSR.sip: return n + 0x100
+            case AIACSR.siselect, AIACSR.sireg, AIACSR.stopei, AIACSR.stopi: return n + 0x100   // the vs* AIA CSRs
             case CSR.satp:
                 if hstatus & HStatus.vtvm != 0 { csrVirtualFault = true; return nil }
                 return CSR.vsatp
@@ -106,6 +107,9 @@ extension Hart {
     /// reserved: read-only zero.
     static func stateEnableWritable(_ index: Int) -> UInt64 { index == 0 ? 3 << 62 : 1 << 63 }
 
+    /// SGEI (bit 12) in mie/hie/hip: only with guest interrupt files (GEILEN > 0).
+    var guestExternalBit: UInt64 { (aia?.geilen ?? 0) > 0 ? IRQ.sgeip : 0 }
+
     var fpEnabled: Bool { mstatus & MStatus.fs != 0 && (!virt || vsstatus & MStatus.fs != 0) }
     func markFPDirty() {
         mstatus |= MStatus.fs | MStatus.sd
@@ -123,6 +127,7 @@ extension Hart {
     /// Reads a CSR; nil means illegal instruction.
     public func csrRead(_ n0: UInt16) -> UInt64? {
         guard let n = csrMap(n0) else { return nil }
+        if let aia, let v = aiaRead(n, aia) { return v }
         switch n {
         case CSR.fflags: return fpEnabled ? fcsr & 0x1f : nil
         case 0x008...0x00a, 0x00f, 0xc20...0xc22: return vectorCSRRead(n)
@@ -191,10 +196,11 @@ extension Hart {
         case CSR.hstatus: return hstatus
         case CSR.hedeleg: return hedeleg
         case CSR.hideleg: return hideleg
-        case CSR.hie: return mie & Hart.vsInterrupts   // GEILEN = 0: SGEIE/SGEIP read as zero
-        case CSR.hip: return mip & Hart.vsInterrupts
+        case CSR.hie: return mie & (Hart.vsInterrupts | guestExternalBit)   // SGEIE only with guest files
+        case CSR.hip: return mip & (Hart.vsInterrupts | guestExternalBit)
         case CSR.hvip: return hvip & Hart.vsInterrupts
-        case CSR.hgeie, CSR.hgeip: return 0   // GEILEN = 0
+        case CSR.hgeie: return hgeie
+        case CSR.hgeip: return aia?.hgeip ?? 0
         case CSR.hcounteren: return hcounteren
         case CSR.htimedelta: return htimedelta
         case CSR.htval: return htval
@@ -225,6 +231,7 @@ extension Hart {
     public func csrWrite(_ n0: UInt16, _ v: UInt64) -> Bool {
         if n0 >> 10 == 3 { return false }
         guard let n = csrMap(n0) else { return false }
+        if let aia, let ok = aiaWrite(n, v, aia) { return ok }
         switch n {
         case 0x008...0x00a, 0x00f: return vectorCSRWrite(n, v)
         case CSR.fflags:
@@ -272,8 +279,8 @@ extension Hart {
             medeleg = v & (hypervisorExtension ? 0xf0_b7ff : 0xb3ff)
         case CSR.mideleg:
             // With H, the VS-level interrupts are always delegated (read-only one; no SGEI with GEILEN = 0).
-            mideleg = (v & (Hart.sInterrupts | localCounterOverflowInterrupt)) | (hypervisorExtension ? Hart.vsInterrupts : 0)
-        case CSR.mie: mie = v & (Hart.sInterrupts | Hart.mInterrupts | localCounterOverflowInterrupt | (hypervisorExtension ? Hart.vsInterrupts : 0))
+            mideleg = (v & (Hart.sInterrupts | localCounterOverflowInterrupt)) | forcedDelegation
+        case CSR.mie: mie = v & (Hart.sInterrupts | Hart.mInterrupts | localCounterOverflowInterrupt | (hypervisorExtension ? Hart.vsInterrupts | guestExternalBit : 0))
         case CSR.mip:
             var writable = IRQ.ssip | IRQ.seip | localCounterOverflowInterrupt
             if menvcfg >> 63 == 0 { writable |= IRQ.stip }
@@ -328,15 +335,19 @@ extension Hart {
             // HUPMM (Ssnpm): PMM for HLV/HSV as VU-mode; the reserved value 1 keeps the old setting.
             var w = Hart.hstatusWritable | (extensions.contains(.ssnpm) ? 3 << 48 : 0)
             if (v >> 48) & 3 == 1 { w &= ~(3 << 48) }
+            // VGEIN (AIA): WLRL 0...GEILEN; another value keeps the old one.
+            if let aia, (v & HStatus.vgein) >> 12 <= UInt64(aia.geilen) { w |= HStatus.vgein }
             let old = hstatus
             hstatus = (hstatus & ~w) | (v & w)
             if (old ^ hstatus) >> 48 & 3 != 0 { flushAllTLB() }
         case CSR.hedeleg: hedeleg = v & 0xb1ff   // ecalls from HS/VS/M and causes 20-23 cannot be delegated to VS
         case CSR.hideleg: hideleg = v & Hart.vsInterrupts
-        case CSR.hie: mie = (mie & ~Hart.vsInterrupts) | (v & Hart.vsInterrupts)
+        case CSR.hie:
+            let w = Hart.vsInterrupts | guestExternalBit
+            mie = (mie & ~w) | (v & w)
         case CSR.hip: hvip = (hvip & ~IRQ.vssip) | (v & IRQ.vssip)
         case CSR.hvip: hvip = v & Hart.vsInterrupts
-        case CSR.hgeie: break   // GEILEN = 0
+        case CSR.hgeie: hgeie = v & (aia?.guestMask ?? 0)   // bits 1...GEILEN
         case CSR.hcounteren: hcounteren = v & 0xffff_ffff
         case CSR.htimedelta: htimedelta = v
         case CSR.htval: htval = v

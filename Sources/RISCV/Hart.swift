@@ -65,7 +65,18 @@ public final class Hart: InterruptTarget {
     @exclusivity(unchecked) public var extensions: Extensions = .all
     /// H extension present (misa.H, decoder accepts H instructions, H/VS CSRs exist).
     @exclusivity(unchecked) public var hypervisorExtension = false {
-        didSet { mideleg = hypervisorExtension ? mideleg | Hart.vsInterrupts : mideleg & Hart.sInterrupts }
+        didSet { mideleg = hypervisorExtension ? mideleg | forcedDelegation : mideleg & Hart.sInterrupts }
+    }
+    /// AIA (Smaia/Ssaia): the hart's IMSIC interrupt files and AIA CSRs; nil without AIA (the CSRs are
+    /// illegal, external interrupts come from the PLIC). Set before the hart runs.
+    @exclusivity(unchecked) public var aia: HartAIA? = nil {
+        didSet { if hypervisorExtension { mideleg |= forcedDelegation } }
+    }
+    /// The interrupts mideleg delegates read-only: with H the VS-level ones, and SGEI with guest files
+    /// (H §"mideleg").
+    var forcedDelegation: UInt64 {
+        guard hypervisorExtension else { return 0 }
+        return Hart.vsInterrupts | ((aia?.geilen ?? 0) > 0 ? IRQ.sgeip : 0)
     }
     /// The host time at which this hart's VS-level timer (vstimecmp) fires, or .max.
     public var vsTimerDeadline: UInt64 {
@@ -247,7 +258,7 @@ public final class Hart: InterruptTarget {
     public func reset(pc: UInt64) {
         x.update(repeating: 0, count: 33); f.update(repeating: 0, count: 32)
         self.pc = pc; prv = Priv.machine
-        mstatus = (2 << 32) | (2 << 34); medeleg = 0; mideleg = hypervisorExtension ? Hart.vsInterrupts : 0; mie = 0; mipSoft = 0
+        mstatus = (2 << 32) | (2 << 34); medeleg = 0; mideleg = forcedDelegation; mie = 0; mipSoft = 0
         mtvec = 0; mscratch = 0; mepc = 0; mcause = 0; mtval = 0; mcounteren = 0; menvcfg = 0
         stvec = 0; sscratch = 0; sepc = 0; scause = 0; stval = 0; satp = 0; scounteren = 0; senvcfg = 0
         stimecmp = .max; fcsr = 0
@@ -264,6 +275,7 @@ public final class Hart: InterruptTarget {
         if extensions.contains(.svadu) && !extensions.contains(.svade) { menvcfg = 1 << 61; henvcfg = hypervisorExtension ? 1 << 61 : 0 }
         pmpcfg = [UInt8](repeating: 0, count: 16); pmpaddr = [UInt64](repeating: 0, count: 16); rebuildPMP()
         reservation = .max; waitingForInterrupt = false
+        aia?.reset()
         flushAllTLB()
     }
 
@@ -287,9 +299,11 @@ public final class Hart: InterruptTarget {
             if now >= stimecmp { v |= IRQ.stip }
         }
         if hypervisorExtension {
-            v |= hvip & Hart.vsInterrupts   // GEILEN = 0: no guest external interrupts
+            v |= hvip & Hart.vsInterrupts
             if henvcfg >> 63 != 0 && now &+ htimedelta >= vstimecmp { v |= IRQ.vstip }
         }
+        // AIA: the interrupt files drive MEIP, SEIP, SGEIP and VSEIP (no PLIC is wired to the hart then).
+        if let aia { v |= aiaPending(aia) }
         return v
     }
 

@@ -2,13 +2,13 @@ import Foundation
 import Machine
 
 /// A whole machine as JSON, in Firecracker's `--config-file` shapes (`boot-source`, `machine-config`,
-/// `drives`, `network-interfaces`, `entropy`) plus what Matryoshka adds: `machine-config.hypervisor`, `.cpu`,
+/// `drives`, `network-interfaces`, `entropy`) plus what Matryoshka adds: `machine-config.hypervisor`, `.cpu`, `.aia`,
 /// `machine-config.firmware` and `console`. Unknown keys are errors, so a typo never passes silently.
 public enum VMConfigFile {
     static let topKeys: Set<String> = ["boot-source", "machine-config", "drives", "network-interfaces", "entropy", "console"]
     static let keys: [String: Set<String>] = [
         "boot-source": ["kernel_image_path", "initrd_path", "boot_args"],
-        "machine-config": ["vcpu_count", "mem_size_mib", "track_dirty_pages", "smt", "hypervisor", "firmware", "cpu"],
+        "machine-config": ["vcpu_count", "mem_size_mib", "track_dirty_pages", "smt", "hypervisor", "firmware", "cpu", "aia"],
         "drives": ["drive_id", "path_on_host", "is_root_device", "is_read_only", "format", "cache_type"],
         "network-interfaces": ["iface_id", "guest_mac", "host_dev_name", "user", "hostfwd"],
         "console": ["type"],
@@ -65,6 +65,12 @@ public enum VMConfigFile {
             if let cpu = try string(m, "cpu", "machine-config") {
                 do { _ = try CPUModel.extensions(cpu) } catch { throw bad("'machine-config.cpu': \(error)") }
                 c.cpu = cpu
+            }
+            if let aia = try string(m, "aia", "machine-config") {
+                guard let mode = AIAMode(rawValue: aia) else {
+                    throw bad("'machine-config.aia' is '\(aia)': use \(AIAMode.allCases.map(\.rawValue).joined(separator: " or "))")
+                }
+                c.aia = mode
             }
             _ = try bool(m, "track_dirty_pages", "machine-config")   // always available here
             if let smt = try bool(m, "smt", "machine-config"), smt { throw bad("'machine-config.smt' is not supported") }
@@ -135,6 +141,7 @@ public enum VMConfigFile {
         var machine: [String: Any] = ["vcpu_count": c.harts, "mem_size_mib": Int(c.memorySize >> 20), "track_dirty_pages": true,
                                       "hypervisor": c.hypervisor, "firmware": firmware]
         if let cpu = c.cpu { machine["cpu"] = cpu }
+        if c.aia != .none { machine["aia"] = c.aia.rawValue }
         var out: [String: Any] = [
             "boot-source": boot,
             "machine-config": machine,

@@ -31,8 +31,8 @@ struct Demo: ParsableCommand {
         var cpus: Int = 1
         @Option(help: "L1 firmware: 'builtin' (SBI implemented by Matryoshka), 'opensbi' (the fetched fw_dynamic.bin) or a path.")
         var firmware: String = "builtin"
-        @Option(help: "L1's CPU model, as run --cpu: 'rv64gc' (the default), 'rva22', 'rva23' or 'max', then ',EXT=on|off'.")
-        var cpu: String = "rv64gc"
+        @Option(help: "L1's CPU model, as run --cpu: 'rva23' (the default), 'rva22', 'rv64gc' or 'max', then ',EXT=on|off'.")
+        var cpu: String = CPUModel.defaultModel
 
         func run() throws {
             guard let mem = parseSize(memory) else {

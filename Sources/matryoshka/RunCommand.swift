@@ -62,8 +62,10 @@ struct Run: ParsableCommand {
     var hypervisor = false
     @Flag(help: "Do not implement the Hypervisor (H) extension (no misa.H, no 'h' in the device tree).")
     var noHypervisor = false
-    @Option(help: ArgumentHelp("CPU model and extension switches, as QEMU's -cpu: 'rv64gc' (the default), 'rva22' or 'rva23' (the RVA22 or RVA23 profile's extensions) or 'max' (every extension implemented: Zba, Zbb, Zbc, Zbs, Zicond, Zcb, Zimop/Zcmop, Zicbom/Zicboz/Zicbop, Zawrs, Svinval, Svpbmt, Svnapot, Zfh/Zfhmin, Zfa, Svade/Svadu, Smstateen, Smnpm/Ssnpm, V with Zvfhmin, Zvbb and Zvkt, Sscofpmf), then ',EXT=on|off' (e.g. max,zbc=off; max,vlen=256).", valueName: "model"))
+    @Option(help: ArgumentHelp("CPU model and extension switches, as QEMU's -cpu: 'rva23' (the default: the RVA23 profile's extensions), 'rva22', 'rv64gc' or 'max' (every extension implemented: Zba, Zbb, Zbc, Zbs, Zicond, Zcb, Zimop/Zcmop, Zicbom/Zicboz/Zicbop, Zawrs, Svinval, Svpbmt, Svnapot, Zfh/Zfhmin, Zfa, Svade/Svadu, Smstateen, Smnpm/Ssnpm, V with Zvfhmin, Zvbb and Zvkt, Sscofpmf), then ',EXT=on|off' (e.g. max,zbc=off; max,vlen=256).", valueName: "model"))
     var cpu: String?
+    @Option(help: ArgumentHelp("Interrupt controllers, as QEMU virt's aia=: 'none' (the PLIC, the default) or 'aplic-imsic' (AIA: an APLIC in MSI mode and per-hart IMSICs with 3 guest interrupt files; the harts get Smaia/Ssaia).", valueName: "mode"))
+    var aia: String?
     @Option(help: ArgumentHelp("The vector length VLEN in bits (128, 256, 512 or 1024) of a CPU with V: the same as ',vlen=N' in --cpu.", valueName: "bits"))
     var vlen: Int?
     @Option(help: ArgumentHelp("Serve the control API (HTTP/1.1, JSON; Firecracker's endpoints) on this Unix socket.", valueName: "path"))
@@ -175,6 +177,7 @@ struct Run: ParsableCommand {
     var describesNoMachineBesidesRestore: Bool {
         kernel == nil && initrd == nil && append == nil && memory == nil && cpus == nil && firmware == nil && disk.isEmpty
             && !rng && console == nil && net.isEmpty && !hypervisor && !noHypervisor && cpu == nil && vlen == nil
+            && aia == nil
     }
 
     var options: GuestRunOptions {
@@ -211,7 +214,7 @@ struct Run: ParsableCommand {
         if noHypervisor { try apply("--no-hypervisor", false, \.hypervisor) }
         var cpu = self.cpu
         if let vlen {
-            let spec = cpu ?? config.cpu ?? "rv64gc"
+            let spec = cpu ?? config.cpu ?? CPUModel.defaultModel
             guard (try? CPUModel.extensions(spec))?.contains(.v) == true else {
                 throw UsageError(description: "--vlen \(vlen): the CPU '\(spec)' has no V; use --cpu max (or a model with v=on)")
             }
@@ -223,6 +226,17 @@ struct Run: ParsableCommand {
         if let cpu {
             do { _ = try CPUModel.extensions(cpu) } catch { throw UsageError(description: "\(error)") }
             try apply("--cpu", Optional(cpu), \.cpu) { $0 ?? "rv64gc" }
+        }
+        if config.cpu == nil {
+            // A new machine is an RVA23 one unless told otherwise (a snapshot or stream without a CPU
+            // model describes RV64GC, and keeps doing so: those do not come through here).
+            config.cpu = CPUModel.defaultModel
+        }
+        if let aia {
+            guard let mode = AIAMode(rawValue: aia) else {
+                throw UsageError(description: "invalid --aia '\(aia)': use \(AIAMode.allCases.map(\.rawValue).joined(separator: " or "))")
+            }
+            try apply("--aia", mode, \.aia) { $0.rawValue }
         }
         if !net.isEmpty { try apply("--net", try net.map { try NetSpec.parse($0) }, \.net) { _ in "(as given)" } }
         if let console {

@@ -21,13 +21,14 @@ final class NestedBootTests: XCTestCase {
         try runNestedDemo(extraArguments: ["--cpus", "2"], cpus: 2)
     }
 
-    /// L1 on the `max` CPU: KVM hands L2 (`-cpu host`) the extensions beyond RV64GC, L2's kernel in VS-mode
+    /// L1 on the `max` CPU: KVM hands L2 (`-cpu host`) the extensions beyond RV64GC (V too), L2's kernel in VS-mode
     /// uses them (Zicboz, Svpbmt through henvcfg; senvcfg and sstateen0 through KVM's hstateen0 under
     /// Smstateen, which the built-in SBI opens in mstateen0), and L2 powers off as on rv64gc.
     func testNestedDemoOnTheMaxCPU() throws {
         let output = try runNestedDemo(extraArguments: ["--cpu", "max"], cpus: 1)
         let l2ISA = output.split(whereSeparator: \.isNewline).first { $0.contains("L2 isa : ") }.map(String.init) ?? ""
-        for ext in ["zba", "zbb", "zicboz", "zicond", "zfh", "svpbmt", "smstateen"] {
+        XCTAssertTrue(l2ISA.contains("rv64imafdcv_"), "L2 must have V (KVM saves and restores its vector state): \(l2ISA)")
+        for ext in ["zba", "zbb", "zicboz", "zicond", "zfh", "svpbmt", "smstateen", "zvbb", "zvfhmin"] {
             XCTAssertTrue(l2ISA.split(separator: "_").contains(Substring(ext)), "\(ext) missing from L2's isa: \(l2ISA)")
         }
     }

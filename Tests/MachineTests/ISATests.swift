@@ -57,10 +57,12 @@ final class ISATests: XCTestCase {
     }
 
     func runProgram(_ name: String, budget: UInt64 = 50_000_000, hypervisor: Bool = false, cpu: String? = nil,
-                    clangMarch: String? = nil, defines: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
+                    clangMarch: String? = nil, defines: [String] = [], aia: AIAMode = .none,
+                    file: StaticString = #filePath, line: UInt = #line) throws {
         let elf = try compile(name, clangMarch: clangMarch, defines: defines)
         var config = MachineConfig()
         config.hypervisor = hypervisor
+        config.aia = aia
         config.cpu = cpu
         config.memorySize = 64 << 20
         config.firmware = .none
@@ -104,6 +106,7 @@ final class ISATests: XCTestCase {
     func testPMP() throws { try runProgram("pmp") }
     func testFloatingPoint() throws { try runProgram("fpu") }
     func testHypervisorExtension() throws { try runProgram("hext", hypervisor: true) }
+    func testAIAInterruptFiles() throws { try runProgram("aia", hypervisor: true, aia: .aplicIMSIC) }
     func testTLB() throws { try runProgram("tlb") }
     func testHypervisorTLB() throws { try runProgram("hext_tlb", hypervisor: true) }
     /// Zicond, Zcb, Zimop/Zcmop, Zicbom/Zicboz with their enables, Zawrs, Svinval, Svpbmt, Svnapot.

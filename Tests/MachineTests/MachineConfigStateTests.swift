@@ -54,7 +54,7 @@ final class MachineConfigStateTests: XCTestCase {
         XCTAssertThrowsError(try MachineConfig.load(&r1))
         var newer = w.bytes
         let versionAt = 8 + "config".utf8.count
-        newer[versionAt] = 2
+        newer[versionAt] = 3
         var r2 = StateReader(newer)
         XCTAssertThrowsError(try MachineConfig.load(&r2))
         var longer = StateWriter()
