@@ -164,7 +164,7 @@ final class AIABootTests: XCTestCase {
         let rng = lines.first { $0.hasPrefix("MATRYOSHKA-RNG") }?.split(separator: " ").last.map(String.init) ?? ""
         XCTAssertEqual(rng.count, 64, "32 bytes from /dev/hwrng")
         let md5 = lines.first { $0.hasPrefix("MATRYOSHKA-DISK") }?.split(separator: " ").last.map(String.init) ?? ""
-        let hostMD5 = try BootTests.runTool(VirtioBootTests.findTool("md5sum") ?? "/usr/bin/md5sum", [disk]).1.prefix(32)
+        let hostMD5 = try GuestProcess.capture(VirtioBootTests.findTool("md5sum") ?? "/usr/bin/md5sum", [disk]).output.prefix(32)
         XCTAssertEqual(md5, String(hostMD5), "virtio-blk reads the disk")
         // /proc/interrupts: the devices are APLIC-MSI interrupts that counted.
         func count(_ name: String) -> Int {

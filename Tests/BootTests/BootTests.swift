@@ -189,7 +189,7 @@ final class BootTests: XCTestCase {
             if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(message) }
             throw XCTSkip(message)
         }
-        let (status, text) = try runTool(clang, ["--target=riscv64-linux-gnu", "-march=\(march)", "-O3", "-static", "--sysroot=/usr/riscv64-linux-gnu",
+        let (status, text) = try GuestProcess.capture(clang, ["--target=riscv64-linux-gnu", "-march=\(march)", "-O3", "-static", "--sysroot=/usr/riscv64-linux-gnu",
                                                  "-B\(gccLib)", "-L\(gccLib)", "-fuse-ld=lld", "-o", out, source])
         guard status == 0 else { throw NSError(domain: "BootTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "cannot compile \(source):\n\(text)"]) }
         return out
@@ -197,25 +197,11 @@ final class BootTests: XCTestCase {
 
     /// Vector instructions (OP-V and vector loads/stores, by llvm-objdump) in an ELF's code.
     static func vectorInstructionCount(_ elf: String) throws -> Int {
-        let (status, text) = try runTool("/opt/swift/usr/bin/llvm-objdump", ["-d", "--mattr=+v", elf])
+        let (status, text) = try GuestProcess.capture("/opt/swift/usr/bin/llvm-objdump", ["-d", "--mattr=+v", elf])
         guard status == 0 else { throw NSError(domain: "BootTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "llvm-objdump failed: \(text.prefix(500))"]) }
         return text.split(separator: "\n").filter { line in
             line.split(separator: "\t").dropFirst().first?.hasPrefix("v") ?? false   // "addr: bytes \tmnemonic\toperands"
         }.count
-    }
-
-    /// Runs a tool to completion; its status and its output (stdout and stderr).
-    static func runTool(_ tool: String, _ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     static func makeTemporaryDirectory() throws -> String {
