@@ -26,8 +26,9 @@ extension GuestImages {
     public static var nestedL2InitramfsPath: String { nestedDirectory + "/l2-initramfs.cpio.gz" }
     private static var nestedStampPath: String { nestedDirectory + "/.complete" }
 
-    /// The package whose closure goes on the disk.
-    static let nestedRootPackage = "qemu-system-riscv"
+    /// The packages whose closure goes on the disk: QEMU for L2, and perf (`perf stat` in L1, and in L2
+    /// through L1's disk, which run-l2 attaches to L2 read-only).
+    static let nestedRootPackages = ["qemu-system-riscv", "linux-perf"]
     /// Packages left out of the closure (with what only they need): essential or needed only by
     /// maintainer scripts, which `dpkg-deb -x` never runs. apt is told they are installed.
     static let nestedSkippedPackages: Set<String> = [
@@ -55,7 +56,7 @@ extension GuestImages {
         let kernelTarget = (try? FileManager.default.destinationOfSymbolicLink(atPath: kernelPath)) ?? kernelPath
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
         for text in [nestedInitramfsScript, nestedDiskInitScript, nestedRunL2Script, nestedL2InitScript, kernelTarget,
-                     nestedSkippedPackages.sorted().joined(separator: " ")] {
+                     nestedSkippedPackages.sorted().joined(separator: " "), nestedRootPackages.joined(separator: " ")] {
             for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
             hash = (hash ^ 0xff) &* 0x100_0000_01b3
         }
@@ -106,11 +107,16 @@ extension GuestImages {
     static let nestedRunL2Script = """
         #!/bin/busybox sh
         # Starts the L2 guest under KVM, with one vCPU per L1 CPU. Arguments are added to L2's kernel
-        # command line ("shell": a shell in L2).
+        # command line ("shell": a shell in L2). When L1's board has AIA (IMSICs in the device tree), L2's
+        # board gets it too, and KVM delivers L2's interrupts through IMSIC guest files.
         extra=""
         for a in "$@"; do [ "$a" = shell ] && extra="$extra nested=shell" || extra="$extra $a"; done
-        exec qemu-system-riscv64 -M virt -accel kvm -cpu host -m 256M -smp $(nproc) -nographic -no-reboot \\
-            -kernel /l2/Image -initrd /l2/initrd.gz -append "console=ttyS0 quiet cryptomgr.notests$extra"
+        machine=virt
+        grep -qs riscv,imsics /sys/firmware/devicetree/base/soc/*/compatible && machine=virt,aia=aplic-imsic
+        # L1's root disk goes to L2 read-only (L2's shell mounts it at /l1, for perf).
+        exec qemu-system-riscv64 -M $machine -accel kvm -cpu host -m 256M -smp $(nproc) -nographic -no-reboot \\
+            -kernel /l2/Image -initrd /l2/initrd.gz -append "console=ttyS0 quiet cryptomgr.notests$extra" \\
+            -drive file=/dev/vda,format=raw,if=none,readonly=on,id=l1root -device virtio-blk-device,drive=l1root
         """
 
     /// /init of the L1 disk. The kernel command line picks the mode: `nested=demo` (default) runs L2
@@ -149,8 +155,9 @@ extension GuestImages {
         shell)
             echo "    Start the L2 guest:  run-l2        (L2 boots, prints its banner and powers off)"
             echo "                         run-l2 shell  (a shell in L2; exit it to power L2 off)"
-            echo "    run-l2 = qemu-system-riscv64 -M virt -accel kvm -cpu host -m 256M -smp $(nproc) -nographic -no-reboot"
+            echo "    run-l2 = qemu-system-riscv64 -M virt[,aia=aplic-imsic on an AIA board] -accel kvm -cpu host -m 256M -smp $(nproc) -nographic -no-reboot"
             echo "             -kernel /l2/Image -initrd /l2/initrd.gz -append 'console=ttyS0 quiet cryptomgr.notests'"
+            echo "    perf stat -e instructions,cycles COMMAND counts in L1 (and, from /l1 in L2's shell, in L2)."
             echo "    In qemu, Ctrl-A X quits; under matryoshka on a terminal type Ctrl-A Ctrl-A X (Ctrl-A X quits matryoshka)."
             echo "    The root file system is read-only; /tmp is writable. Exit the shell to power off."
             echo
@@ -161,7 +168,7 @@ extension GuestImages {
             poweroff -f
             ;;
         demo)
-            echo "L1: starting L2: run-l2 (qemu-system-riscv64 -M virt -accel kvm -cpu host -m 256M -smp $(nproc))"
+            echo "L1: starting L2: run-l2 (qemu-system-riscv64 -M $(grep -qs riscv,imsics /sys/firmware/devicetree/base/soc/*/compatible && echo virt,aia=aplic-imsic || echo virt) -accel kvm -cpu host -m 256M -smp $(nproc))"
             { run-l2; echo $? > /tmp/qemu.status; } 2>&1 | tee /tmp/l2.log
             status=$(cat /tmp/qemu.status 2>/dev/null)
             echo "L1: qemu-system-riscv64 exited with status ${status:-unknown}"
@@ -188,7 +195,15 @@ extension GuestImages {
         hostname l2
         echo "=== L2 guest (nested: Linux in KVM in Linux in Matryoshka): Linux $(uname -r), $(grep -c '^processor' /proc/cpuinfo) CPU(s), up $(cut -d ' ' -f 1 /proc/uptime) s ==="
         echo "    L2 $(grep -m 1 '^isa' /proc/cpuinfo | tr -s '\\t ' ' ')"
+        echo "    L2 interrupt controllers: $(for n in /sys/firmware/devicetree/base/soc/*; do [ -e $n/interrupt-controller ] && echo "$(tr '\\0' '\\n' < $n/compatible | tail -n 1)@${n##*@}"; done | tr '\\n' ' ')"
+        echo "    L2 console interrupts: $(grep ttyS0 /proc/interrupts | tr -s ' ')"
         if grep -q 'nested=shell' /proc/cmdline; then
+            for m in \(nestedInitramfsModules.joined(separator: " ")); do insmod /lib/modules/$m.ko 2>/dev/null; done
+            mkdir -p /l1
+            if mount -t ext4 -o ro /dev/vda /l1 2>/dev/null; then
+                mount -t proc proc /l1/proc; mount -t sysfs sysfs /l1/sys; mount -t devtmpfs devtmpfs /l1/dev; mount -t tmpfs tmpfs /l1/tmp
+                echo "    L1's root disk is mounted read-only at /l1: chroot /l1 perf stat -e instructions,cycles COMMAND"
+            fi
             echo "    L2 shell: exit it to power L2 off"
             export PS1='L2:\\w# '
             setsid cttyhack sh -l
@@ -229,15 +244,15 @@ extension GuestImages {
         try makeDirectory(directory)
         try? fm.removeItem(atPath: nestedStampPath)
 
-        progress("\(nestedRootPackage) and its dependencies, without \(nestedSkippedPackages.sorted().joined(separator: " "))")
+        progress("\(nestedRootPackages.joined(separator: " ")) and their dependencies, without \(nestedSkippedPackages.sorted().joined(separator: " "))")
         let debsDirectory = directory + "/debs"
-        let debs = try apt.downloadClosure(of: [nestedRootPackage], assumingInstalled: nestedSkippedPackages,
+        let debs = try apt.downloadClosure(of: nestedRootPackages, assumingInstalled: nestedSkippedPackages,
                                            into: debsDirectory, progress: progress)
         let debBytes = debs.reduce(UInt64(0)) { total, path in
             total + ((try? fm.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0)
         }
         progress(String(format: "%@: %d packages, %.0f MB of .debs (checked by apt against the signed index)",
-                        nestedRootPackage, debs.count, Double(debBytes) / 1e6))
+                        nestedRootPackages.joined(separator: " + "), debs.count, Double(debBytes) / 1e6))
 
         let tree = directory + "/tree"
         try? fm.removeItem(atPath: tree)
@@ -313,7 +328,11 @@ extension GuestImages {
         }
         try copyFile(kernelPath, to: tree + "/l2/Image", mode: 0o644)
         progress("building the L2 initramfs \(nestedL2InitramfsPath)")
-        try buildInitramfs(init: nestedL2InitScript, extraFiles: [], to: nestedL2InitramfsPath)
+        // L2's shell mounts L1's disk: the same virtio-blk and ext4 modules as the L1 initramfs.
+        let l2Modules = try requiredModules(nestedInitramfsModules)
+        try buildInitramfs(init: nestedL2InitScript,
+                           extraFiles: l2Modules.map { (guestPath: "/lib/modules/" + ($0 as NSString).lastPathComponent, hostPath: $0, mode: 0o644) },
+                           to: nestedL2InitramfsPath)
         try copyFile(nestedL2InitramfsPath, to: tree + "/l2/initrd.gz", mode: 0o644)
         try writeFile(tree + "/init", nestedDiskInitScript + "\n", mode: 0o755)
         try writeFile(tree + "/usr/local/bin/run-l2", nestedRunL2Script + "\n", mode: 0o755)

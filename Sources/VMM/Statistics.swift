@@ -31,7 +31,7 @@ extension VirtualMachine {
     /// Instructions per privilege/virtualization level and traps per cause and (from -> to), all harts.
     public func levelReport() -> String {
         let perLevel = instructionsPerLevel()
-        var traps: [TrapKey: UInt64] = [:]
+        let traps = mergedTrapCounts()
         var translations = [UInt64](repeating: 0, count: PrivilegeLevel.allCases.count)
         var gWalks: UInt64 = 0, hostFlushes: UInt64 = 0, guestFlushes: UInt64 = 0
         for h in machine.harts {
@@ -39,7 +39,6 @@ extension VirtualMachine {
             gWalks &+= h.gStageWalks
             hostFlushes &+= h.hostTLBFlushes
             guestFlushes &+= h.guestTLBFlushes
-            for (k, n) in h.trapCounts { traps[k, default: 0] &+= n }
         }
         let total = max(1, perLevel.reduce(0, &+))
         var out = "matryoshka: instructions executed by level:"
@@ -55,9 +54,38 @@ extension VirtualMachine {
             let name = k.cause & Cause.interruptBit != 0 ? "interrupt \(Self.interruptNames[code] ?? String(code))" : (Self.causeNames[code] ?? "exception \(code)")
             out += "  \(name), \(k.from) -> \(k.to): \(n)\n"
         }
-        let exits = traps.filter { ($0.key.from == .vs || $0.key.from == .vu) && ($0.key.to == .hs || $0.key.to == .m) }.values.reduce(0, &+)
-        out += "matryoshka: VM exits (traps from VS/VU into HS or M): \(exits)\n"
+        let nested = Self.nestedCounts(traps)
+        out += "matryoshka: VM exits (traps from VS/VU into HS or M): \(nested.exits)\n"
+        if nested.guestInterrupts > 0 {
+            out += "matryoshka: guest (VS-level) interrupts taken in VS/VU: \(nested.guestInterrupts), external \(nested.guestExternalInterrupts)"
+            if nested.guestExternalInterrupts > 0 {
+                out += String(format: "; VM exits per guest external interrupt: %.1f", Double(nested.exits) / Double(nested.guestExternalInterrupts))
+            }
+            out += "\n"
+        }
         return out
+    }
+
+    /// VM exits (traps from V=1 into HS or M) and the interrupts a nested guest took without leaving
+    /// V=1 (VSSI/VSTI/VSEI delivered in VS or VU; with AIA guest files, VSEI needs no exit at all).
+    static func nestedCounts(_ traps: [TrapKey: UInt64]) -> (exits: UInt64, guestInterrupts: UInt64, guestExternalInterrupts: UInt64) {
+        var exits: UInt64 = 0, interrupts: UInt64 = 0, external: UInt64 = 0
+        for (k, n) in traps {
+            let fromGuest = k.from == .vs || k.from == .vu
+            if fromGuest && (k.to == .hs || k.to == .m) { exits &+= n }
+            guard k.cause & Cause.interruptBit != 0, k.to == .vs else { continue }
+            let code = k.cause & ~Cause.interruptBit
+            if code == 2 || code == 6 || code == 10 { interrupts &+= n }
+            if code == 10 { external &+= n }
+        }
+        return (exits, interrupts, external)
+    }
+
+    /// Trap counts of all harts, merged (empty unless the harts collect statistics).
+    func mergedTrapCounts() -> [TrapKey: UInt64] {
+        var traps: [TrapKey: UInt64] = [:]
+        for h in machine.harts { for (k, n) in h.trapCounts { traps[k, default: 0] &+= n } }
+        return traps
     }
 }
 
@@ -77,6 +105,10 @@ extension VirtualMachine {
         ]
         if machine.harts.first?.collectStats == true {
             out["instructions_by_level"] = Dictionary(uniqueKeysWithValues: PrivilegeLevel.allCases.map { ($0.description, perLevel[$0.rawValue]) })
+            let nested = Self.nestedCounts(mergedTrapCounts())
+            out["vm_exits"] = nested.exits
+            out["guest_interrupts"] = nested.guestInterrupts
+            out["guest_external_interrupts"] = nested.guestExternalInterrupts
         }
         if let jit = machine.code.jit { out["jit_blocks_compiled"] = jit.compiledBlocks }
         return out

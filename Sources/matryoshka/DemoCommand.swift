@@ -33,6 +33,8 @@ struct Demo: ParsableCommand {
         var firmware: String = "builtin"
         @Option(help: "L1's CPU model, as run --cpu: 'rva23' (the default), 'rva22', 'rv64gc' or 'max', then ',EXT=on|off'.")
         var cpu: String = CPUModel.defaultModel
+        @Option(help: ArgumentHelp("L1's interrupt controllers, as run --aia: 'none' (the PLIC, the default) or 'aplic-imsic' (AIA; run-l2 then gives L2 `-M virt,aia=aplic-imsic` and KVM delivers L2's interrupts through IMSIC guest files).", valueName: "mode"))
+        var aia: String = AIAMode.none.rawValue
 
         func run() throws {
             guard let mem = parseSize(memory) else {
@@ -40,6 +42,9 @@ struct Demo: ParsableCommand {
             }
             guard mem >= 512 << 20 else {
                 throw ExitCode(fail("--memory \(memory) is too small: L1 needs at least 512M (L2 takes 256M)", status: 2))
+            }
+            guard let aiaMode = AIAMode(rawValue: aia) else {
+                throw ExitCode(fail("invalid --aia '\(aia)': use \(AIAMode.allCases.map(\.rawValue).joined(separator: " or "))", status: 2))
             }
             guard (1...8).contains(cpus) else {
                 throw ExitCode(fail("invalid --cpus \(cpus): use 1 to 8", status: 2))
@@ -59,6 +64,7 @@ struct Demo: ParsableCommand {
             config.hypervisor = true
             config.harts = cpus
             config.cpu = cpu
+            config.aia = aiaMode
             switch firmware {
             case "builtin": config.firmware = .builtin
             case "opensbi": config.firmware = .file(GuestImages.firmwarePath)

@@ -33,6 +33,71 @@ final class NestedBootTests: XCTestCase {
         }
     }
 
+    /// `demo nested --aia aplic-imsic`: run-l2 sees IMSICs in L1's device tree and gives L2 QEMU's AIA
+    /// board; L2's console interrupts arrive through its APLIC (KVM's, in L1's kernel) as MSIs into an
+    /// IMSIC guest file that Matryoshka implements, taken in VS-mode without a VM exit. The PLIC demo's
+    /// L2 has a PLIC, and its external interrupts are injected by KVM through hvip.
+    func testNestedDemoWithAIA() throws {
+        let aia = try runNestedDemo(extraArguments: ["--aia", "aplic-imsic"], cpus: 1)
+        let lines = aia.split(whereSeparator: \.isNewline).map(String.init)
+        let controllers = lines.first { $0.contains("L2 interrupt controllers:") } ?? ""
+        XCTAssertTrue(controllers.contains("riscv,aplic@") && controllers.contains("riscv,imsics@"), "L2's board without AIA: \(controllers)")
+        XCTAssertTrue(aia.contains("L1: starting L2: run-l2 (qemu-system-riscv64 -M virt,aia=aplic-imsic"), "run-l2 did not pick AIA")
+        let console = lines.first { $0.contains("L2 console interrupts:") } ?? ""
+        XCTAssertTrue(console.contains("APLIC-MSI") && console.hasSuffix("ttyS0"), "L2's UART not routed through its APLIC in MSI mode: \(console)")
+        let vsei = lines.first { $0.contains("interrupt VSEI, VS -> VS:") || $0.contains("interrupt VSEI, VU -> VS:") }
+        XCTAssertNotNil(vsei, "no VS external interrupt taken in VS-mode (from a guest file)")
+
+        let plic = try runNestedDemo(extraArguments: [], cpus: 1)
+        let plicControllers = plic.split(whereSeparator: \.isNewline).first { $0.contains("L2 interrupt controllers:") }.map(String.init) ?? ""
+        XCTAssertFalse(plicControllers.contains("imsics@"), "the PLIC demo's L2 has IMSICs: \(plicControllers)")
+        XCTAssertTrue(plicControllers.contains("plic"), "the PLIC demo's L2 without a PLIC: \(plicControllers)")
+    }
+
+    /// Debian's perf (linux-perf, on the L1 disk) counts instructions and cycles in L1, through the
+    /// SBI PMU and Sscofpmf counters, and in L2, where KVM's virtual PMU backs L2's counters with perf
+    /// events in L1 (L2 runs perf from L1's disk, which run-l2 attaches read-only).
+    func testPerfStatCountsInL1AndL2() throws {
+        let binary = try requireBinary()
+        guard GuestImages.isNestedFetched else {
+            try missing("nested images missing or out of date in \(GuestImages.nestedDirectory): run `swift run -c release matryoshka images fetch --nested`")
+        }
+        let vm = try NestedShellSession(binary: binary, extraArguments: [])
+        // 20000 rounds of a shell loop: a few tens of millions of instructions.
+        let workload = "busybox sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'"
+        XCTAssertTrue(vm.waitFor("L1:~# "), "no L1 shell:\n\(vm.tail)")
+        vm.type("perf stat -x, -e instructions,cycles \(workload) 2>&1 | sed 's/^/L1-PERF /'; echo PERF-$((1+1))")
+        XCTAssertTrue(vm.waitFor("PERF-2"), "perf in L1 did not finish:\n\(vm.tail)")
+        XCTAssertTrue(vm.waitFor("L1:~# ", count: 2))
+        vm.type("run-l2 shell")
+        XCTAssertTrue(vm.waitFor("L2:/# "), "no L2 shell:\n\(vm.tail)")
+        XCTAssertTrue(vm.output.contains("L1's root disk is mounted read-only at /l1"), "L2 did not mount L1's disk:\n\(vm.tail)")
+        vm.type("chroot /l1 perf stat -x, -e instructions,cycles \(workload) 2>&1 | sed 's/^/L2-PERF /'; echo PERF-$((1+2))")
+        XCTAssertTrue(vm.waitFor("PERF-3"), "perf in L2 did not finish:\n\(vm.tail)")
+        XCTAssertTrue(vm.waitFor("L2:/# ", count: 2))
+        vm.type("exit")
+        XCTAssertTrue(vm.waitFor("L1:~# ", count: 3), "L2 did not exit:\n\(vm.tail)")
+        XCTAssertTrue(vm.exitL1(), "L1 did not power off:\n\(vm.tail)")
+
+        // perf stat -x, prints "count,unit,event,...": the counts must be real, not "<not supported>".
+        func counts(_ prefix: String) -> [String: UInt64] {
+            var out: [String: UInt64] = [:]
+            for line in vm.output.split(whereSeparator: \.isNewline) where line.hasPrefix(prefix) {
+                let fields = line.dropFirst(prefix.count).split(separator: ",", omittingEmptySubsequences: false)
+                guard fields.count > 2, let n = UInt64(fields[0]) else { continue }
+                let event = fields[2].split(separator: ":").first.map(String.init) ?? ""
+                out[event] = n
+            }
+            return out
+        }
+        for level in ["L1", "L2"] {
+            let c = counts(level + "-PERF ")
+            print("NestedBootTests: perf stat in \(level): \(c)")
+            XCTAssertGreaterThan(c["instructions"] ?? 0, 5_000_000, "\(level): perf stat instructions: \(c)\n\(vm.tail)")
+            XCTAssertGreaterThan(c["cycles"] ?? 0, 5_000_000, "\(level): perf stat cycles: \(c)\n\(vm.tail)")
+        }
+    }
+
     /// A plain `run` with no hypervisor flag: the H extension is on by default, so L1 loads kvm.ko,
     /// finds /dev/kvm and runs L2 (the L1 init fails loudly when insmod kvm.ko fails).
     func testKVMLoadsWithoutFlags() throws {
