@@ -449,7 +449,8 @@ public final class Machine {
         _ = h.csrWrite(CSR.menvcfg, (1 << 63) | (1 << 62) | (1 << 61) | 0xf0)
         // Smstateen: S/HS-mode may use sstateen0/hstateen0 (SE0) and senvcfg/henvcfg (ENVCFG), as
         // OpenSBI allows them (a kernel that knows Smstateen, KVM's, writes them).
-        _ = h.csrWrite(CSR.mstateen0, (1 << 63) | (1 << 62))
+        // With AIA also CSRIND, AIA and IMSIC (OpenSBI opens them too).
+        _ = h.csrWrite(CSR.mstateen0, (1 << 63) | (1 << 62) | Hart.aiaStateEnables)
         _ = h.csrWrite(CSR.mie, 0)
     }
 

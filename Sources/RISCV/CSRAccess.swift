@@ -44,6 +44,10 @@ extension Hart {
            mstateen[index] >> bit & 1 == 0 {
             return nil
         }
+        if prv != Priv.machine && aia != nil && extensions.contains(.smstateen), let bit = aiaStateEnableBit(n),
+           mstateen[0] >> bit & 1 == 0 {
+            return nil
+        }
         if !hypervisorExtension {
             // Without H there are no HS-level (bits 9:8 = 2) CSRs, nor mtinst/mtval2.
             return level > prv || level == 2 || n == CSR.mtinst || n == CSR.mtval2 ? nil : n
@@ -66,7 +70,12 @@ extension Hart {
             if prv == Priv.user { csrVirtualFault = true; return nil }
             switch n {
             case CSR.sstatus, CSR.sie, CSR.stvec, CSR.sscratch, CSR.sepc, CSR.scause, CSR.stval, CSR.sip: return n + 0x100
-            case AIACSR.siselect, AIACSR.sireg, AIACSR.stopei, AIACSR.stopi: return n + 0x100   // the vs* AIA CSRs
+            case AIACSR.siselect, AIACSR.sireg, AIACSR.stopei, AIACSR.stopi:
+                // The vs* AIA CSRs, unless hstateen0 closes them to VS-mode (Smaia §"Smstateen").
+                if extensions.contains(.smstateen), let bit = aiaStateEnableBit(n + 0x100), hstateen[0] >> bit & 1 == 0 {
+                    csrVirtualFault = true; return nil
+                }
+                return n + 0x100
             case CSR.satp:
                 if hstatus & HStatus.vtvm != 0 { csrVirtualFault = true; return nil }
                 return CSR.vsatp
@@ -102,10 +111,28 @@ extension Hart {
         default: return nil
         }
     }
-    /// The writable bits of mstateenN and hstateenN: SE, and ENVCFG in the 0 registers. The others
-    /// stand for state this hart lacks (custom state, Zfinx's fcsr, Zcmt, AIA, Sdtrig, ...) or are
-    /// reserved: read-only zero.
-    static func stateEnableWritable(_ index: Int) -> UInt64 { index == 0 ? 3 << 62 : 1 << 63 }
+    /// The writable bits of mstateenN and hstateenN: SE, ENVCFG in the 0 registers, and with the AIA
+    /// CSRIND, AIA and IMSIC (bits 60, 59, 58 of the 0 registers). The others stand for state this hart
+    /// lacks (custom state, Zfinx's fcsr, Zcmt, Sdtrig, ...) or are reserved: read-only zero.
+    static func stateEnableWritable(_ index: Int, aia: Bool) -> UInt64 {
+        index == 0 ? 3 << 62 | (aia ? Hart.aiaStateEnables : 0) : 1 << 63
+    }
+    /// mstateen0/hstateen0 bits 60 (CSRIND), 59 (AIA) and 58 (IMSIC).
+    public static let aiaStateEnables: UInt64 = 7 << 58
+
+    /// The mstateen0/hstateen0 bit that gates AIA CSR `n` below M-mode (Smaia §2.5): CSRIND for
+    /// the *iselect/*ireg pairs, IMSIC for *topei and for *ireg while it selects an interrupt-file
+    /// register, AIA for the rest.
+    func aiaStateEnableBit(_ n: UInt16) -> UInt64? {
+        switch n {
+        case AIACSR.siselect, AIACSR.vsiselect: return 60
+        case AIACSR.sireg: return (0x70...0xff).contains(aia?.siselect ?? 0) ? 58 : 60
+        case AIACSR.vsireg: return (0x70...0xff).contains(aia?.vsiselect ?? 0) ? 58 : 60
+        case AIACSR.stopei, AIACSR.vstopei: return 58
+        case AIACSR.stopi, AIACSR.vstopi, AIACSR.hvien, AIACSR.hvictl, AIACSR.hviprio1, AIACSR.hviprio2: return 59
+        default: return nil
+        }
+    }
 
     /// SGEI (bit 12) in mie/hie/hip: only with guest interrupt files (GEILEN > 0).
     var guestExternalBit: UInt64 { (aia?.geilen ?? 0) > 0 ? IRQ.sgeip : 0 }
@@ -317,11 +344,11 @@ extension Hart {
         case 0x3c0...0x3ef: break
         case CSR.mstateen0...CSR.mstateen0 + 3 where extensions.contains(.smstateen):
             let i = Int(n - CSR.mstateen0)
-            mstateen[i] = v & Hart.stateEnableWritable(i)
+            mstateen[i] = v & Hart.stateEnableWritable(i, aia: aia != nil)
             hstateen[i] &= mstateen[i]
         case CSR.hstateen0...CSR.hstateen0 + 3 where extensions.contains(.smstateen):
             let i = Int(n - CSR.hstateen0)
-            hstateen[i] = v & Hart.stateEnableWritable(i) & mstateen[i]
+            hstateen[i] = v & Hart.stateEnableWritable(i, aia: aia != nil) & mstateen[i]
         case CSR.sstateen0...CSR.sstateen0 + 3 where extensions.contains(.smstateen): break
         // RV64 has no minstreth/mcycleh (nor cycleh/instreth): those numbers fall through to illegal.
         case CSR.mcycle: setCycleCount(v)

@@ -149,7 +149,7 @@ public final class Hart: InterruptTarget {
     /// Sstc with H: the VS-level timer compare, in guest time (time + htimedelta); used when henvcfg.STCE = 1.
     @exclusivity(unchecked) public var vstimecmp: UInt64 = .max
     /// Set by a CSR access that must raise a virtual-instruction exception instead of an illegal-instruction one.
-    @exclusivity(unchecked) var csrVirtualFault = false
+    @exclusivity(unchecked) public internal(set) var csrVirtualFault = false
     // PMP (16 entries)
     @exclusivity(unchecked) public var pmpcfg = [UInt8](repeating: 0, count: 16)
     @exclusivity(unchecked) public var pmpaddr = [UInt64](repeating: 0, count: 16)

@@ -3,7 +3,7 @@ import Platform
 
 extension Hart: Stateful {
     public func saveState(_ w: inout StateWriter) {
-        w.section("hart", version: 4) { w in
+        w.section("hart", version: 5) { w in
             w.u64(UInt64(id)); w.u64(pc); w.u8(prv)
             for i in 0..<32 { w.u64(x[i]) }
             for i in 0..<32 { w.u64(f[i]) }
@@ -24,11 +24,12 @@ extension Hart: Stateful {
             w.blob([UInt8](UnsafeRawBufferPointer(start: vreg, count: 32 * vlenb)))
             // Counters (Sscofpmf): the events, the programmable counters' values, cycle and instret while inhibited.
             w.u64s(hpmEvent + (0..<Hart.hpmCounters).map { hpmCounter($0) } + [cycleFrozen, instretFrozen])
+            // Version 5: no new fields; mstateen0/hstateen0 gate the AIA CSRs (before, they were open).
         }
     }
 
     public func loadState(_ r: inout StateReader) throws {
-        try r.section("hart", versions: 1...4) { r, version in
+        try r.section("hart", versions: 1...5) { r, version in
             let savedID = try r.u64()
             guard savedID == UInt64(id) else { throw StateError("hart state is for hart \(savedID), not \(id)") }
             let newPC = try r.u64()
@@ -58,7 +59,7 @@ extension Hart: Stateful {
                 }
             }
             // A state from before Smstateen had nothing gated: keep it so (SE and ENVCFG set).
-            var stateEnables = [Hart.stateEnableWritable(0), 1 << 63, 1 << 63, 1 << 63]
+            var stateEnables = [Hart.stateEnableWritable(0, aia: aia != nil), 1 << 63, 1 << 63, 1 << 63]
             stateEnables += stateEnables
             if version >= 3 {
                 stateEnables = try r.u64s(max: 8)
@@ -92,8 +93,12 @@ extension Hart: Stateful {
             waitingForInterrupt = waiting; running = isRunning
             virt = newVirt
             hypervisorState = h
+            if version < 5 && aia != nil {
+                stateEnables[0] |= Hart.aiaStateEnables
+                stateEnables[4] |= Hart.aiaStateEnables
+            }
             for i in 0..<4 {
-                mstateen[i] = stateEnables[i] & Hart.stateEnableWritable(i)
+                mstateen[i] = stateEnables[i] & Hart.stateEnableWritable(i, aia: aia != nil)
                 hstateen[i] = stateEnables[4 + i] & mstateen[i]
             }
             (vtype, vl, vstart, vxrm, vxsat) = (vector[1], vector[2], vector[3], vector[4] & 3, vector[5] & 1)

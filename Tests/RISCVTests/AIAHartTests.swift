@@ -10,6 +10,9 @@ final class AIAHartTests: XCTestCase {
         h.hypervisorExtension = true
         if aia { h.aia = HartAIA(geilen: 3) }
         h.reset(pc: 0x8000_0000)
+        // As firmware and KVM do: open what Smstateen gates to S-mode and VS-mode (the AIA CSRs included).
+        _ = h.csrWrite(CSR.mstateen0, .max)
+        _ = h.csrWrite(CSR.hstateen0, .max)
         return h
     }
 
@@ -112,6 +115,50 @@ final class AIAHartTests: XCTestCase {
         XCTAssertNil(h.csrRead(0x15c), "VGEIN = 0: no guest file (virtual-instruction exception)")
         h.virt = false
         XCTAssertNil(h.csrRead(0x25c), "VGEIN = 0 from HS: illegal")
+    }
+
+    /// Smaia §2.5: mstateen0 bits 60 (CSRIND), 59 (AIA) and 58 (IMSIC) close the AIA CSRs to modes below
+    /// M (illegal instruction); hstateen0's close them to VS-mode (virtual instruction). Without AIA
+    /// the bits are read-only zero.
+    func testSmstateenGatesAIACSRs() {
+        let h = makeHart()
+        h.extensions.insert(.smstateen)
+        XCTAssertTrue(h.csrWrite(CSR.mstateen0, .max))
+        XCTAssertEqual(h.csrRead(CSR.mstateen0), 3 << 62 | 7 << 58)
+        XCTAssertTrue(h.csrWrite(CSR.mstateen0, 3 << 62 | 1 << 60))   // CSRIND only
+        h.prv = Priv.supervisor
+        XCTAssertNotNil(h.csrRead(0x150), "siselect: CSRIND open")
+        XCTAssertTrue(h.csrWrite(0x150, 0x30))
+        XCTAssertEqual(h.csrRead(0x151), 0, "sireg on iprio0: CSRIND")
+        XCTAssertTrue(h.csrWrite(0x150, 0x70))
+        XCTAssertNil(h.csrRead(0x151), "sireg on an interrupt-file register: IMSIC closed")
+        XCTAssertNil(h.csrRead(0x15c), "stopei: IMSIC closed")
+        XCTAssertNil(h.csrRead(0xdb0), "stopi: AIA closed")
+        XCTAssertNil(h.csrRead(0x609), "hvictl: AIA closed")
+        XCTAssertFalse(h.csrVirtualFault)
+        h.prv = Priv.machine
+        XCTAssertNotNil(h.csrRead(0x15c), "M-mode is never gated")
+        XCTAssertTrue(h.csrWrite(CSR.mstateen0, 3 << 62 | 7 << 58))
+        h.prv = Priv.supervisor
+        XCTAssertNotNil(h.csrRead(0x15c))
+        XCTAssertNotNil(h.csrRead(0xdb0))
+        XCTAssertNotNil(h.csrRead(0x151))
+        // VS-mode: hstateen0 IMSIC closed, AIA open.
+        XCTAssertTrue(h.csrWrite(CSR.hstateen0, 1 << 59 | 1 << 60))
+        h.hstatus = (h.hstatus & ~HStatus.vgein) | 1 << 12
+        h.virt = true
+        XCTAssertNil(h.csrRead(0x15c), "stopei (vstopei) from VS-mode with hstateen0.IMSIC = 0")
+        XCTAssertTrue(h.csrVirtualFault, "a virtual-instruction exception")
+        XCTAssertNotNil(h.csrRead(0xdb0), "stopi (vstopi): hstateen0.AIA open")
+        h.virt = false
+        XCTAssertTrue(h.csrWrite(CSR.hstateen0, 7 << 58))
+        h.virt = true
+        XCTAssertNotNil(h.csrRead(0x15c))
+
+        let plain = makeHart(aia: false)
+        plain.extensions.insert(.smstateen)
+        XCTAssertTrue(plain.csrWrite(CSR.mstateen0, .max))
+        XCTAssertEqual(plain.csrRead(CSR.mstateen0), 3 << 62, "no AIA: bits 58-60 read-only zero")
     }
 
     func testHypervisorAIACSRs() {
