@@ -23,8 +23,11 @@ delivered them). With --stats, Matryoshka's VM exits and L2 external interrupts 
 Prints medians of MB/s, the AIA/PLIC ratios and the Matryoshka/QEMU ratios. Exits non-zero when any run
 fails.
 
+QEMU 7.2's AIA board (`qemu-aia`, not run by default) does not boot Debian's Linux 6.12: the kernel stops
+after "printk: legacy console [ttyS0] enabled", so AIA is compared against QEMU's PLIC board only.
+
 Needs: `matryoshka images fetch --nested` done, debugfs (e2fsprogs), qemu-system-riscv64 (QEMU columns).
-Usage: scripts/bench-nested-io.py [--runs 3] [--matryoshka PATH] [--only matryoshka-plic,matryoshka-aia,qemu-plic,qemu-aia]
+Usage: scripts/bench-nested-io.py [--runs 3] [--matryoshka PATH] [--only matryoshka-plic,matryoshka-aia,qemu-plic[,qemu-aia]]
 """
 
 import argparse
@@ -216,7 +219,7 @@ def main():
     ap.add_argument("--qemu", default="qemu-system-riscv64")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before a run is killed")
-    ap.add_argument("--only", default="matryoshka-plic,matryoshka-aia,qemu-plic,qemu-aia")
+    ap.add_argument("--only", default="matryoshka-plic,matryoshka-aia,qemu-plic")
     args = ap.parse_args()
 
     cache = cache_dir()
@@ -288,7 +291,8 @@ def main():
         for a, b, label in (("matryoshka-aia", "matryoshka-plic", "Matryoshka AIA / PLIC"),
                             ("qemu-aia", "qemu-plic", "QEMU AIA / PLIC"),
                             ("matryoshka-plic", "qemu-plic", "Matryoshka / QEMU, PLIC"),
-                            ("matryoshka-aia", "qemu-aia", "Matryoshka / QEMU, AIA")):
+                            ("matryoshka-aia", "qemu-aia", "Matryoshka / QEMU, AIA"),
+                            ("matryoshka-aia", "qemu-plic", "Matryoshka AIA / QEMU PLIC")):
             if a in med and b in med:
                 print(f"{label} (throughput, higher is better): " + bench_boot.ratios(med[a], med[b], fields, digits=2))
         if failed:

@@ -33,12 +33,15 @@ extension Hart {
     /// file, SEIP from the S file, SGEIP while hgeip & hgeie, VSEIP from the guest file VGEIN selects.
     @inline(never)
     func aiaPending(_ aia: HartAIA) -> UInt64 {
+        let s = aia.signals
         var v: UInt64 = 0
-        if aia.machineFile.signal { v |= IRQ.meip }
-        if aia.supervisorFile.signal { v |= IRQ.seip }
+        if s & HartAIA.machineSignal != 0 { v |= IRQ.meip }
+        if s & 1 != 0 { v |= IRQ.seip }
         if hypervisorExtension {
-            if aia.hgeip & hgeie != 0 { v |= IRQ.sgeip }
-            if selectedGuestFile?.signal == true { v |= IRQ.vseip }
+            if s & aia.guestMask & hgeie != 0 { v |= IRQ.sgeip }
+            // VGEIN is 0 (no guest file) or 1...GEILEN (writes beyond GEILEN are ignored).
+            let g = (hstatus & HStatus.vgein) >> 12
+            if g != 0 && s >> g & 1 != 0 { v |= IRQ.vseip }
         }
         return v
     }

@@ -9,24 +9,39 @@ public final class IMSICFile {
     /// Identities 0...255; 0 is never an interrupt (device tree `riscv,num-ids` = 255).
     public static let identities = 256
     static let words = identities / 64
-    var eip = [UInt64](repeating: 0, count: IMSICFile.words)
-    var eie = [UInt64](repeating: 0, count: IMSICFile.words)
+    @exclusivity(unchecked) var eip = [UInt64](repeating: 0, count: IMSICFile.words)
+    @exclusivity(unchecked) var eie = [UInt64](repeating: 0, count: IMSICFile.words)
     /// 0: delivery off, 1: on (§3.8.1; the optional 0x40000000 PLIC mode is not implemented).
-    public internal(set) var eidelivery: UInt64 = 0
+    @exclusivity(unchecked) public internal(set) var eidelivery: UInt64 = 0
     /// 0: no threshold; else only identities below it are signalled (§3.8.2).
-    public internal(set) var eithreshold: UInt64 = 0
+    @exclusivity(unchecked) public internal(set) var eithreshold: UInt64 = 0
+    /// The file's interrupt signal to the hart: delivery on and a top identity (§3.8.1). Kept up to
+    /// date by every change, so the hart's interrupt check reads one bit (HartAIA.signals).
+    @exclusivity(unchecked) public private(set) var signal = false
+    /// The HartAIA holding this file, and this file's bit in its `signals`.
+    @exclusivity(unchecked) unowned(unsafe) var owner: HartAIA? = nil
+    var signalBit: UInt64 = 0
 
     public init() {}
 
     public func reset() {
         for i in 0..<IMSICFile.words { eip[i] = 0; eie[i] = 0 }
         eidelivery = 0; eithreshold = 0
+        updateSignal()
+    }
+
+    /// Recomputes `signal` after a change and passes it to the owner.
+    func updateSignal() {
+        signal = eidelivery == 1 && topID != 0
+        guard let owner else { return }
+        owner.signals = signal ? owner.signals | signalBit : owner.signals & ~signalBit
     }
 
     /// A write of `id` to seteipnum_le/_be (§3.5): sets eip[id]; 0 and identities beyond 255 are ignored.
     public func setPending(_ id: UInt32) {
         guard id > 0, Int(id) < IMSICFile.identities else { return }
         eip[Int(id) >> 6] |= 1 << UInt64(id & 63)
+        updateSignal()
     }
 
     public func isPending(_ id: Int) -> Bool { eip[id >> 6] >> UInt64(id & 63) & 1 != 0 }
@@ -44,9 +59,6 @@ public final class IMSICFile {
         return 0
     }
 
-    /// The file's interrupt signal to the hart: delivery on and a top identity (§3.8.1).
-    public var signal: Bool { eidelivery == 1 && topID != 0 }
-
     /// *topei read value: identity in bits 26:16 and again as the priority in 10:0 (§3.9).
     public var topei: UInt64 {
         let id = UInt64(topID)
@@ -57,6 +69,7 @@ public final class IMSICFile {
     public func claimTop() {
         let id = topID
         if id != 0 { eip[id >> 6] &= ~(1 << UInt64(id & 63)) }
+        updateSignal()
     }
 
     /// Whether `sel` names a register of the file (§3.8 table "indirectly accessed registers", RV64:
@@ -91,6 +104,7 @@ public final class IMSICFile {
             let value = w == 0 ? v & ~1 : v
             if sel < 0xc0 { eip[w] = value } else { eie[w] = value }
         }
+        updateSignal()
         return true
     }
 
@@ -104,6 +118,7 @@ public final class IMSICFile {
         for i in 0..<IMSICFile.words { eip[i] = v[i] & (i == 0 ? ~1 : ~0); eie[i] = v[IMSICFile.words + i] & (i == 0 ? ~1 : ~0) }
         eidelivery = v[2 * IMSICFile.words] & 1
         eithreshold = v[2 * IMSICFile.words + 1] & 0xff
+        updateSignal()
     }
 }
 
@@ -117,14 +132,22 @@ public final class HartAIA: Stateful {
     public let supervisorFile = IMSICFile()
     /// Guest files 1...GEILEN at indices 0...GEILEN-1.
     public let guestFiles: [IMSICFile]
-    var miselect: UInt64 = 0, siselect: UInt64 = 0, vsiselect: UInt64 = 0
+    @exclusivity(unchecked) var miselect: UInt64 = 0, siselect: UInt64 = 0, vsiselect: UInt64 = 0
     /// hvictl (§6.3.2): VTI, IID, DPR, IPRIOM, IPRIO kept as written.
-    var hvictl: UInt64 = 0
+    @exclusivity(unchecked) var hvictl: UInt64 = 0
+    /// The files' signals, one bit each: the S file at bit 0, guest file g at bit g (hgeip's layout),
+    /// the M file at bit 63.
+    @exclusivity(unchecked) var signals: UInt64 = 0
+    static let machineSignal: UInt64 = 1 << 63
 
     public init(geilen: Int = 3) {
-        precondition((0...63).contains(geilen), "GEILEN must be 0...63")
+        precondition((0...62).contains(geilen), "GEILEN must be 0...62")
         self.geilen = geilen
+        guestMask = ((1 << UInt64(geilen)) - 1) << 1
         guestFiles = (0..<geilen).map { _ in IMSICFile() }
+        machineFile.owner = self; machineFile.signalBit = HartAIA.machineSignal
+        supervisorFile.owner = self; supervisorFile.signalBit = 1
+        for (i, f) in guestFiles.enumerated() { f.owner = self; f.signalBit = 1 << UInt64(i + 1) }
     }
 
     /// The file for guest index `g` (0: the supervisor file, 1...GEILEN: guest files), or nil.
@@ -140,13 +163,9 @@ public final class HartAIA: Stateful {
     }
 
     /// hgeip (H §"hgeip"): bit g set while guest file g signals.
-    public var hgeip: UInt64 {
-        var v: UInt64 = 0
-        for (i, f) in guestFiles.enumerated() where f.signal { v |= 1 << UInt64(i + 1) }
-        return v
-    }
+    public var hgeip: UInt64 { signals & guestMask }
     /// The writable bits of hgeie: 1...GEILEN.
-    var guestMask: UInt64 { ((1 << UInt64(geilen)) - 1) << 1 }
+    let guestMask: UInt64
 
     public func saveState(_ w: inout StateWriter) {
         w.section("aia", version: 1) { w in
