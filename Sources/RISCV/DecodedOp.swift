@@ -10,6 +10,8 @@ public enum Op: UInt8, Sendable {
     case addiw, slliw, srliw, sraiw, addw, subw, sllw, srlw, sraw
     case mul, mulh, mulhsu, mulhu, div, divu, rem, remu, mulw, divw, divuw, remw, remuw
     case fence, fenceI, ecall, ebreak, mret, sret, wfi, sfenceVMA, hfenceVVMA, hfenceGVMA
+    /// Zihintpause's PAUSE and Zawrs's WRS.NTO/WRS.STO: a spin-wait hint; the hart yields its time slice.
+    case pause
     case csrrw, csrrs, csrrc, csrrwi, csrrsi, csrrci
     case lrW, scW, lrD, scD
     case amoW, amoD  // aux = AMO function (see AMOFunc)

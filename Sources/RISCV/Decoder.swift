@@ -163,6 +163,9 @@ public enum Decoder {
             default: return illegal
             }
         case 0x0f:
+            // PAUSE (Zihintpause) is FENCE with pred = W, succ = 0, fm = 0, rs1 = rd = 0: a HINT, also
+            // meaningful without the extension (a spinning hart lets the others run).
+            if inst == 0x0100_000f { return DOp(.pause) }
             if f3 == 0 { return DOp(.fence) }
             if f3 == 1 { return DOp(.fenceI) }
             // Zicbom/Zicboz (CMO spec §"Instructions"): rd = 0, the operation in imm[11:0].
@@ -228,8 +231,8 @@ public enum Decoder {
             case 0x1020_0073: return DOp(.sret)
             case 0x1050_0073: return DOp(.wfi)
             // Zawrs: WRS.NTO and WRS.STO. The stall may end at once (it "may terminate for implementation-
-            // specific reasons"), so both retire as no-ops; the run loop's time slices do the waiting.
-            case 0x00d0_0073 where ext.contains(.zawrs), 0x01d0_0073 where ext.contains(.zawrs): return DOp(.fence)
+            // specific reasons"): both retire and yield the hart's time slice, as PAUSE does.
+            case 0x00d0_0073 where ext.contains(.zawrs), 0x01d0_0073 where ext.contains(.zawrs): return DOp(.pause)
             // Svinval: SFENCE.W.INVAL and SFENCE.INVAL.IR only order; aux 1 marks them (no TLB work).
             case 0x1800_0073 where ext.contains(.svinval), 0x1810_0073 where ext.contains(.svinval):
                 return DOp(.sfenceVMA, imm: Int32(bitPattern: inst), aux: 1)

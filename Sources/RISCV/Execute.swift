@@ -22,8 +22,9 @@ extension Hart {
         let baseTraps = trapsTaken
         let x = self.x
         var dummyOps = DOp.empty
+        var yielded = false
         outer: while true {
-            if !running || stopRequested { break }
+            if !running || stopRequested || yielded { break }
             // Steps left; the trap counter is read once per round, never per instruction. A round takes at
             // most an interrupt here and one trap in the inner loop (which ends the round), both counted,
             // so the budget is never overrun.
@@ -254,6 +255,9 @@ extension Hart {
                     pc = next   // not a JIT entry point: vector loops hold a scalar instruction or two between vector ones
 
                 case .fence: pc = next
+                case .pause:
+                    // A spin-wait hint: end the slice so the other harts (a lock holder) run.
+                    pc = next; yielded = true; break inner
                 case .fenceI:
                     // Stores to code pages already invalidated their decoded ops; nothing is stale.
                     pc = next

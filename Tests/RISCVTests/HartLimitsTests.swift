@@ -71,6 +71,23 @@ final class HartLimitsTests: XCTestCase {
         XCTAssertEqual(h.run(0), 0)
     }
 
+    /// PAUSE (and Zawrs's WRS.NTO/STO) retire and end the slice: a spinning hart hands the host thread
+    /// to the others. A plain FENCE does not.
+    func testPauseYieldsTheSlice() {
+        let pause: UInt32 = 0x0100_000f, fence: UInt32 = 0x0ff0_000f, wrsNTO: UInt32 = 0x00d0_0073
+        let jumpBack: UInt32 = 0xff5f_f06f   // jal x0, -12: loop over the three instructions before it
+        for hint in [pause, wrsNTO] {
+            let h = makeHart(program: [HartLimitsTests.addi(5, 5, 1), hint, HartLimitsTests.nop, jumpBack])
+            XCTAssertEqual(h.run(1000), 2, "addi and the hint retire, then the slice ends")
+            XCTAssertEqual(h.x[5], 1)
+            XCTAssertEqual(h.pc, HartLimitsTests.base + 8)
+            XCTAssertEqual(h.run(1000), 4, "the rest of the loop, the next addi and the hint")
+            XCTAssertEqual(h.x[5], 2)
+        }
+        let h = makeHart(program: [HartLimitsTests.addi(5, 5, 1), fence, HartLimitsTests.nop, 0xff5f_f06f])
+        XCTAssertEqual(h.run(1000), 1000, "FENCE is no hint")
+    }
+
     func testTrapStormInRAMReturnsWithinBudget() {
         let h = makeHart(program: [HartLimitsTests.illegal])
         XCTAssertTrue(h.csrWrite(CSR.mtvec, HartLimitsTests.base))   // the handler is the illegal instruction
