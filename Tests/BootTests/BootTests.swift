@@ -162,7 +162,7 @@ final class BootTests: XCTestCase {
     }
 
     /// Builds a static riscv64 Linux program with riscv64-linux-gnu-gcc (CI installs it).
-    static func crossCompile(_ source: String, into dir: String, output: String? = nil, march: String? = nil) throws -> String {
+    static func crossCompile(_ source: String, into dir: String, output: String? = nil, march: String? = nil, flags: [String] = []) throws -> String {
         let out = dir + "/" + (output ?? URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent)
         let compiler = "/usr/bin/riscv64-linux-gnu-gcc"
         guard FileManager.default.isExecutableFile(atPath: compiler) else {
@@ -172,7 +172,7 @@ final class BootTests: XCTestCase {
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: compiler)
-        p.arguments = ["-O2", "-static"] + (march.map { ["-march=\($0)"] } ?? []) + ["-o", out, source]
+        p.arguments = ["-O2", "-static"] + flags + (march.map { ["-march=\($0)"] } ?? []) + ["-o", out, source]
         try p.run()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw NSError(domain: "BootTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "cannot compile \(source)"]) }

@@ -1,0 +1,57 @@
+import Foundation
+import GuestImages
+import XCTest
+
+/// Several harts under Linux: `nproc` and /proc/stat see them all, every CPU does user work, and the
+/// SMP torture program (`guest/tests/smp.c`: AMO, LR/SC-spinlock and futex-mutex counters, the
+/// message-passing, store-buffering and load-buffering litmus tests with and without fences) finds
+/// exact counters and no outcome RVWMO forbids. 8 harts on this 2-core machine too.
+final class SMPBootTests: XCTestCase {
+    static let initScript = """
+        #!/bin/sh
+        /bin/busybox --install -s /bin
+        mount -t proc proc /proc
+        echo "SMP-NPROC $(nproc)"
+        /bin/smp-torture $(nproc) 100000 20000 > /tmp/torture.out 2>&1
+        echo "SMP-STATUS $?"
+        sed 's/^/SMP-OUT /' /tmp/torture.out
+        grep '^cpu[0-9]' /proc/stat | sed 's/^/SMP-STAT /'
+        poweroff -f
+        """
+
+    func testLinuxOnTwoFourAndEightHarts() throws {
+        let binary = try requireBinary()
+        guard GuestImages.isFetched else { try missing("guest images not fetched: run `matryoshka images fetch`") }
+        let dir = try BootTests.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let torture = try BootTests.crossCompile(BootTests.packageRoot + "/guest/tests/smp.c", into: dir, output: "smp-torture", flags: ["-pthread"])
+        let initrd = dir + "/smp.cpio.gz"
+        try GuestImages.buildInitramfs(init: Self.initScript, extraFiles: [("/bin/smp-torture", torture, 0o755)], to: initrd)
+        for harts in [2, 4, 8] {
+            let started = Date()
+            let r = try BootTests.launch(binary, ["run", "--kernel", GuestImages.kernelPath, "--initrd", initrd, "--memory", "512M",
+                                                  "--cpus", String(harts), "--append", "console=ttyS0 quiet panic=-1"], timeout: 300)
+            let lines = r.output.replacingOccurrences(of: "\r", with: "").split(separator: "\n").map(String.init)
+            let tail = lines.suffix(30).joined(separator: "\n")
+            XCTAssertFalse(r.timedOut, "\(harts) harts: timed out\n\(tail)")
+            XCTAssertEqual(r.status, 0, "\(harts) harts\n\(tail)")
+            XCTAssertTrue(lines.contains("SMP-NPROC \(harts)"), "\(harts) harts: nproc\n\(tail)")
+            XCTAssertTrue(lines.contains("SMP-STATUS 0"), "\(harts) harts: smp-torture failed\n\(tail)")
+            XCTAssertTrue(lines.contains("SMP-OUT smp-torture: PASS"), "\(harts) harts\n\(tail)")
+            for name in ["amo counter", "lr/sc spinlock counter", "futex mutex counter"] {
+                XCTAssertTrue(lines.contains { $0.hasPrefix("SMP-OUT \(name): ok") }, "\(harts) harts: \(name)\n\(tail)")
+            }
+            for name in ["mp+fences", "sb+fences", "lb+fences"] {
+                XCTAssertTrue(lines.contains { $0.hasPrefix("SMP-OUT \(name): ") && $0.hasSuffix("no forbidden outcome") }, "\(harts) harts: \(name)\n\(tail)")
+            }
+            // Every CPU ran user code (the torture threads are pinned one per CPU): /proc/stat's user field.
+            let stats = lines.filter { $0.hasPrefix("SMP-STAT cpu") }
+            XCTAssertEqual(stats.count, harts, "\(harts) harts: /proc/stat\n\(tail)")
+            for line in stats {
+                let user = line.split(separator: " ").dropFirst(2).first.flatMap { Int($0) } ?? 0
+                XCTAssertGreaterThan(user, 0, "\(harts) harts: no user time on \(line)")
+            }
+            print("SMPBootTests: \(harts) harts: \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        }
+    }
+}
