@@ -24,7 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
-        .target(name: "Platform"),
+        .systemLibrary(name: "CHostAtomics", path: "Sources/CHostAtomics"),
+        .target(name: "Platform", dependencies: ["CHostAtomics"]),
         .target(name: "RISCV", dependencies: ["Platform"]),
         .target(name: "Devices", dependencies: ["Platform", "RISCV"]),
         .systemLibrary(name: "CSlirp", path: "Sources/CSlirp"),

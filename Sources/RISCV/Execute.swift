@@ -406,7 +406,9 @@ extension Hart {
         return physical(va, 1, .store, dataPriv, virt: dataVirt) != nil
     }
 
-    /// LR/SC and AMOs (A extension). Returns false after taking a trap.
+    /// LR/SC and AMOs (A extension). Returns false after taking a trap. AMOs are host atomic
+    /// read-modify-writes on the RAM page and an SC is a compare-and-swap against what its LR read, so
+    /// both stay atomic when other host threads (harts, I/O threads) write the same RAM.
     @inline(never)
     func executeAtomic(_ d: DOp) -> Bool {
         let va = x[Int(d.rs1)]
@@ -415,40 +417,83 @@ extension Hart {
         switch d.op {
         case .lrW, .lrD:
             guard let (p, pa) = atomicPointer(va, size, isLoadReserved: true) else { return false }
-            x[Int(d.rd)] = wide ? p.load(as: UInt64.self) : sx32(UInt64(p.load(as: UInt32.self)))
+            let v = wide ? p.load(as: UInt64.self) : UInt64(p.load(as: UInt32.self))
+            x[Int(d.rd)] = wide ? v : sx32(v)
             reservation = pa
+            reservedValue = v
         case .scW, .scD:
             guard let (p, pa) = atomicPointer(va, size, isLoadReserved: false) else { return false }
+            let src = x[Int(d.rs2)]
+            var stored = false
             if reservation == pa {
-                if wide { p.storeBytes(of: x[Int(d.rs2)], as: UInt64.self) }
-                else { p.storeBytes(of: UInt32(truncatingIfNeeded: x[Int(d.rs2)]), as: UInt32.self) }
-                x[Int(d.rd)] = 0
-            } else {
-                x[Int(d.rd)] = 1
+                // The SC must fail when another hart stored to the reserved bytes since the LR (A §"LR/SC"):
+                // the word must still hold what the LR read. A store of that same value in between (ABA)
+                // is not noticed; the SC then behaves as if it had come first, which LR/SC loops (locks,
+                // counters, cmpxchg) cannot tell apart.
+                if wide {
+                    stored = HostAtomics.compareExchange64(p, expected: reservedValue, desired: src) == reservedValue
+                } else {
+                    let expected = UInt32(truncatingIfNeeded: reservedValue)
+                    stored = HostAtomics.compareExchange32(p, expected: expected, desired: UInt32(truncatingIfNeeded: src)) == expected
+                }
             }
+            x[Int(d.rd)] = stored ? 0 : 1
             reservation = .max
         default:
             guard let (p, _) = atomicPointer(va, size, isLoadReserved: false) else { return false }
             let src = x[Int(d.rs2)]
-            let old: UInt64 = wide ? p.load(as: UInt64.self) : sx32(UInt64(p.load(as: UInt32.self)))
-            let b = wide ? src : sx32(src)
             let fn = AMOFunc(rawValue: d.aux) ?? .swap
-            let r: UInt64
+            let host: HostAtomics.Operation?
             switch fn {
-            case .swap: r = b
-            case .add: r = old &+ b
-            case .xor: r = old ^ b
-            case .and: r = old & b
-            case .or: r = old | b
-            case .min: r = Int64(bitPattern: old) < Int64(bitPattern: b) ? old : b
-            case .max: r = Int64(bitPattern: old) > Int64(bitPattern: b) ? old : b
-            case .minu: r = wide ? min(old, b) : (UInt32(truncatingIfNeeded: old) < UInt32(truncatingIfNeeded: b) ? old : b)
-            case .maxu: r = wide ? max(old, b) : (UInt32(truncatingIfNeeded: old) > UInt32(truncatingIfNeeded: b) ? old : b)
+            case .swap: host = .swap
+            case .add: host = .add
+            case .xor: host = .xor
+            case .and: host = .and
+            case .or: host = .or
+            default: host = nil
             }
-            if wide { p.storeBytes(of: r, as: UInt64.self) } else { p.storeBytes(of: UInt32(truncatingIfNeeded: r), as: UInt32.self) }
+            let old: UInt64
+            if let host {
+                old = wide ? HostAtomics.rmw64(p, host, src) : sx32(UInt64(HostAtomics.rmw32(p, host, UInt32(truncatingIfNeeded: src))))
+            } else {
+                // min/max: a compare-and-swap loop.
+                old = wide ? Hart.amoMinMax64(p, fn, src) : sx32(UInt64(Hart.amoMinMax32(p, fn, UInt32(truncatingIfNeeded: src))))
+            }
             x[Int(d.rd)] = old
         }
         return true
+    }
+
+    static func amoMinMax64(_ p: UnsafeMutableRawPointer, _ fn: AMOFunc, _ b: UInt64) -> UInt64 {
+        var cur = p.load(as: UInt64.self)
+        while true {
+            let r: UInt64
+            switch fn {
+            case .min: r = Int64(bitPattern: cur) < Int64(bitPattern: b) ? cur : b
+            case .max: r = Int64(bitPattern: cur) > Int64(bitPattern: b) ? cur : b
+            case .minu: r = min(cur, b)
+            default: r = max(cur, b)
+            }
+            let seen = HostAtomics.compareExchange64(p, expected: cur, desired: r)
+            if seen == cur { return cur }
+            cur = seen
+        }
+    }
+
+    static func amoMinMax32(_ p: UnsafeMutableRawPointer, _ fn: AMOFunc, _ b: UInt32) -> UInt32 {
+        var cur = p.load(as: UInt32.self)
+        while true {
+            let r: UInt32
+            switch fn {
+            case .min: r = Int32(bitPattern: cur) < Int32(bitPattern: b) ? cur : b
+            case .max: r = Int32(bitPattern: cur) > Int32(bitPattern: b) ? cur : b
+            case .minu: r = min(cur, b)
+            default: r = max(cur, b)
+            }
+            let seen = HostAtomics.compareExchange32(p, expected: cur, desired: r)
+            if seen == cur { return cur }
+            cur = seen
+        }
     }
 
     /// Privileged and CSR instructions. Always leaves self.pc at the next pc to execute.

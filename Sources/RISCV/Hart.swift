@@ -183,6 +183,8 @@ public final class Hart: InterruptTarget {
     /// The last host-clock read for interrupt checks and the instret it was taken at (`interruptClock`).
     @exclusivity(unchecked) var clockValue: UInt64 = 0, clockReadAt: UInt64 = 0
     @exclusivity(unchecked) public var reservation: UInt64 = .max
+    /// What the LR read (zero-extended): the SC's compare-and-swap expects it still there.
+    @exclusivity(unchecked) var reservedValue: UInt64 = 0
     let jitContext: UnsafeMutablePointer<JITContext>
     /// Set by WFI; cleared when an enabled interrupt becomes pending.
     @exclusivity(unchecked) public var waitingForInterrupt = false
@@ -694,7 +696,9 @@ public final class Hart: InterruptTarget {
                     }
                 }
                 guard pmpAllows(pteAddr, 8, .store, Priv.supervisor) else { return .fault(accessFaultCause(access)) }
-                pp.storeBytes(of: newPTE, as: UInt64.self)
+                // The update is atomic with the check (privileged spec, "Virtual Address Translation
+                // Process"): if another hart changed the PTE since it was read, walk this level again.
+                guard HostAtomics.compareExchange64(pp, expected: pte, desired: newPTE) == pte else { continue }
                 code.invalidate(physicalPage: pteAddr >> 12)
                 pte = newPTE
             }

@@ -89,6 +89,8 @@ extension Hart: Stateful {
                 (c[11], c[12], c[13], c[14], c[15], c[16], c[17], c[18])
             (scause, stval, satp, scounteren, senvcfg, stimecmp, fcsr, instret, reservation) =
                 (c[19], c[20], c[21], c[22], c[23], c[24], c[25], c[26], c[27])
+            // The LR's value is not saved: an SC right after a restore fails (the guest's loop retries).
+            reservation = .max
             pmpcfg = cfg; pmpaddr = addrs; rebuildPMP()
             waitingForInterrupt = waiting; running = isRunning
             virt = newVirt
