@@ -1,5 +1,6 @@
 import Foundation
 import GuestImages
+import VMM
 import XCTest
 
 /// Several harts under Linux: `nproc` and /proc/stat see them all, every CPU does user work, and the
@@ -18,6 +19,46 @@ final class SMPBootTests: XCTestCase {
         grep '^cpu[0-9]' /proc/stat | sed 's/^/SMP-STAT /'
         poweroff -f
         """
+
+    /// Four harts busy with the torture program, round after round: pause and resume through the API,
+    /// then a snapshot mid-round restored in a new process, where the rounds go on and still pass.
+    func testPauseAndSnapshotWithBusyHarts() throws {
+        let binary = try requireBinary()
+        guard GuestImages.isFetched else { try missing("guest images not fetched: run `matryoshka images fetch`") }
+        let dir = try BootTests.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let torture = try BootTests.crossCompile(BootTests.packageRoot + "/guest/tests/smp.c", into: dir, output: "smp-torture", flags: ["-pthread"])
+        let initrd = dir + "/smp.cpio.gz"
+        try GuestImages.buildInitramfs(init: """
+            #!/bin/sh
+            /bin/busybox --install -s /bin
+            mount -t proc proc /proc
+            for r in 1 2 3 4 5 6 7 8; do /bin/smp-torture 4 100000 20000 | grep -E 'PASS|FAIL|WRONG|FORBIDDEN'; echo "SMP-ROUND $r"; done
+            poweroff -f
+            """, extraFiles: [("/bin/smp-torture", torture, 0o755)], to: initrd)
+        let socket = dir + "/api.sock"
+        let vm = try GuestProcess(binary, ["run", "--kernel", GuestImages.kernelPath, "--initrd", initrd, "--memory", "512M", "--cpus", "4",
+                                           "--append", "console=ttyS0 quiet panic=-1", "--api-socket", socket], dir: dir)
+        XCTAssertTrue(vm.waitFor("SMP-ROUND 1", timeout: 180), "no first round:\n\(vm.tail)")
+        let c = APIClient(socketPath: socket)
+        XCTAssertEqual(try c.request("PATCH", "/vm", json: ["state": "Paused"]).status, 204)
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertEqual(try c.request("PATCH", "/vm", json: ["state": "Resumed"]).status, 204)
+        XCTAssertTrue(vm.waitFor("SMP-ROUND 2", timeout: 180), "no round after the resume:\n\(vm.tail)")
+        XCTAssertEqual(try c.request("PATCH", "/vm", json: ["state": "Paused"]).status, 204)
+        let r = try c.request("PUT", "/snapshot/create", json: ["snapshot_path": dir + "/smp.snap", "mem_file_path": dir + "/smp.mem", "snapshot_type": "Full"])
+        XCTAssertEqual(r.status, 204, r.text)
+        vm.kill9()
+        XCTAssertFalse(vm.output.contains("FAIL") || vm.output.contains("WRONG"), vm.tail)
+
+        let restored = try GuestProcess(binary, ["run", "--restore", dir + "/smp.snap"], dir: dir, name: "restored")
+        XCTAssertEqual(restored.waitForExit(timeout: 300), 0, restored.tail)
+        let out = restored.output
+        XCTAssertFalse(out.contains("Linux version"), "the restored VM booted again:\n\(restored.tail)")
+        XCTAssertTrue(out.contains("SMP-ROUND 8"), "the rounds did not go on after the restore:\n\(restored.tail)")
+        XCTAssertTrue(out.contains("smp-torture: PASS"), restored.tail)
+        XCTAssertFalse(out.contains("FAIL") || out.contains("WRONG") || out.contains("FORBIDDEN"), restored.tail)
+    }
 
     func testLinuxOnTwoFourAndEightHarts() throws {
         let binary = try requireBinary()
@@ -41,6 +82,7 @@ final class SMPBootTests: XCTestCase {
             for name in ["amo counter", "lr/sc spinlock counter", "futex mutex counter"] {
                 XCTAssertTrue(lines.contains { $0.hasPrefix("SMP-OUT \(name): ok") }, "\(harts) harts: \(name)\n\(tail)")
             }
+            XCTAssertTrue(lines.contains { $0.hasPrefix("SMP-OUT self-modifying code across CPUs: ok") }, "\(harts) harts: code written on one CPU, run on another\n\(tail)")
             for name in ["mp+fences", "sb+fences", "lb+fences"] {
                 XCTAssertTrue(lines.contains { $0.hasPrefix("SMP-OUT \(name): ") && $0.hasSuffix("no forbidden outcome") }, "\(harts) harts: \(name)\n\(tail)")
             }

@@ -1,7 +1,9 @@
 // SMP torture test for the guest's memory model and atomics (RVWMO, unprivileged spec ch. 17 and
 // appendix A): counters updated with AMOs, with an LR/SC spinlock and with a futex-based pthread mutex
-// must come out exact, and the classic litmus tests (message passing, store buffering, load buffering)
-// must never show an outcome RVWMO forbids. Outcomes RVWMO allows are counted and printed.
+// must come out exact, the classic litmus tests (message passing, store buffering, load buffering)
+// must never show an outcome RVWMO forbids (outcomes RVWMO allows are counted and printed), and code
+// one CPU writes must run on another after the writer's icache flush (riscv_flush_icache: a remote
+// FENCE.I on every CPU) and the reader's own FENCE.I.
 //
 // Usage: smp-torture [THREADS [COUNT [TRIALS]]]   (defaults: the CPU count, 250000, 100000)
 // Prints one line per test and "smp-torture: PASS" or "smp-torture: FAIL"; exit status 0 on PASS.
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int threads;
@@ -160,6 +163,48 @@ static void litmus(int k) {
     if (forbidden) failed = 1;
 }
 
+// Self-modifying code across CPUs: the writer (CPU 0) rewrites `li a0, N; ret` for each round and
+// flushes the icache of all CPUs; the reader (CPU 1) then calls it and must get N.
+static uint32_t *smc_code;
+static atomic_long smc_written, smc_seen;
+static long smc_rounds, smc_wrong;
+static void *smc_writer(void *arg) {
+    (void)arg;
+    pin(0);
+    for (long r = 1; r <= smc_rounds; r++) {
+        smc_code[0] = 0x00000513u | (uint32_t)(r & 0x7ff) << 20;   // addi a0, x0, r
+        smc_code[1] = 0x00008067u;                                 // jalr x0, 0(ra)
+        __builtin___clear_cache((char *)smc_code, (char *)(smc_code + 2));
+        atomic_store(&smc_written, r);
+        while (atomic_load(&smc_seen) < r) pause_hint();
+    }
+    return NULL;
+}
+static void *smc_reader(void *arg) {
+    (void)arg;
+    pin(1);
+    for (long r = 1; r <= smc_rounds; r++) {
+        while (atomic_load(&smc_written) < r) pause_hint();
+        __asm__ volatile("fence.i" ::: "memory");
+        long got = ((long (*)(void))smc_code)();
+        if (got != (r & 0x7ff)) smc_wrong++;
+        atomic_store(&smc_seen, r);
+    }
+    return NULL;
+}
+static void smc(long rounds) {
+    smc_code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (smc_code == MAP_FAILED) { printf("self-modifying code: WRONG (mmap failed)\n"); failed = 1; return; }
+    smc_rounds = rounds;
+    pthread_t w, r;
+    pthread_create(&r, NULL, smc_reader, NULL);
+    pthread_create(&w, NULL, smc_writer, NULL);
+    pthread_join(w, NULL);
+    pthread_join(r, NULL);
+    printf("self-modifying code across CPUs: %s (%ld of %ld calls ran stale code)\n", smc_wrong ? "WRONG" : "ok", smc_wrong, rounds);
+    if (smc_wrong) failed = 1;
+}
+
 int main(int argc, char **argv) {
     threads = argc > 1 ? atoi(argv[1]) : (int)sysconf(_SC_NPROCESSORS_ONLN);
     count = argc > 2 ? atol(argv[2]) : 250000;
@@ -177,6 +222,7 @@ int main(int argc, char **argv) {
     run_workers(mutex_worker);
     check("futex mutex counter", mutex_counter, threads * (count / 4));
     for (int k = 0; k < KINDS; k++) litmus(k);
+    smc(trials / 10 > 0 ? trials / 10 : 1);
     printf("smp-torture: %s\n", failed ? "FAIL" : "PASS");
     return failed;
 }
