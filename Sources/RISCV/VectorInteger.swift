@@ -7,6 +7,23 @@ import Platform
 
 /// The element operations of this file.
 enum VIntOp: UInt8 {
+    /// The single-width operations compiled vectors use most, which need no rounding, saturation or v0
+    /// operand: `vFastSingleLoop` runs them over typed element pointers.
+    /// For the widening operations `vFastWideLoop` runs: whether the sources are signed; nil for the rest.
+    var fastWideSigned: Bool? {
+        switch self {
+        case .waddu, .wsubu, .wmulu, .wmaccu: return false
+        case .wadd, .wsub, .wmul, .wmacc: return true
+        default: return nil
+        }
+    }
+    var isFastSingle: Bool {
+        switch self {
+        case .add, .sub, .rsub, .and, .or, .xor, .mul, .macc, .nmsac, .madd, .nmsub, .minu, .maxu, .mv, .sll, .srl: return true
+        default: return false
+        }
+    }
+
     // Single-width: vd[i] = f(vs2[i], vs1[i] or the scalar, vd[i]) (§31.11, §31.12, Zvbb).
     case add, sub, rsub, minu, min, maxu, max, and, or, xor, andn, sll, srl, sra, ror, rol
     case adc, sbc, merge, mv
@@ -82,6 +99,17 @@ extension Hart {
                 guard Hart.vAligned(vs2, lmul), vNarrowSourceLegal(vd, vs2, lmul) else { return nil }
             }
             if isVV { guard Hart.vAligned(vs1, lmul), vNarrowSourceLegal(vd, vs1, lmul) else { return nil } }
+            if let signed = op.fastWideSigned {
+                switch (bytes, signed) {
+                case (1, true): vFastWideLoop(Int8.self, UInt16.self, op, vi, scalar, isVV)
+                case (1, false): vFastWideLoop(UInt8.self, UInt16.self, op, vi, scalar, isVV)
+                case (2, true): vFastWideLoop(Int16.self, UInt32.self, op, vi, scalar, isVV)
+                case (2, false): vFastWideLoop(UInt16.self, UInt32.self, op, vi, scalar, isVV)
+                case (_, true): vFastWideLoop(Int32.self, UInt64.self, op, vi, scalar, isVV)
+                default: vFastWideLoop(UInt32.self, UInt64.self, op, vi, scalar, isVV)
+                }
+                return true
+            }
             switch bytes {
             case 1: vIntWideLoop(op, vi, 1, scalar, isVV)
             case 2: vIntWideLoop(op, vi, 2, scalar, isVV)
@@ -127,6 +155,15 @@ extension Hart {
         }
         guard Hart.vAligned(vd, lmul), op == .mv || Hart.vAligned(vs2, lmul) else { return nil }
         if isVV { guard Hart.vAligned(vs1, lmul) else { return nil } }
+        if op.isFastSingle {
+            switch bytes {
+            case 1: vFastSingleLoop(UInt8.self, op, vi, scalar, isVV)
+            case 2: vFastSingleLoop(UInt16.self, op, vi, scalar, isVV)
+            case 4: vFastSingleLoop(UInt32.self, op, vi, scalar, isVV)
+            default: vFastSingleLoop(UInt64.self, op, vi, scalar, isVV)
+            }
+            return true
+        }
         switch bytes {
         case 1: vIntSingleLoop(op, vi, 1, scalar, isVV)
         case 2: vIntSingleLoop(op, vi, 2, scalar, isVV)
@@ -134,6 +171,72 @@ extension Hart {
         default: vIntSingleLoop(op, vi, 8, scalar, isVV)
         }
         return true
+    }
+
+
+    /// `vIntWideLoop` for the widening add, subtract, multiply and multiply-add with both sources SEW wide
+    /// and of one signedness (`VIntOp.fastWideSigned`): S is the source element type (its signedness
+    /// extends the operands), D the unsigned 2*SEW destination type.
+    @inline(__always)
+    private func vFastWideLoop<S: FixedWidthInteger, D: FixedWidthInteger & UnsignedInteger>(_ s: S.Type, _ d: D.Type, _ op: VIntOp, _ vi: VInst, _ scalar: UInt64, _ isVV: Bool) {
+        let dst = (vreg + vi.vd &* vlenb).assumingMemoryBound(to: D.self)
+        let a = (vreg + vi.vs2 &* vlenb).assumingMemoryBound(to: S.self)
+        let v1 = (vreg + vi.vs1 &* vlenb).assumingMemoryBound(to: S.self)
+        let x = Int64(S(truncatingIfNeeded: scalar))
+        let masked = vi.masked
+        var i = Int(vstart)
+        let end = Int(vl)
+        @inline(__always) func each(_ f: (Int64, Int64, D) -> D) {
+            while i < end {
+                if !masked || vMaskBit(0, i) { dst[i] = f(Int64(a[i]), isVV ? Int64(v1[i]) : x, dst[i]) }
+                i &+= 1
+            }
+        }
+        switch op {
+        case .waddu, .wadd: each { a, b, _ in D(truncatingIfNeeded: a &+ b) }
+        case .wsubu, .wsub: each { a, b, _ in D(truncatingIfNeeded: a &- b) }
+        case .wmulu, .wmul: each { a, b, _ in D(truncatingIfNeeded: a &* b) }
+        default: each { a, b, c in c &+ D(truncatingIfNeeded: a &* b) }   // .wmaccu, .wmacc
+        }
+    }
+
+    /// `vIntSingleLoop` for `vFastSingleOps`, one loop per operation over SEW-typed elements (what the
+    /// generic loop does element by element through `vIntSingle`); masked elements and the tail are left
+    /// undisturbed, as there.
+    @inline(__always)
+    private func vFastSingleLoop<T: FixedWidthInteger & UnsignedInteger>(_ t: T.Type, _ op: VIntOp, _ vi: VInst, _ scalar: UInt64, _ isVV: Bool) {
+        let d = (vreg + vi.vd &* vlenb).assumingMemoryBound(to: T.self)
+        let a = (vreg + vi.vs2 &* vlenb).assumingMemoryBound(to: T.self)
+        let v1 = (vreg + vi.vs1 &* vlenb).assumingMemoryBound(to: T.self)
+        let x = T(truncatingIfNeeded: scalar)
+        let shMask = T(truncatingIfNeeded: T.bitWidth &- 1)
+        let masked = vi.masked
+        var i = Int(vstart)
+        let end = Int(vl)
+        @inline(__always) func each(_ f: (T, T, T) -> T) {
+            while i < end {
+                if !masked || vMaskBit(0, i) { d[i] = f(a[i], isVV ? v1[i] : x, d[i]) }
+                i &+= 1
+            }
+        }
+        switch op {
+        case .add: each { a, b, _ in a &+ b }
+        case .sub: each { a, b, _ in a &- b }
+        case .rsub: each { a, b, _ in b &- a }
+        case .and: each { a, b, _ in a & b }
+        case .or: each { a, b, _ in a | b }
+        case .xor: each { a, b, _ in a ^ b }
+        case .mul: each { a, b, _ in a &* b }
+        case .macc: each { a, b, c in c &+ a &* b }
+        case .nmsac: each { a, b, c in c &- a &* b }
+        case .madd: each { a, b, c in a &+ b &* c }
+        case .nmsub: each { a, b, c in a &- b &* c }
+        case .minu: each { a, b, _ in Swift.min(a, b) }
+        case .maxu: each { a, b, _ in Swift.max(a, b) }
+        case .mv: each { _, b, _ in b }
+        case .sll: each { a, b, _ in a &<< (b & shMask) }
+        default: each { a, b, _ in a &>> (b & shMask) }   // .srl
+        }
     }
 
     /// A SEW source group at `src` may overlap the 2*LMUL destination group at `dst` only as its
