@@ -43,6 +43,9 @@ _spec = importlib.util.spec_from_file_location("bench_boot", os.path.join(os.pat
 bench_boot = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_boot)
 cache_dir, log, fmt, median, ROOT = bench_boot.cache_dir, bench_boot.log, bench_boot.fmt, bench_boot.median, bench_boot.ROOT
+_spec = importlib.util.spec_from_file_location("bench_nested", os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-nested.py"))
+bench_nested = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_nested)
 
 READ_MIB, WRITE_MIB = 64, 32
 L2_MODULES = ("virtio_mmio", "virtio_blk", "failover", "net_failover", "virtio_net")
@@ -124,14 +127,7 @@ def module_files(workdir):
 
 def build_disk(matryoshka, workdir):
     """A sparse copy of the cached L1 disk with the bench /init and L2's bench initramfs."""
-    nested = os.path.join(cache_dir(), "nested")
-    disk, l1initrd = os.path.join(nested, "l1-disk.ext4"), os.path.join(nested, "l1-initramfs.cpio.gz")
-    for p in (disk, l1initrd):
-        if not os.path.exists(p):
-            sys.exit(f"error: {p} missing: run `swift run -c release matryoshka images fetch --nested`")
-    debugfs = shutil.which("debugfs") or ("/usr/sbin/debugfs" if os.path.exists("/usr/sbin/debugfs") else None)
-    if not debugfs:
-        sys.exit("error: debugfs not found: apt-get install e2fsprogs")
+    disk, l1initrd, debugfs = bench_nested.nested_images()
     l1init, l2init = os.path.join(workdir, "l1-init"), os.path.join(workdir, "l2-init")
     with open(l1init, "w") as f:
         f.write(L1_INIT.format(write_mib=WRITE_MIB))
@@ -144,17 +140,8 @@ def build_disk(matryoshka, workdir):
     for name, path in module_files(workdir):
         adds += ["--add", f"/lib/modules/{name}.ko:{path}:644"]
     subprocess.run([matryoshka, "images", "initramfs", "--init", l2init] + adds + ["--out", l2initrd], check=True)
-    out = os.path.join(workdir, "l1-io.ext4")
-    subprocess.run(["cp", "--sparse=always", disk, out], check=True)
-    commands = "\n".join(["rm /init", f"write {l1init} /init", "sif /init mode 0100755",
-                          f"write {l2initrd} /l2/initrd-io.gz"]) + "\n"
-    r = subprocess.run([debugfs, "-w", "-f", "-", out], input=commands, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"error: debugfs failed on {out}: {r.stderr.strip()}")
-    check = subprocess.run([debugfs, "-R", "ls -l /l2", out], capture_output=True, text=True)
-    if "initrd-io.gz" not in check.stdout:
-        sys.exit(f"error: could not write the bench files into {out}: {r.stderr.strip()}")
-    return out, l1initrd
+    commands = ["rm /init", f"write {l1init} /init", "sif /init mode 0100755", f"write {l2initrd} /l2/initrd-io.gz"]
+    return bench_nested.disk_variant(debugfs, disk, os.path.join(workdir, "l1-io.ext4"), commands, "initrd-io.gz"), l1initrd
 
 
 class Run:

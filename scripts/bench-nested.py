@@ -97,8 +97,8 @@ MARKS = ["BENCH-L1-INIT", "BENCH-L1-CPU-START", "BENCH-L1-CPU-END", "BENCH-L2-ST
          "BENCH-L2-INIT", "BENCH-L2-CPU-START", "BENCH-L2-CPU-END", "BENCH-QEMU-EXIT"]
 
 
-def build_disk(matryoshka, workdir, program, rounds):
-    """A sparse copy of the cached L1 disk with bench-cpu, the bench /init and L2's bench initramfs."""
+def nested_images():
+    """The cached nested L1 disk and initramfs, and debugfs; exits with the fix when one is missing."""
     nested = os.path.join(cache_dir(), "nested")
     disk, l1initrd = os.path.join(nested, "l1-disk.ext4"), os.path.join(nested, "l1-initramfs.cpio.gz")
     for p in (disk, l1initrd):
@@ -107,6 +107,25 @@ def build_disk(matryoshka, workdir, program, rounds):
     debugfs = shutil.which("debugfs") or ("/usr/sbin/debugfs" if os.path.exists("/usr/sbin/debugfs") else None)
     if not debugfs:
         sys.exit("error: debugfs not found: apt-get install e2fsprogs")
+    return disk, l1initrd, debugfs
+
+
+def disk_variant(debugfs, disk, out, commands, expect_in_l2):
+    """A sparse copy of `disk` at `out` changed by debugfs `commands`; `expect_in_l2` must then be in /l2."""
+    subprocess.run(["cp", "--sparse=always", disk, out], check=True)
+    r = subprocess.run([debugfs, "-w", "-f", "-", out], input="\n".join(commands) + "\n", capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"error: debugfs failed on {out}: {r.stderr.strip()}")
+    # debugfs reports per-command errors on stderr without failing; check the result.
+    check = subprocess.run([debugfs, "-R", "ls -l /l2", out], capture_output=True, text=True)
+    if expect_in_l2 not in check.stdout:
+        sys.exit(f"error: could not write the bench files into {out}: {r.stderr.strip()}")
+    return out
+
+
+def build_disk(matryoshka, workdir, program, rounds):
+    """A sparse copy of the cached L1 disk with bench-cpu, the bench /init and L2's bench initramfs."""
+    disk, l1initrd, debugfs = nested_images()
     l1init, l2init = os.path.join(workdir, "l1-init"), os.path.join(workdir, "l2-init")
     with open(l1init, "w") as f:
         f.write(L1_INIT.format(rounds=rounds))
@@ -116,24 +135,10 @@ def build_disk(matryoshka, workdir, program, rounds):
     l2initrd = os.path.join(workdir, "l2-bench.cpio.gz")
     subprocess.run([matryoshka, "images", "initramfs", "--init", l2init, "--add", f"/bin/bench-cpu:{program}:755",
                     "--out", l2initrd], check=True)
-    out = os.path.join(workdir, "l1-bench.ext4")
-    subprocess.run(["cp", "--sparse=always", disk, out], check=True)
-    commands = "\n".join([
-        "rm /init",
-        f"write {l1init} /init",
-        "sif /init mode 0100755",
-        f"write {program} /usr/local/bin/bench-cpu",
-        "sif /usr/local/bin/bench-cpu mode 0100755",
-        f"write {l2initrd} /l2/initrd-bench.gz",
-    ]) + "\n"
-    r = subprocess.run([debugfs, "-w", "-f", "-", out], input=commands, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"error: debugfs failed on {out}: {r.stderr.strip()}")
-    # debugfs reports per-command errors on stderr without failing; check the result.
-    check = subprocess.run([debugfs, "-R", "ls -l /l2", out], capture_output=True, text=True)
-    if "initrd-bench.gz" not in check.stdout:
-        sys.exit(f"error: could not write the bench files into {out}: {r.stderr.strip()}")
-    return out, l1initrd
+    commands = ["rm /init", f"write {l1init} /init", "sif /init mode 0100755",
+                f"write {program} /usr/local/bin/bench-cpu", "sif /usr/local/bin/bench-cpu mode 0100755",
+                f"write {l2initrd} /l2/initrd-bench.gz"]
+    return disk_variant(debugfs, disk, os.path.join(workdir, "l1-bench.ext4"), commands, "initrd-bench.gz"), l1initrd
 
 
 class Run:

@@ -32,19 +32,19 @@ public enum HostAtomics {
         }
     }
 
-    /// Stores `desired` if the word holds `expected`; returns the value found (== expected on success).
+    /// Stores `desired` if the 4- or 8-byte word at `p` holds `expected`; returns the value found
+    /// (== expected on success).
     @inline(__always)
-    public static func compareExchange64(_ p: UnsafeMutableRawPointer, expected: UInt64, desired: UInt64) -> UInt64 {
-        var e = expected
-        _ = host_atomic_cas64(p.assumingMemoryBound(to: UInt64.self), &e, desired)
-        return e
-    }
-
-    @inline(__always)
-    public static func compareExchange32(_ p: UnsafeMutableRawPointer, expected: UInt32, desired: UInt32) -> UInt32 {
-        var e = expected
-        _ = host_atomic_cas32(p.assumingMemoryBound(to: UInt32.self), &e, desired)
-        return e
+    public static func compareExchange<T: FixedWidthInteger & UnsignedInteger>(_ p: UnsafeMutableRawPointer, expected: T, desired: T) -> T {
+        if T.bitWidth == 64 {
+            var e = UInt64(truncatingIfNeeded: expected)
+            _ = host_atomic_cas64(p.assumingMemoryBound(to: UInt64.self), &e, UInt64(truncatingIfNeeded: desired))
+            return T(truncatingIfNeeded: e)
+        }
+        precondition(T.bitWidth == 32, "compareExchange: 4- or 8-byte words only")
+        var e = UInt32(truncatingIfNeeded: expected)
+        _ = host_atomic_cas32(p.assumingMemoryBound(to: UInt32.self), &e, UInt32(truncatingIfNeeded: desired))
+        return T(truncatingIfNeeded: e)
     }
 
     /// A full memory fence.

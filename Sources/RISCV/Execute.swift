@@ -431,10 +431,10 @@ extension Hart {
                 // is not noticed; the SC then behaves as if it had come first, which LR/SC loops (locks,
                 // counters, cmpxchg) cannot tell apart.
                 if wide {
-                    stored = HostAtomics.compareExchange64(p, expected: reservedValue, desired: src) == reservedValue
+                    stored = HostAtomics.compareExchange(p, expected: reservedValue, desired: src) == reservedValue
                 } else {
                     let expected = UInt32(truncatingIfNeeded: reservedValue)
-                    stored = HostAtomics.compareExchange32(p, expected: expected, desired: UInt32(truncatingIfNeeded: src)) == expected
+                    stored = HostAtomics.compareExchange(p, expected: expected, desired: UInt32(truncatingIfNeeded: src)) == expected
                 }
             }
             x[Int(d.rd)] = stored ? 0 : 1
@@ -457,40 +457,27 @@ extension Hart {
                 old = wide ? HostAtomics.rmw64(p, host, src) : sx32(UInt64(HostAtomics.rmw32(p, host, UInt32(truncatingIfNeeded: src))))
             } else {
                 // min/max: a compare-and-swap loop.
-                old = wide ? Hart.amoMinMax64(p, fn, src) : sx32(UInt64(Hart.amoMinMax32(p, fn, UInt32(truncatingIfNeeded: src))))
+                old = wide ? Hart.amoMinMax(p, fn, src, signed: Int64.self)
+                    : sx32(UInt64(Hart.amoMinMax(p, fn, UInt32(truncatingIfNeeded: src), signed: Int32.self)))
             }
             x[Int(d.rd)] = old
         }
         return true
     }
 
-    static func amoMinMax64(_ p: UnsafeMutableRawPointer, _ fn: AMOFunc, _ b: UInt64) -> UInt64 {
-        var cur = p.load(as: UInt64.self)
+    /// AMOMIN/AMOMAX[U] on a `U` word at `p` by compare-and-swap (S: the signed type of the same width).
+    static func amoMinMax<U: FixedWidthInteger & UnsignedInteger, S: FixedWidthInteger & SignedInteger>(
+        _ p: UnsafeMutableRawPointer, _ fn: AMOFunc, _ b: U, signed: S.Type) -> U {
+        var cur = p.load(as: U.self)
         while true {
-            let r: UInt64
+            let r: U
             switch fn {
-            case .min: r = Int64(bitPattern: cur) < Int64(bitPattern: b) ? cur : b
-            case .max: r = Int64(bitPattern: cur) > Int64(bitPattern: b) ? cur : b
+            case .min: r = S(truncatingIfNeeded: cur) < S(truncatingIfNeeded: b) ? cur : b
+            case .max: r = S(truncatingIfNeeded: cur) > S(truncatingIfNeeded: b) ? cur : b
             case .minu: r = min(cur, b)
             default: r = max(cur, b)
             }
-            let seen = HostAtomics.compareExchange64(p, expected: cur, desired: r)
-            if seen == cur { return cur }
-            cur = seen
-        }
-    }
-
-    static func amoMinMax32(_ p: UnsafeMutableRawPointer, _ fn: AMOFunc, _ b: UInt32) -> UInt32 {
-        var cur = p.load(as: UInt32.self)
-        while true {
-            let r: UInt32
-            switch fn {
-            case .min: r = Int32(bitPattern: cur) < Int32(bitPattern: b) ? cur : b
-            case .max: r = Int32(bitPattern: cur) > Int32(bitPattern: b) ? cur : b
-            case .minu: r = min(cur, b)
-            default: r = max(cur, b)
-            }
-            let seen = HostAtomics.compareExchange32(p, expected: cur, desired: r)
+            let seen = HostAtomics.compareExchange(p, expected: cur, desired: r)
             if seen == cur { return cur }
             cur = seen
         }

@@ -698,7 +698,7 @@ public final class Hart: InterruptTarget {
                 guard pmpAllows(pteAddr, 8, .store, Priv.supervisor) else { return .fault(accessFaultCause(access)) }
                 // The update is atomic with the check (privileged spec, "Virtual Address Translation
                 // Process"): if another hart changed the PTE since it was read, walk this level again.
-                guard HostAtomics.compareExchange64(pp, expected: pte, desired: newPTE) == pte else { continue }
+                guard HostAtomics.compareExchange(pp, expected: pte, desired: newPTE) == pte else { continue }
                 code.invalidate(physicalPage: pteAddr >> 12)
                 pte = newPTE
             }

@@ -20,22 +20,28 @@ final class SMPBootTests: XCTestCase {
         poweroff -f
         """
 
-    /// Four harts busy with the torture program, round after round: pause and resume through the API,
-    /// then a snapshot mid-round restored in a new process, where the rounds go on and still pass.
-    func testPauseAndSnapshotWithBusyHarts() throws {
+    /// The matryoshka binary, a scratch directory and an initramfs with `init` and /bin/smp-torture.
+    private func tortureInitramfs(script: String) throws -> (binary: String, dir: String, initrd: String) {
         let binary = try requireBinary()
         guard GuestImages.isFetched else { try missing("guest images not fetched: run `matryoshka images fetch`") }
         let dir = try BootTests.makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         let torture = try BootTests.crossCompile(BootTests.packageRoot + "/guest/tests/smp.c", into: dir, output: "smp-torture", flags: ["-pthread"])
         let initrd = dir + "/smp.cpio.gz"
-        try GuestImages.buildInitramfs(init: """
+        try GuestImages.buildInitramfs(init: script, extraFiles: [("/bin/smp-torture", torture, 0o755)], to: initrd)
+        return (binary, dir, initrd)
+    }
+
+    /// Four harts busy with the torture program, round after round: pause and resume through the API,
+    /// then a snapshot mid-round restored in a new process, where the rounds go on and still pass.
+    func testPauseAndSnapshotWithBusyHarts() throws {
+        let (binary, dir, initrd) = try tortureInitramfs(script: """
             #!/bin/sh
             /bin/busybox --install -s /bin
             mount -t proc proc /proc
             for r in 1 2 3 4 5 6 7 8; do /bin/smp-torture 4 100000 20000 | grep -E 'PASS|FAIL|WRONG|FORBIDDEN'; echo "SMP-ROUND $r"; done
             poweroff -f
-            """, extraFiles: [("/bin/smp-torture", torture, 0o755)], to: initrd)
+            """)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let socket = dir + "/api.sock"
         let vm = try GuestProcess(binary, ["run", "--kernel", GuestImages.kernelPath, "--initrd", initrd, "--memory", "512M", "--cpus", "4",
                                            "--append", "console=ttyS0 quiet panic=-1", "--api-socket", socket], dir: dir)
@@ -61,13 +67,8 @@ final class SMPBootTests: XCTestCase {
     }
 
     func testLinuxOnTwoFourAndEightHarts() throws {
-        let binary = try requireBinary()
-        guard GuestImages.isFetched else { try missing("guest images not fetched: run `matryoshka images fetch`") }
-        let dir = try BootTests.makeTemporaryDirectory()
+        let (binary, dir, initrd) = try tortureInitramfs(script: Self.initScript)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let torture = try BootTests.crossCompile(BootTests.packageRoot + "/guest/tests/smp.c", into: dir, output: "smp-torture", flags: ["-pthread"])
-        let initrd = dir + "/smp.cpio.gz"
-        try GuestImages.buildInitramfs(init: Self.initScript, extraFiles: [("/bin/smp-torture", torture, 0o755)], to: initrd)
         for harts in [2, 4, 8] {
             let started = Date()
             let r = try BootTests.launch(binary, ["run", "--kernel", GuestImages.kernelPath, "--initrd", initrd, "--memory", "512M",

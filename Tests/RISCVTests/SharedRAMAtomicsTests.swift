@@ -78,7 +78,8 @@ final class SharedRAMAtomicsTests: XCTestCase {
     }
 
     func testPlainStoresRaceAcrossHostThreads() throws {
-        let n: UInt64 = 2_000_000
+        // Long enough (~0.1 s of translated code) that the two threads surely overlap on a busy host.
+        let n: UInt64 = 20_000_000
         XCTAssertLessThan(try race(Self.plainLoop, harts: 2, iterations: n), 2 * n,
                           "a load/add/store loop on two host threads should lose updates; if it never does, the atomics tests prove nothing")
     }
