@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Platform
 import RISCV
 
@@ -43,11 +46,25 @@ final class BuiltinSBI: SBIHandler {
         case Ext.time where fid == 0, Ext.legacySetTimer:
             h.stimecmp = a(0)
         case Ext.ipi where fid == 0:
-            error = forEachHart(mask: a(0), base: a(1)) { $0.setSoftwarePending(IRQ.ssip, true) }
+            error = forEachHart(mask: a(0), base: a(1)) { self.machine.wake($0.setSoftwarePendingReturningSelf(IRQ.ssip)) }
         case Ext.legacySendIPI:
-            error = legacyMask(h, a(0)) { $0.setSoftwarePending(IRQ.ssip, true) }
+            error = legacyMask(h, a(0)) { self.machine.wake($0.setSoftwarePendingReturningSelf(IRQ.ssip)) }
         case Ext.legacyClearIPI:
             h.setSoftwarePending(IRQ.ssip, false)
+        case Ext.rfence where h.threading != nil:
+            // Harts on their own threads: each carries out the fence on its own thread; wait for them.
+            guard fid <= 2 || (fid <= 6 && h.hypervisorExtension) else { error = BuiltinSBI.notSupported; break }
+            let bits = fid == 0 ? HartThreading.flushCode : HartThreading.flushTranslations
+            var tickets: [(Hart, UInt64)] = []
+            error = forEachHart(mask: a(0), base: a(1)) { t in
+                if t === h { return }
+                tickets.append((t, t.postRequest(bits)))
+                self.machine.wake(t)
+            }
+            if error == BuiltinSBI.success {
+                if fid == 0 { h.code.invalidateAll() } else { h.flushTLB(); if h.hypervisorExtension { h.flushGStage() } }
+                waitForRemoteFences(h, tickets)
+            }
         case Ext.rfence:
             switch fid {
             case 0: error = forEachHart(mask: a(0), base: a(1)) { _ in }                 // remote FENCE.I: ops track stores
@@ -101,6 +118,18 @@ final class BuiltinSBI: SBIHandler {
         }
         h.x[10] = UInt64(bitPattern: error)
         h.x[11] = value
+    }
+
+    /// Waits, with the machine lock released (the targets may need it to reach their next round),
+    /// until every target carried out its fence or sleeps; the caller keeps carrying out its own.
+    private func waitForRemoteFences(_ h: Hart, _ tickets: [(Hart, UInt64)]) {
+        guard let t = h.threading, !tickets.isEmpty else { return }
+        t.lock.unlock()
+        while !tickets.allSatisfy({ $0.0.requestSettled($0.1) }) {
+            h.carryOutRequests()
+            sched_yield()
+        }
+        t.lock.lock()
     }
 
     // MARK: PMU extension (SBI spec ch. "Performance Monitoring Unit Extension")
@@ -216,6 +245,7 @@ final class BuiltinSBI: SBIHandler {
             guard !t.running else { return (BuiltinSBI.alreadyAvailable, 0) }
             guard machine.ram.contains(a1, 2) else { return (BuiltinSBI.invalidAddress, 0) }
             machine.startSupervisor(t, entry: a1, a0: a0, a1: a2)
+            machine.wake(t)
             return (BuiltinSBI.success, 0)
         case 1:  // hart_stop
             h.running = false

@@ -519,7 +519,12 @@ public final class Machine {
         interruptRequested.store(true, ordering: .releasing)
         hostEvent.signal()
     }
-    private let interruptRequested = Atomic<Bool>(false)
+    let interruptRequested = Atomic<Bool>(false)
+    /// Set while `runThreaded` runs.
+    var threadControl: HartThreadControl?
+    /// Run each hart on its own host thread (`--threads per-hart`); otherwise all harts interleave on
+    /// the calling thread (`--threads 1`, deterministic).
+    public var threadPerHart = false
 
     /// Puts the board back in its power-on state and boots again, as QEMU's virt board resets: RAM
     /// cleared, firmware, kernel, initrd and device tree reloaded, every device reset; disk images,
@@ -527,7 +532,7 @@ public final class Machine {
     public func reset() throws {
         exitReason = nil
         ram.clear()
-        code.invalidateAll()
+        for c in codeCaches { c.invalidateAll() }
         for h in harts { h.stopRequested = false; h.reservation = .max }
         clint.reset()
         plic.reset()
@@ -545,6 +550,7 @@ public final class Machine {
 
     /// Runs until the guest powers off or resets, or `requestStop` is called.
     public func run(maxInstructions: UInt64 = .max) -> ExitReason {
+        if threadPerHart && harts.count > 1 { return runThreaded(maxInstructions: maxInstructions) }
         let start = TimeBase.hostNanos()
         defer {
             reportProblems()
@@ -579,6 +585,13 @@ public final class Machine {
             if ran == 0 { idle() }
         }
         return exitReason ?? .stopped
+    }
+
+    /// Every code cache in use: the shared one, and each hart's own after `runThreaded`.
+    public var codeCaches: [CodeCache] {
+        var out = [code]
+        for h in harts where !out.contains(where: { $0 === h.code }) { out.append(h.code) }
+        return out
     }
 
     /// Every running hart waits for an interrupt: sleep until the next timer deadline or host input.

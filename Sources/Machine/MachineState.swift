@@ -138,7 +138,7 @@ extension Machine {
             do { try component.loadState(&r) } catch { throw StateError("section '\(name)': \(error)") }
             guard r.atEnd else { throw StateError("section '\(name)' has trailing bytes") }
         }
-        code.invalidateAll()
+        for c in codeCaches { c.invalidateAll() }
         for h in harts { h.flushAllTLB() }
         time.set(guestTime)
         return guestTime

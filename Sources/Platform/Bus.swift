@@ -59,13 +59,26 @@ public final class SystemBus: PhysicalBus {
         return i
     }
 
+    /// Set while harts run on their own host threads: every device access holds it.
+    public var lock: HostLock?
+
     public func load(_ addr: UInt64, size: Int) -> UInt64? {
+        if let lock { return lock.withLock { unlockedLoad(addr, size: size) } }
+        return unlockedLoad(addr, size: size)
+    }
+
+    public func store(_ addr: UInt64, size: Int, value: UInt64) -> Bool {
+        if let lock { return lock.withLock { unlockedStore(addr, size: size, value: value) } }
+        return unlockedStore(addr, size: size, value: value)
+    }
+
+    private func unlockedLoad(_ addr: UInt64, size: Int) -> UInt64? {
         guard let i = find(addr, size) else { return nil }
         let m = mappings[i]
         return m.device.read(addr - m.base, size: size)
     }
 
-    public func store(_ addr: UInt64, size: Int, value: UInt64) -> Bool {
+    private func unlockedStore(_ addr: UInt64, size: Int, value: UInt64) -> Bool {
         guard let i = find(addr, size) else { return false }
         let m = mappings[i]
         m.device.write(addr - m.base, size: size, value: value)

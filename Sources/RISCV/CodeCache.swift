@@ -28,6 +28,8 @@ public final class CodeCache {
     var opsPageList: [Int32] = []
     var hotPageList: [Int32] = []
     var harts: [Hart] = []  // weakly meaningful: harts live as long as the machine
+    /// One hart's own cache (threads per hart), written only by that hart's thread.
+    public internal(set) var isPrivate = false
     /// Translated blocks (nil when disabled or unavailable on this host).
     public internal(set) var jit: JIT?
     public var jitEnabled: Bool {

@@ -12,6 +12,9 @@ public enum Op: UInt8, Sendable {
     case fence, fenceI, ecall, ebreak, mret, sret, wfi, sfenceVMA, hfenceVVMA, hfenceGVMA
     /// Zihintpause's PAUSE and Zawrs's WRS.NTO/WRS.STO: a spin-wait hint; the hart yields its time slice.
     case pause
+    /// A FENCE that orders earlier stores before later loads (predecessor W, successor R): x86-64's TSO
+    /// does not, so with harts on several host threads it is an MFENCE; on one thread, nothing.
+    case fenceStoreLoad
     case csrrw, csrrs, csrrc, csrrwi, csrrsi, csrrci
     case lrW, scW, lrD, scD
     case amoW, amoD  // aux = AMO function (see AMOFunc)

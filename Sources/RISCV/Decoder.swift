@@ -166,7 +166,8 @@ public enum Decoder {
             // PAUSE (Zihintpause) is FENCE with pred = W, succ = 0, fm = 0, rs1 = rd = 0: a HINT, also
             // meaningful without the extension (a spinning hart lets the others run).
             if inst == 0x0100_000f { return DOp(.pause) }
-            if f3 == 0 { return DOp(.fence) }
+            // FENCE: pred in bits 27:24 (I O R W), succ in 23:20; FENCE.TSO (fm = 8) does not order W before R.
+            if f3 == 0 { return inst >> 24 & 1 != 0 && inst >> 21 & 1 != 0 && inst >> 28 != 8 ? DOp(.fenceStoreLoad) : DOp(.fence) }
             if f3 == 1 { return DOp(.fenceI) }
             // Zicbom/Zicboz (CMO spec §"Instructions"): rd = 0, the operation in imm[11:0].
             if f3 == 2 && rd == 0 {

@@ -25,6 +25,7 @@ extension Hart {
         var yielded = false
         outer: while true {
             if !running || stopRequested || yielded { break }
+            if let t = threading, t.requests.load(ordering: .relaxed) != 0 { carryOutRequests() }
             // Steps left; the trap counter is read once per round, never per instruction. A round takes at
             // most an interrupt here and one trap in the inner loop (which ends the round), both counted,
             // so the budget is never overrun.
@@ -255,12 +256,18 @@ extension Hart {
                     pc = next   // not a JIT entry point: vector loops hold a scalar instruction or two between vector ones
 
                 case .fence: pc = next
+                case .fenceStoreLoad:
+                    if threading != nil { HostAtomics.fence() }
+                    pc = next
                 case .pause:
                     // A spin-wait hint: end the slice so the other harts (a lock holder) run.
                     pc = next; yielded = true; break inner
                 case .fenceI:
-                    // Stores to code pages already invalidated their decoded ops; nothing is stale.
+                    // Stores to code pages already invalidated their decoded ops; nothing is stale. With a
+                    // thread per hart, other harts' stores and DMA do not reach this hart's code cache:
+                    // FENCE.I drops it (the ops stay allocated, so `ops` remains valid and re-decodes).
                     pc = next
+                    if threading != nil { code.invalidateAll() }
 
                 case .lrW, .lrD, .scW, .scD, .amoW, .amoD:
                     self.pc = pc
@@ -486,6 +493,14 @@ extension Hart {
     /// Privileged and CSR instructions. Always leaves self.pc at the next pc to execute.
     @inline(never)
     func executeSystem(_ d: DOp) {
+        // With a thread per hart: SBI calls and CSRs reach other harts and devices (IMSIC files too).
+        guard let t = threading else { return executeSystemLocked(d) }
+        t.lock.lock()
+        defer { t.lock.unlock() }
+        executeSystemLocked(d)
+    }
+
+    func executeSystemLocked(_ d: DOp) {
         let next = pc &+ UInt64(d.len)
         switch d.op {
         case .ecall:

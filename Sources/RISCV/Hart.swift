@@ -32,7 +32,8 @@ public final class Hart: InterruptTarget {
     public let ram: GuestRAM
     public let bus: PhysicalBus
     public let time: TimeBase
-    public let code: CodeCache
+    /// Decoded ops and JIT blocks: the machine's shared cache, or (threads per hart) this hart's own.
+    @exclusivity(unchecked) public internal(set) var code: CodeCache
     public weak var sbi: SBIHandler?
 
     static let tlbSize = 1024
@@ -182,6 +183,8 @@ public final class Hart: InterruptTarget {
 
     /// The last host-clock read for interrupt checks and the instret it was taken at (`interruptClock`).
     @exclusivity(unchecked) var clockValue: UInt64 = 0, clockReadAt: UInt64 = 0
+    /// Set while every hart runs on its own host thread (`Machine.runThreaded`); nil otherwise.
+    @exclusivity(unchecked) public var threading: HartThreading?
     @exclusivity(unchecked) public var reservation: UInt64 = .max
     /// What the LR read (zero-extended): the SC's compare-and-swap expects it still there.
     @exclusivity(unchecked) var reservedValue: UInt64 = 0
@@ -932,6 +935,11 @@ extension Hart {
     /// Sets or clears software-writable pending bits (e.g. SSIP from an SBI IPI).
     public func setSoftwarePending(_ mask: UInt64, _ level: Bool) {
         if level { mipSoft |= mask } else { mipSoft &= ~mask }
+    }
+    /// Sets software-writable pending bits and returns the hart (to wake it).
+    public func setSoftwarePendingReturningSelf(_ mask: UInt64) -> Hart {
+        setSoftwarePending(mask, true)
+        return self
     }
 }
 

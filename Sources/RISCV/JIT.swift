@@ -134,6 +134,9 @@ struct X86Emitter {
 }
 
 public final class JIT {
+    /// Harts on several host threads: FENCEs that order stores before loads end the block (the
+    /// interpreter issues an MFENCE).
+    public var strongFences = false
     static let codeSize = 64 << 20
     static let maxBlockOps = 64
     static let hotThreshold: UInt8 = 4
@@ -261,7 +264,7 @@ public final class JIT {
             } else {
                 d = Decoder.decodeCompressed(lo, ext: ext)
             }
-            if !JIT.translatable(d.op) { break }
+            if !(d.op == .fenceStoreLoad ? !strongFences : JIT.translatable(d.op)) { break }
             // Cache the decoded op too, so an exit into the middle of the block interprets without decoding.
             if ops[offset >> 1].op == .undecoded { ops[offset >> 1] = d }
             let next = pc &+ UInt64(d.len)
@@ -306,8 +309,8 @@ public final class JIT {
             case .slt, .sltu:
                 a.loadX(.rax, d.rs1); a.aluMem(0x3B, d.rs2)                       // cmp rax, [x+rs2]
                 a.emit(0x0F, d.op == .slt ? 0x9C : 0x92, 0xC0); a.emit(0x0F, 0xB6, 0xC0); a.storeX(d.rd, .rax)
-            case .fence:
-                break
+            case .fence, .fenceStoreLoad:
+                break   // .fenceStoreLoad only gets here on one host thread (strongFences off): TSO orders the rest
             // Bit manipulation (Zba, Zbb, Zbs) and Zicond; rax = result unless noted.
             case .andn, .orn:
                 a.loadX(.rax, d.rs2); a.notRax(); a.aluMem(d.op == .andn ? 0x23 : 0x0B, d.rs1); a.storeX(d.rd, .rax)

@@ -22,8 +22,9 @@ extension VirtualMachine {
                          s.instructions, s.hostSeconds, s.idleSeconds, mips, s.sbiCalls)
         out += "matryoshka: reboots \(s.reboots); problems: unhandled SBI calls \(s.sbiUnsupported), unmapped physical accesses \(s.unmappedAccesses), virtio NEEDS_RESET \(s.virtioNeedsReset), network backend errors \(s.netErrors)\n"
         out += levelReport()
-        if let jit = machine.code.jit {
-            out += "matryoshka: JIT: \(jit.compiledBlocks) blocks compiled, \(jit.chainedExits) exits chained, \(jit.flushes) flushes\n"
+        let jits = machine.codeCaches.compactMap(\.jit)
+        if !jits.isEmpty {
+            out += "matryoshka: JIT: \(jits.reduce(0) { $0 + $1.compiledBlocks }) blocks compiled, \(jits.reduce(0) { $0 + $1.chainedExits }) exits chained, \(jits.reduce(0) { $0 + $1.flushes }) flushes\n"
         }
         return out
     }
@@ -110,7 +111,8 @@ extension VirtualMachine {
             out["guest_interrupts"] = nested.guestInterrupts
             out["guest_external_interrupts"] = nested.guestExternalInterrupts
         }
-        if let jit = machine.code.jit { out["jit_blocks_compiled"] = jit.compiledBlocks }
+        let jits = machine.codeCaches.compactMap(\.jit)
+        if !jits.isEmpty { out["jit_blocks_compiled"] = jits.reduce(0) { $0 + $1.compiledBlocks } }
         return out
     }
 }

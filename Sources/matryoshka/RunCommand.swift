@@ -58,6 +58,8 @@ struct Run: ParsableCommand {
     var noReboot = false
     @Flag(help: "Disable the JIT (interpret everything).")
     var noJit = false
+    @Option(help: ArgumentHelp("Host threads for the harts: '1' (the default: all harts interleave on one thread, deterministic) or 'per-hart' (each hart on its own host thread; experimental).", valueName: "1|per-hart"))
+    var threads: String = "1"
     @Flag(help: "Implement the RISC-V Hypervisor (H) extension (the default; kept for compatibility).")
     var hypervisor = false
     @Flag(help: "Do not implement the Hypervisor (H) extension (no misa.H, no 'h' in the device tree).")
@@ -181,7 +183,8 @@ struct Run: ParsableCommand {
     }
 
     var options: GuestRunOptions {
-        GuestRunOptions(stats: stats, noJit: noJit, maxInstructions: maxInstructions, noReboot: noReboot)
+        GuestRunOptions(stats: stats, noJit: noJit, maxInstructions: maxInstructions, noReboot: noReboot,
+                        threadPerHart: threads == "per-hart")
     }
 
     /// The machine the options (and the config file) describe.
@@ -232,6 +235,9 @@ struct Run: ParsableCommand {
             // model describes RV64GC, and keeps doing so: those do not come through here).
             config.cpu = CPUModel.defaultModel
         }
+        guard threads == "1" || threads == "per-hart" else {
+            throw UsageError(description: "invalid --threads '\(threads)': use 1 or per-hart")
+        }
         if let aia {
             guard let mode = AIAMode(rawValue: aia) else {
                 throw UsageError(description: "invalid --aia '\(aia)': use \(AIAMode.allCases.map(\.rawValue).joined(separator: " or "))")
@@ -278,6 +284,7 @@ struct GuestRunOptions {
     var noJit = false
     var maxInstructions: UInt64?
     var noReboot = false
+    var threadPerHart = false
 }
 
 /// `run --restore` and the options that may go with it, however they were parsed.
@@ -420,6 +427,7 @@ func runVM(_ vm: VirtualMachine, options: GuestRunOptions, apiSocket: String?, s
     console.start()
     vm.releaseTakeoverOutput()
     machine.code.jitEnabled = !options.noJit
+    machine.threadPerHart = options.threadPerHart
     for h in machine.harts { h.collectStats = options.stats }
     let reason = vm.run(maxInstructions: options.maxInstructions ?? .max)
     console.stop()

@@ -1,0 +1,121 @@
+import Dispatch
+import Foundation
+import Platform
+import RISCV
+import Synchronization
+
+/// One host thread per hart (`threadPerHart`): each hart runs its slices on its own thread, lock-free in
+/// RAM (AMOs, LR/SC and A/D updates are host atomics) and with a code cache and TLB that only its own
+/// thread touches; device accesses and system instructions (SBI, CSRs) hold the machine lock. This
+/// thread services the devices every 250 µs under the same lock and wakes sleeping harts that have an
+/// interrupt pending. `run` returns with every hart thread joined: the safe point that pause,
+/// snapshots, migration and HA use.
+extension Machine {
+    final class HartThreadControl: @unchecked Sendable {
+        let stop = Atomic<Bool>(false)
+        let wakers: [DispatchSemaphore]
+        init(harts: Int) { wakers = (0..<harts).map { _ in DispatchSemaphore(value: 0) } }
+    }
+
+    /// Wakes `h`'s thread if it sleeps (an IPI, a hart start); any thread.
+    public func wake(_ h: Hart) {
+        guard let control = threadControl, h.id < control.wakers.count else { return }
+        control.wakers[h.id].signal()
+    }
+
+    func runThreaded(maxInstructions: UInt64) -> ExitReason {
+        let start = TimeBase.hostNanos()
+        let lock = HostLock()
+        let control = HartThreadControl(harts: harts.count)
+        for h in harts {
+            h.useOwnCodeCache()
+            h.threading = HartThreading(lock: lock)
+            h.reservation = .max
+        }
+        // DMA and device writes no longer reach the harts' code caches: FENCE.I does (see Hart.useOwnCodeCache).
+        ram.codeWriteHook = nil
+        bus.lock = lock
+        threadControl = control
+        let group = DispatchGroup()
+        for h in harts {
+            group.enter()
+            let thread = Thread { [unowned self] in
+                self.hartThread(h, control: control, lock: lock)
+                group.leave()
+            }
+            thread.name = "hart\(h.id)"
+            thread.start()
+        }
+
+        var result: ExitReason?
+        var rounds: UInt64 = 0
+        while result == nil {
+            lock.lock()
+            clint.update()
+            uart.service()
+            rtc.update()
+            for v in virtio { v.service() }
+            flushConsole()
+            rounds &+= 1
+            if rounds & 1023 == 0 { reportProblems() }
+            if let reason = exitReason { result = reason }
+            else if stats.instructions >= maxInstructions { result = .error("instruction limit reached") }
+            else if !harts.contains(where: { $0.running }) { result = .error("all harts stopped") }
+            lock.unlock()
+            if result != nil { break }
+            if interruptRequested.load(ordering: .relaxed), interruptRequested.exchange(false, ordering: .acquiring) {
+                result = .interrupted
+                break
+            }
+            for h in harts where h.threading?.parked.load(ordering: .relaxed) == true && h.running && h.mip & h.mie != 0 {
+                control.wakers[h.id].signal()
+            }
+            if let net = netDevices.first {
+                net.waitForHostEvents(nanos: 250_000, wakeDescriptor: hostEvent.descriptor)
+                hostEvent.clear()
+            } else {
+                hostEvent.wait(nanoseconds: 250_000)
+            }
+        }
+
+        control.stop.store(true, ordering: .sequentiallyConsistent)
+        for w in control.wakers { w.signal() }
+        group.wait()
+        for h in harts {
+            h.carryOutRequests()
+            h.threading = nil
+        }
+        bus.lock = nil
+        threadControl = nil
+        reportProblems()
+        flushConsole()
+        stats.hostSeconds += Double(TimeBase.hostNanos() - start) / 1e9
+        return result ?? .stopped
+    }
+
+    private func hartThread(_ h: Hart, control: HartThreadControl, lock: HostLock) {
+        let waker = control.wakers[h.id]
+        let t = h.threading!
+        while !control.stop.load(ordering: .relaxed) {
+            if !h.running || h.waitingForInterrupt || h.stopRequested {
+                // Asleep: WFI, stopped (HSM) or the machine is stopping. Wakes on a signal or every 500 µs,
+                // which is also how timer interrupts (Sstc, CLINT) are noticed.
+                t.parked.store(true, ordering: .sequentiallyConsistent)
+                h.carryOutRequests()
+                _ = waker.wait(timeout: .now() + .microseconds(500))
+                t.parked.store(false, ordering: .sequentiallyConsistent)
+                h.carryOutRequests()
+                if !h.running || h.stopRequested { continue }
+            }
+            let n = h.run(sliceLength)
+            if n > 0 {
+                lock.lock()
+                stats.instructions &+= UInt64(n)
+                lock.unlock()
+            }
+        }
+        // Stopped for good: harts still waiting for this one's fences stop waiting (it carries them out
+        // after the join, before anything runs again).
+        t.parked.store(true, ordering: .sequentiallyConsistent)
+    }
+}
