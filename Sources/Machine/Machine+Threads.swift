@@ -51,11 +51,7 @@ extension Machine {
         var rounds: UInt64 = 0
         while result == nil {
             lock.lock()
-            clint.update()
-            uart.service()
-            rtc.update()
-            for v in virtio { v.service() }
-            flushConsole()
+            serviceDevices()
             rounds &+= 1
             if rounds & 1023 == 0 { reportProblems() }
             if let reason = exitReason { result = reason }

@@ -568,11 +568,7 @@ public final class Machine {
                 if profile { pcSamples[h.pc, default: 0] += 1 }
             }
             stats.instructions &+= UInt64(ran)
-            clint.update()
-            uart.service()
-            rtc.update()
-            for v in virtio { v.service() }
-            flushConsole()
+            serviceDevices()
             rounds &+= 1
             if rounds & 255 == 0 { reportProblems() }
             if interruptRequested.load(ordering: .relaxed), interruptRequested.exchange(false, ordering: .acquiring) {
@@ -585,6 +581,15 @@ public final class Machine {
             if ran == 0 { idle() }
         }
         return exitReason ?? .stopped
+    }
+
+    /// Between slices: timers, UART input, RTC alarms, virtio completions and the console.
+    func serviceDevices() {
+        clint.update()
+        uart.service()
+        rtc.update()
+        for v in virtio { v.service() }
+        flushConsole()
     }
 
     /// Every code cache in use: the shared one, and each hart's own after `runThreaded`.
