@@ -64,6 +64,17 @@ def cache_dir():
     return os.path.join(xdg, "matryoshka")
 
 
+def guest_images(nested=False):
+    """The cached kernel and OpenSBI firmware; exits with the fix when one is missing."""
+    cache = cache_dir()
+    kernel, firmware = os.path.join(cache, "Image"), os.path.join(cache, "fw_dynamic.bin")
+    fetch = "matryoshka images fetch" + (" --nested" if nested else "")
+    for p in (kernel, firmware):
+        if not os.path.exists(p):
+            sys.exit(f"error: {p} missing: run `swift run -c release {fetch}` (or set MATRYOSHKA_CACHE)")
+    return kernel, firmware
+
+
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
@@ -247,11 +258,7 @@ def main():
     ap.add_argument("--only", default="qemu,builtin,opensbi", help="comma list of: qemu, builtin, opensbi, noh, max, rv64gc, qemu-max")
     args = ap.parse_args()
 
-    cache = cache_dir()
-    kernel, firmware = os.path.join(cache, "Image"), os.path.join(cache, "fw_dynamic.bin")
-    for p in (kernel, firmware):
-        if not os.path.exists(p):
-            sys.exit(f"error: {p} missing: run `swift run -c release matryoshka images fetch` (or set MATRYOSHKA_CACHE)")
+    kernel, firmware = guest_images()
 
     workdir = tempfile.mkdtemp(prefix="matryoshka-bench-")
     try:

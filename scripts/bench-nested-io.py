@@ -209,11 +209,7 @@ def main():
     ap.add_argument("--only", default="matryoshka-plic,matryoshka-aia,qemu-plic")
     args = ap.parse_args()
 
-    cache = cache_dir()
-    kernel, firmware = os.path.join(cache, "Image"), os.path.join(cache, "fw_dynamic.bin")
-    for p in (kernel, firmware):
-        if not os.path.exists(p):
-            sys.exit(f"error: {p} missing: run `swift run -c release matryoshka images fetch --nested`")
+    kernel, firmware = bench_boot.guest_images(nested=True)
     if not os.access(args.matryoshka, os.X_OK):
         sys.exit(f"error: {args.matryoshka} not found: run `swift build -c release`")
 

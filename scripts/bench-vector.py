@@ -88,10 +88,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     args = ap.parse_args()
     cache = bench_boot.cache_dir()
-    kernel, firmware = os.path.join(cache, "Image"), os.path.join(cache, "fw_dynamic.bin")
-    for p in (kernel, firmware):
-        if not os.path.exists(p):
-            sys.exit(f"error: {p} missing: run `swift run -c release matryoshka images fetch` (or set MATRYOSHKA_CACHE)")
+    kernel, firmware = bench_boot.guest_images()
     append = "console=ttyS0 panic=-1"
     workdir = tempfile.mkdtemp(prefix="matryoshka-bench-vector-")
     try:

@@ -46,9 +46,9 @@ final class BuiltinSBI: SBIHandler {
         case Ext.time where fid == 0, Ext.legacySetTimer:
             h.stimecmp = a(0)
         case Ext.ipi where fid == 0:
-            error = forEachHart(mask: a(0), base: a(1)) { self.machine.wake($0.setSoftwarePendingReturningSelf(IRQ.ssip)) }
+            error = forEachHart(mask: a(0), base: a(1)) { t in t.setSoftwarePending(IRQ.ssip, true); self.machine.wake(t) }
         case Ext.legacySendIPI:
-            error = legacyMask(h, a(0)) { self.machine.wake($0.setSoftwarePendingReturningSelf(IRQ.ssip)) }
+            error = legacyMask(h, a(0)) { t in t.setSoftwarePending(IRQ.ssip, true); self.machine.wake(t) }
         case Ext.legacyClearIPI:
             h.setSoftwarePending(IRQ.ssip, false)
         case Ext.rfence where h.threading != nil:
@@ -62,7 +62,7 @@ final class BuiltinSBI: SBIHandler {
                 self.machine.wake(t)
             }
             if error == BuiltinSBI.success {
-                if fid == 0 { h.code.invalidateAll() } else { h.flushTLB(); if h.hypervisorExtension { h.flushGStage() } }
+                h.carryOut(bits)
                 waitForRemoteFences(h, tickets)
             }
         case Ext.rfence:

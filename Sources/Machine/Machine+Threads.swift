@@ -66,12 +66,7 @@ extension Machine {
             for h in harts where h.threading?.parked.load(ordering: .relaxed) == true && h.running && h.mip & h.mie != 0 {
                 control.wakers[h.id].signal()
             }
-            if let net = netDevices.first {
-                net.waitForHostEvents(nanos: 250_000, wakeDescriptor: hostEvent.descriptor)
-                hostEvent.clear()
-            } else {
-                hostEvent.wait(nanoseconds: 250_000)
-            }
+            sleepForHostEvents(nanos: 250_000)
         }
 
         control.stop.store(true, ordering: .sequentiallyConsistent)

@@ -610,15 +610,19 @@ public final class Machine {
         if ns > 0 && !uart.hasPendingInput && !(virtioConsole?.hasPendingInput ?? false)
             && !interruptRequested.load(ordering: .relaxed) {
             let t0 = TimeBase.hostNanos()
-            if let net = netDevices.first {
-                // Sleep in poll(2) on the network's host sockets (and the wake-up pipe) so that
-                // traffic or a host request wakes the guest.
-                net.waitForHostEvents(nanos: ns, wakeDescriptor: hostEvent.descriptor)
-                hostEvent.clear()
-            } else {
-                hostEvent.wait(nanoseconds: ns)
-            }
+            sleepForHostEvents(nanos: ns)
             stats.idleSeconds += Double(TimeBase.hostNanos() - t0) / 1e9
+        }
+    }
+
+    /// Sleeps up to `ns`, waking early for a host request or, with a network, traffic (poll(2) on the
+    /// network's host sockets and the wake-up pipe).
+    func sleepForHostEvents(nanos ns: UInt64) {
+        if let net = netDevices.first {
+            net.waitForHostEvents(nanos: ns, wakeDescriptor: hostEvent.descriptor)
+            hostEvent.clear()
+        } else {
+            hostEvent.wait(nanoseconds: ns)
         }
     }
 }

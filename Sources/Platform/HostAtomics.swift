@@ -6,29 +6,27 @@ import CHostAtomics
 public enum HostAtomics {
     public enum Operation { case swap, add, and, or, xor }
 
-    /// Applies `op` with `v` to the 8-byte word at `p`; returns the old value.
+    /// Applies `op` with `v` to the 4- or 8-byte word at `p`; returns the old value.
     @inline(__always)
-    public static func rmw64(_ p: UnsafeMutableRawPointer, _ op: Operation, _ v: UInt64) -> UInt64 {
-        let w = p.assumingMemoryBound(to: UInt64.self)
-        switch op {
-        case .swap: return host_atomic_exchange64(w, v)
-        case .add: return host_atomic_fetch_add64(w, v)
-        case .and: return host_atomic_fetch_and64(w, v)
-        case .or: return host_atomic_fetch_or64(w, v)
-        case .xor: return host_atomic_fetch_xor64(w, v)
+    public static func rmw<T: FixedWidthInteger & UnsignedInteger>(_ p: UnsafeMutableRawPointer, _ op: Operation, _ v: T) -> T {
+        if T.bitWidth == 64 {
+            let w = p.assumingMemoryBound(to: UInt64.self), x = UInt64(truncatingIfNeeded: v)
+            switch op {
+            case .swap: return T(truncatingIfNeeded: host_atomic_exchange64(w, x))
+            case .add: return T(truncatingIfNeeded: host_atomic_fetch_add64(w, x))
+            case .and: return T(truncatingIfNeeded: host_atomic_fetch_and64(w, x))
+            case .or: return T(truncatingIfNeeded: host_atomic_fetch_or64(w, x))
+            case .xor: return T(truncatingIfNeeded: host_atomic_fetch_xor64(w, x))
+            }
         }
-    }
-
-    /// Applies `op` with `v` to the 4-byte word at `p`; returns the old value.
-    @inline(__always)
-    public static func rmw32(_ p: UnsafeMutableRawPointer, _ op: Operation, _ v: UInt32) -> UInt32 {
-        let w = p.assumingMemoryBound(to: UInt32.self)
+        precondition(T.bitWidth == 32, "rmw: 4- or 8-byte words only")
+        let w = p.assumingMemoryBound(to: UInt32.self), x = UInt32(truncatingIfNeeded: v)
         switch op {
-        case .swap: return host_atomic_exchange32(w, v)
-        case .add: return host_atomic_fetch_add32(w, v)
-        case .and: return host_atomic_fetch_and32(w, v)
-        case .or: return host_atomic_fetch_or32(w, v)
-        case .xor: return host_atomic_fetch_xor32(w, v)
+        case .swap: return T(truncatingIfNeeded: host_atomic_exchange32(w, x))
+        case .add: return T(truncatingIfNeeded: host_atomic_fetch_add32(w, x))
+        case .and: return T(truncatingIfNeeded: host_atomic_fetch_and32(w, x))
+        case .or: return T(truncatingIfNeeded: host_atomic_fetch_or32(w, x))
+        case .xor: return T(truncatingIfNeeded: host_atomic_fetch_xor32(w, x))
         }
     }
 

@@ -461,7 +461,7 @@ extension Hart {
             }
             let old: UInt64
             if let host {
-                old = wide ? HostAtomics.rmw64(p, host, src) : sx32(UInt64(HostAtomics.rmw32(p, host, UInt32(truncatingIfNeeded: src))))
+                old = wide ? HostAtomics.rmw(p, host, src) : sx32(UInt64(HostAtomics.rmw(p, host, UInt32(truncatingIfNeeded: src))))
             } else {
                 // min/max: a compare-and-swap loop.
                 old = wide ? Hart.amoMinMax(p, fn, src, signed: Int64.self)

@@ -936,11 +936,6 @@ extension Hart {
     public func setSoftwarePending(_ mask: UInt64, _ level: Bool) {
         if level { mipSoft |= mask } else { mipSoft &= ~mask }
     }
-    /// Sets software-writable pending bits and returns the hart (to wake it).
-    public func setSoftwarePendingReturningSelf(_ mask: UInt64) -> Hart {
-        setSoftwarePending(mask, true)
-        return self
-    }
 }
 
 extension Hart {

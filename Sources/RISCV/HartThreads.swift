@@ -50,9 +50,14 @@ extension Hart {
             t.requests.store(0, ordering: .sequentiallyConsistent)
             return taken
         }
+        carryOut(bits)
+        t.done.store(covered, ordering: .releasing)
+    }
+
+    /// The fences `bits` name, on this hart (its own thread): every translation, or its code cache.
+    public func carryOut(_ bits: UInt32) {
         if bits & HartThreading.flushTranslations != 0 { flushTLB(); if hypervisorExtension { flushGStage() } }
         if bits & HartThreading.flushCode != 0 { code.invalidateAll() }
-        t.done.store(covered, ordering: .releasing)
     }
 }
 
