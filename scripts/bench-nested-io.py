@@ -50,20 +50,7 @@ _spec.loader.exec_module(bench_nested)
 READ_MIB, WRITE_MIB = 64, 32
 L2_MODULES = ("virtio_mmio", "virtio_blk", "failover", "net_failover", "virtio_net")
 
-L1_INIT = """#!/bin/busybox sh
-busybox mount -t proc proc /proc
-busybox mount -t sysfs sysfs /sys
-busybox mount -t devtmpfs devtmpfs /dev
-busybox mount -t tmpfs tmpfs /tmp
-busybox mount -t tmpfs tmpfs /run
-busybox mkdir -p /run/bb /dev/shm
-busybox --install -s /run/bb
-export PATH=/usr/local/bin:/usr/bin:/usr/sbin:/run/bb
-mount -t tmpfs tmpfs /dev/shm
-fail() {{ echo "BENCH-FAILED $*"; devmem 0x100000 32 0x13333; reboot -f; }}
-for m in irqbypass kvm; do insmod /lib/modules/$m.ko || fail "insmod $m.ko"; done
-[ -c /dev/kvm ] || fail "no /dev/kvm"
-ip link set lo up || ifconfig lo 127.0.0.1 up
+L1_INIT = bench_nested.L1_INIT_HEAD + bench_nested.L1_INIT_KVM + """ip link set lo up || ifconfig lo 127.0.0.1 up
 httpd -p 127.0.0.1:8000 -h /l2 || fail "httpd"
 dd if=/dev/zero of=/tmp/scratch.img bs=1M count={write_mib} 2>/dev/null || fail "scratch file"
 machine=virt

@@ -45,8 +45,9 @@ _spec.loader.exec_module(bench_boot)
 cache_dir, log, build_program, fmt, median, ROOT = (bench_boot.cache_dir, bench_boot.log, bench_boot.build_program,
                                                     bench_boot.fmt, bench_boot.median, bench_boot.ROOT)
 
-# /init of the bench L1 disk (root mounted read-only by the nested L1 initramfs).
-L1_INIT = """#!/bin/busybox sh
+# The start of a bench /init on the L1 disk (root mounted read-only by the nested L1 initramfs): file
+# systems, busybox applets, `fail` (reports through sifive_test); a str.format template like the rest.
+L1_INIT_HEAD = """#!/bin/busybox sh
 busybox mount -t proc proc /proc
 busybox mount -t sysfs sysfs /sys
 busybox mount -t devtmpfs devtmpfs /dev
@@ -57,10 +58,15 @@ busybox --install -s /run/bb
 export PATH=/usr/local/bin:/usr/bin:/usr/sbin:/run/bb
 mount -t tmpfs tmpfs /dev/shm
 fail() {{ echo "BENCH-FAILED $*"; devmem 0x100000 32 0x13333; reboot -f; }}
-grep -q nested=bench /proc/cmdline || echo "note: booted without nested=bench"
-for m in irqbypass kvm; do insmod /lib/modules/$m.ko || fail "insmod $m.ko"; done
+"""
+# Loads KVM in L1.
+L1_INIT_KVM = """for m in irqbypass kvm; do insmod /lib/modules/$m.ko || fail "insmod $m.ko"; done
 [ -c /dev/kvm ] || fail "no /dev/kvm"
-echo "BENCH-L1-INIT"
+"""
+
+# /init of the bench L1 disk.
+L1_INIT = L1_INIT_HEAD + """grep -q nested=bench /proc/cmdline || echo "note: booted without nested=bench"
+""" + L1_INIT_KVM + """echo "BENCH-L1-INIT"
 sleep 1   # let boot-time work (deferred probes, workqueues) finish, as in L2
 read u0 rest < /proc/uptime
 echo "BENCH-L1-CPU-START"
