@@ -11,7 +11,8 @@ import Glibc
 // division are always interpreted.
 //
 // Calling convention (System V): rdi = register array (x0..x32), rsi = JITContext. Only caller-saved
-// registers are used and nothing is called, so blocks need no prologue.
+// registers are used (rax, rcx, rdx scratch; r8..r11 the register cache) and nothing is called, so
+// blocks need no prologue.
 
 /// Shared with generated code; offsets are baked into it.
 struct JITContext {
@@ -44,16 +45,57 @@ struct X86Emitter {
     mutating func imm64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
     static func disp(_ reg: UInt8) -> Int32 { Int32(reg) * 8 }
 
-    /// mov r64, [rdi + 8*reg]
-    mutating func loadX(_ r: R, _ reg: UInt8) { emit(0x48, 0x8B, 0x87 | (r.rawValue << 3)); imm32(X86Emitter.disp(reg)) }
-    /// mov [rdi + 8*reg], r64
-    mutating func storeX(_ reg: UInt8, _ r: R) { emit(0x48, 0x89, 0x87 | (r.rawValue << 3)); imm32(X86Emitter.disp(reg)) }
-    /// <op> rax, [rdi + 8*reg]  (64-bit, or 32-bit when wide == false)
+    // Write-through register cache: r8..r11 hold copies of guest registers this block has read or
+    // written. Every write still goes to the register array, so an exit anywhere needs no spill; reads
+    // of a cached register skip the load, which would otherwise wait on the store of the instruction
+    // before it (store-to-load forwarding sits on the critical path of every dependent pair). A block
+    // starts with an empty cache; templates only update it on paths every execution takes.
+    static let cacheSlots = 4
+    var slotReg = [UInt8](repeating: 0xff, count: X86Emitter.cacheSlots)
+    var slotUse = [Int](repeating: 0, count: X86Emitter.cacheSlots)
+    var clock = 0
+
+    func slot(of reg: UInt8) -> Int? { slotReg.firstIndex(of: reg) }
+    mutating func touch(_ s: Int) { clock += 1; slotUse[s] = clock }
+    /// The slot for `reg`: its own, or the least recently used one.
+    mutating func claim(_ reg: UInt8) -> Int {
+        let s = slot(of: reg) ?? slotUse.indices.min { slotUse[$0] < slotUse[$1] }!
+        slotReg[s] = reg
+        touch(s)
+        return s
+    }
+    /// mov r8+s, r
+    mutating func movToSlot(_ s: Int, _ r: R) { emit(0x49, 0x89, 0xC0 | (r.rawValue << 3) | UInt8(s)) }
+
+    /// mov r64, x[reg]
+    mutating func loadX(_ r: R, _ reg: UInt8) {
+        if let s = slot(of: reg) {
+            touch(s)
+            emit(0x4C, 0x89, 0xC0 | UInt8(s) << 3 | r.rawValue)                 // mov r, r8+s
+            return
+        }
+        emit(0x48, 0x8B, 0x87 | (r.rawValue << 3)); imm32(X86Emitter.disp(reg))
+        movToSlot(claim(reg), r)
+    }
+    /// x[reg] = r64 (the array, and the cache)
+    mutating func storeX(_ reg: UInt8, _ r: R) {
+        emit(0x48, 0x89, 0x87 | (r.rawValue << 3)); imm32(X86Emitter.disp(reg))
+        movToSlot(claim(reg), r)
+    }
+    /// <op> rax, x[reg]  (64-bit, or 32-bit when wide == false)
     mutating func aluMem(_ opcode: UInt8, _ reg: UInt8, wide: Bool = true) {
+        if let s = slot(of: reg) {
+            touch(s)
+            emit(wide ? 0x49 : 0x41, opcode, 0xC0 | UInt8(s)); return        // <op> rax, r8+s
+        }
         if wide { emit(0x48) }
         emit(opcode, 0x87); imm32(X86Emitter.disp(reg))
     }
     mutating func imulMem(_ reg: UInt8, wide: Bool = true) {
+        if let s = slot(of: reg) {
+            touch(s)
+            emit(wide ? 0x49 : 0x41, 0x0F, 0xAF, 0xC0 | UInt8(s)); return    // imul rax, r8+s
+        }
         if wide { emit(0x48) }
         emit(0x0F, 0xAF, 0x87); imm32(X86Emitter.disp(reg))
     }
