@@ -51,6 +51,7 @@ extension Hart {
             var ops = withUnsafeMutablePointer(to: &dummyOps) { $0 }
             var page = FetchEntry()
             let jitBlocks = code.jit?.blocks
+            let jitEnter = code.jit?.enter
             let ctx = jitContext
             ctx.pointee.tlbLoad = tlbL
             ctx.pointee.tlbStore = tlbS
@@ -111,10 +112,11 @@ extension Hart {
                         n &-= 1
                         continue inner
                     }
-                    ctx.pointee.executed = 0
-                    ctx.pointee.budget = Int64(limit &- n)
-                    block.code(x, UnsafeMutableRawPointer(ctx))
-                    let done = Int(truncatingIfNeeded: ctx.pointee.executed)
+                    // The trampoline saves the registers blocks use and keeps the budget while they chain.
+                    let budget = Int64(limit &- n)
+                    ctx.pointee.budget = budget
+                    jitEnter.unsafelyUnwrapped(x, UnsafeMutableRawPointer(ctx), block.code)
+                    let done = Int(truncatingIfNeeded: budget &- ctx.pointee.budget)
                     if done == 0 {
                         // The first instruction (a load or store) missed the TLB: take the slow path.
                         self.pc = pc

@@ -10,21 +10,25 @@ import Glibc
 // up exactly there: a TLB miss simply ends the block ("precise exits"); traps, CSRs, FP, atomics and
 // division are always interpreted.
 //
-// Calling convention (System V): rdi = register array (x0..x32), rsi = JITContext. Only caller-saved
-// registers are used (rax, rcx, rdx scratch; r8..r11 the register cache) and nothing is called, so
-// blocks need no prologue.
+// Blocks are entered through one trampoline (`JIT.enter`) that saves the callee-saved registers and
+// keeps the chain budget in rbp while blocks jump from one to the next; a block's `ret` goes back to
+// it. In blocks: rdi = register array (x0..x32), rsi = JITContext, rbp = budget, rax/rcx/rdx scratch,
+// r8..r11, rbx and r12..r15 the register cache. Nothing is called.
 
 /// Shared with generated code; offsets are baked into it.
 struct JITContext {
     var tlbLoad: UnsafeMutablePointer<TLBEntry>    // +0
     var tlbStore: UnsafeMutablePointer<TLBEntry>   // +8
     var exitPC: UInt64 = 0                         // +16: where the interpreter continues
-    var executed: UInt64 = 0                       // +24: instructions completed (blocks add to it)
-    var budget: Int64 = 0                          // +32: chained blocks run while this stays positive
+    var unused: UInt64 = 0                         // +24
+    var budget: Int64 = 0                          // +32: blocks subtract what they ran; chained blocks
+                                                   // run while it stays positive
     var tlbFetch: UnsafeMutablePointer<FetchEntry> // +40: the fetch TLB slot of the running privilege
 }
 
 typealias JITBlockFunction = @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer) -> Void
+/// The trampoline: (registers, context, block).
+typealias JITEnterFunction = @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer, JITBlockFunction) -> Void
 
 struct JITBlock {
     var code: JITBlockFunction
@@ -50,9 +54,10 @@ struct X86Emitter {
     // of a cached register skip the load, which would otherwise wait on the store of the instruction
     // before it (store-to-load forwarding sits on the critical path of every dependent pair). A block
     // starts with an empty cache; templates only update it on paths every execution takes.
-    static let cacheSlots = 4
-    var slotReg = [UInt8](repeating: 0xff, count: X86Emitter.cacheSlots)
-    var slotUse = [Int](repeating: 0, count: X86Emitter.cacheSlots)
+    /// Host registers of the cache slots (x86 numbers: r8..r11, rbx, r12..r15).
+    static let slotHost: [UInt8] = [8, 9, 10, 11, 3, 12, 13, 14, 15]
+    var slotReg = [UInt8](repeating: 0xff, count: X86Emitter.slotHost.count)
+    var slotUse = [Int](repeating: 0, count: X86Emitter.slotHost.count)
     var clock = 0
 
     func slot(of reg: UInt8) -> Int? { slotReg.firstIndex(of: reg) }
@@ -64,14 +69,23 @@ struct X86Emitter {
         touch(s)
         return s
     }
-    /// mov r8+s, r
-    mutating func movToSlot(_ s: Int, _ r: R) { emit(0x49, 0x89, 0xC0 | (r.rawValue << 3) | UInt8(s)) }
+    /// mov slot, r
+    mutating func movToSlot(_ s: Int, _ r: R) {
+        let h = X86Emitter.slotHost[s]
+        emit(0x48 | h >> 3, 0x89, 0xC0 | (r.rawValue << 3) | (h & 7))
+    }
+    /// <opcode> rax (eax), slot: the register form of aluMem/imulMem.
+    mutating func opSlot(_ opcode: [UInt8], _ s: Int, wide: Bool) {
+        let h = X86Emitter.slotHost[s]
+        emit((wide ? 0x48 : 0x40) | h >> 3); bytes += opcode; emit(0xC0 | (h & 7))
+    }
 
     /// mov r64, x[reg]
     mutating func loadX(_ r: R, _ reg: UInt8) {
         if let s = slot(of: reg) {
             touch(s)
-            emit(0x4C, 0x89, 0xC0 | UInt8(s) << 3 | r.rawValue)                 // mov r, r8+s
+            let h = X86Emitter.slotHost[s]
+            emit(0x48 | (h >> 3) << 2, 0x89, 0xC0 | (h & 7) << 3 | r.rawValue)  // mov r, slot
             return
         }
         emit(0x48, 0x8B, 0x87 | (r.rawValue << 3)); imm32(X86Emitter.disp(reg))
@@ -86,7 +100,7 @@ struct X86Emitter {
     mutating func aluMem(_ opcode: UInt8, _ reg: UInt8, wide: Bool = true) {
         if let s = slot(of: reg) {
             touch(s)
-            emit(wide ? 0x49 : 0x41, opcode, 0xC0 | UInt8(s)); return        // <op> rax, r8+s
+            opSlot([opcode], s, wide: wide); return                           // <op> rax, slot
         }
         if wide { emit(0x48) }
         emit(opcode, 0x87); imm32(X86Emitter.disp(reg))
@@ -94,7 +108,7 @@ struct X86Emitter {
     mutating func imulMem(_ reg: UInt8, wide: Bool = true) {
         if let s = slot(of: reg) {
             touch(s)
-            emit(wide ? 0x49 : 0x41, 0x0F, 0xAF, 0xC0 | UInt8(s)); return    // imul rax, r8+s
+            opSlot([0x0F, 0xAF], s, wide: wide); return                       // imul rax, slot
         }
         if wide { emit(0x48) }
         emit(0x0F, 0xAF, 0x87); imm32(X86Emitter.disp(reg))
@@ -104,24 +118,20 @@ struct X86Emitter {
     mutating func loadLowWord(_ reg: UInt8) { emit(0x8B, 0x87); imm32(X86Emitter.disp(reg)) }
     mutating func notRax() { emit(0x48, 0xF7, 0xD0) }
     mutating func movRaxImm64(_ v: UInt64) { emit(0x48, 0xB8); imm64(v) }
-    /// Writes exitPC/executed and returns.
+    /// Writes exitPC, counts what ran and returns.
     mutating func exit(pc: UInt64, executed: Int) {
         movRaxImm64(pc)
         emit(0x48, 0x89, 0x46, 0x10)                  // mov [rsi+16], rax
-        exitCount(executed)
-    }
-    mutating func exitCount(_ executed: Int) {
-        addExecuted(executed)
+        subBudget(executed)
         emit(0xC3)                                     // ret
     }
-    mutating func addExecuted(_ n: Int) { emit(0x48, 0x81, 0x46, 0x18); imm32(Int32(n)) }   // add qword [rsi+24], imm32
+    mutating func subBudget(_ n: Int) { emit(0x48, 0x81, 0xED); imm32(Int32(n)) }   // sub rbp, imm32 (sets the flags)
     mutating func jmp() -> Int { emit(0xE9); let at = bytes.count; imm32(0); return at }
     /// Leaves the block for the constant `pc`. When `pc` is on the same page, the exit can later be
     /// patched into a direct jump to the block translated there (while the chain budget lasts): the
     /// returned offset is the `jmp rel32` to patch, initially aimed at the plain exit.
     mutating func chainableExit(pc: UInt64, executed: Int) -> Int {
-        addExecuted(executed)
-        emit(0x48, 0x81, 0x6E, 0x20); imm32(Int32(executed))   // sub qword [rsi+32], imm32
+        subBudget(executed)
         let toPlain = jcc(0x8E)                                  // jle plain
         let site = jmp()
         patch(toPlain, to: bytes.count)
@@ -137,8 +147,7 @@ struct X86Emitter {
     /// Otherwise (or when the chain budget is spent) returns to the interpreter with exitPC = rax.
     mutating func lookupExit(executed: Int, blocks: UnsafeMutablePointer<JITBlock>) {
         emit(0x48, 0x89, 0x46, 0x10)                            // mov [rsi+16], rax
-        addExecuted(executed)
-        emit(0x48, 0x81, 0x6E, 0x20); imm32(Int32(executed))    // sub qword [rsi+32], imm32
+        subBudget(executed)
         var outs = [jcc(0x8E)]                                  // jle out
         emit(0x48, 0x89, 0xC2)                                  // mov rdx, rax
         emit(0x48, 0xC1, 0xEA, 0x0C)                            // shr rdx, 12
@@ -196,6 +205,9 @@ public final class JIT {
 
     let code: UnsafeMutableRawPointer
     var used = 0
+    /// The trampoline at the start of the code buffer.
+    let enter: JITEnterFunction
+    let trampolineSize: Int
     var blocks: UnsafeMutablePointer<JITBlock>
     var blockCount = 0
     var blockCapacity = 1 << 16
@@ -221,6 +233,17 @@ public final class JIT {
         guard let p, p != MAP_FAILED else { return nil }
         code = p
         blocks = .allocate(capacity: blockCapacity)
+        var t = X86Emitter()
+        t.emit(0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57)   // push rbx, rbp, r12..r15
+        t.emit(0x48, 0x8B, 0x6E, 0x20)                                       // mov rbp, [rsi+32]
+        t.emit(0xFF, 0xD2)                                                   // call rdx
+        t.emit(0x48, 0x89, 0x6E, 0x20)                                       // mov [rsi+32], rbp
+        t.emit(0x41, 0x5F, 0x41, 0x5E, 0x41, 0x5D, 0x41, 0x5C, 0x5D, 0x5B)   // pop r15..r12, rbp, rbx
+        t.emit(0xC3)
+        t.bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        enter = unsafeBitCast(p, to: JITEnterFunction.self)
+        trampolineSize = (t.bytes.count + 15) & ~15
+        used = trampolineSize
     }
     deinit {
         munmap(code, JIT.codeSize)
@@ -251,7 +274,7 @@ public final class JIT {
         cache.invalidateAll()
         blocks.deinitialize(count: blockCount)
         blockCount = 0
-        used = 0
+        used = trampolineSize
         cache.resetAllHotness()
         pendingChains.removeAll()
         flushes += 1
