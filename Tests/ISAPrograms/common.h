@@ -114,6 +114,18 @@
 _start:
     csrr t0, mhartid
     bnez t0, park
+#ifdef BUSY_HARTS
+    /* Start the checks once every busy hart has run a round. */
+    li t0, 1
+3:  la t1, busy_area
+    slli t2, t0, 6
+    add t1, t1, t2
+4:  ld t2, 24(t1)
+    beqz t2, 4b
+    addi t0, t0, 1
+    li t2, BUSY_HARTS
+    ble t0, t2, 3b
+#endif
     la sp, stack_top
     la t0, trap_stack_top
     csrw mscratch, t0
@@ -129,8 +141,36 @@ _start:
     j test_main
 
 park:
+#ifdef BUSY_HARTS
+    /* The other harts (BUSY_HARTS of them) keep busy while hart 0 runs the checks (ISATests on several
+     * host threads):
+     * AMOs and LR/SC on their own words, a store and load, a CLINT read (a device access), and a
+     * FENCE.I every 256 rounds (dropping their translated code). None of it may disturb hart 0. */
+    la t1, busy_area
+    slli t2, t0, 6
+    add t1, t1, t2
+    addi t2, t1, 8
+    li t3, 1
+    li t4, 0
+1:  amoadd.d zero, t3, (t1)
+2:  lr.d t5, (t2)
+    addi t5, t5, 1
+    sc.d t6, t5, (t2)
+    bnez t6, 2b
+    sd t4, 16(t1)
+    ld t5, 16(t1)
+    li t6, CLINT_MTIME
+    ld t6, 0(t6)
+    addi t4, t4, 1
+    sd t4, 24(t1)
+    andi t5, t4, 255
+    bnez t5, 1b
+    fence.i
+    j 1b
+#else
     wfi
     j park
+#endif
 
 pass:
     li t0, TEST_DEV
@@ -239,4 +279,9 @@ trap_stack:  .space 256
 trap_stack_top:
     .space 4096
 stack_top:
+#ifdef BUSY_HARTS
+    .align 12
+busy_area:
+    .space 64 * 8
+#endif
     .text

@@ -57,10 +57,11 @@ final class ISATests: XCTestCase {
     }
 
     func runProgram(_ name: String, budget: UInt64 = 50_000_000, hypervisor: Bool = false, cpu: String? = nil,
-                    clangMarch: String? = nil, defines: [String] = [], aia: AIAMode = .none,
+                    clangMarch: String? = nil, defines: [String] = [], aia: AIAMode = .none, busyHarts: Int = 0,
                     file: StaticString = #filePath, line: UInt = #line) throws {
-        let elf = try compile(name, clangMarch: clangMarch, defines: defines)
+        let elf = try compile(name, clangMarch: clangMarch, defines: defines + (busyHarts > 0 ? ["BUSY_HARTS=\(busyHarts)"] : []))
         var config = MachineConfig()
+        config.harts = 1 + busyHarts
         config.hypervisor = hypervisor
         config.aia = aia
         config.cpu = cpu
@@ -68,6 +69,7 @@ final class ISATests: XCTestCase {
         config.firmware = .none
         config.kernelPath = elf
         let m = try Machine(config: config)
+        m.threadPerHart = busyHarts > 0
         var console: [UInt8] = []
         m.consoleSink = { console.append(contentsOf: $0) }
         try m.boot()
@@ -79,17 +81,22 @@ final class ISATests: XCTestCase {
                 _ = h.run(1)
             }
         }
-        let r = m.run(maxInstructions: budget)
+        // Busy harts use up the budget too, as fast as their host threads run.
+        let r = m.run(maxInstructions: busyHarts > 0 ? budget * 40 : budget)
         let text = String(decoding: console, as: UTF8.self)
+        for h in m.harts.dropFirst() where r == .powerOff(code: 0) {
+            // t4 (x29) counts the busy loop's rounds.
+            XCTAssertGreaterThan(h.x[29], 0, "\(name): busy hart \(h.id) never ran", file: file, line: line)
+        }
         switch r {
         case .powerOff(code: 0):
             break
         case .powerOff(code: let c):
-            XCTFail("\(name): check \(c) failed. UART output:\n\(text)", file: file, line: line)
+            XCTFail("\(name)\(busyHarts > 0 ? " beside \(busyHarts) busy harts" : ""): check \(c) failed. UART output:\n\(text)", file: file, line: line)
         default:
             let h = m.harts[0]
             func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
-            XCTFail("\(name): did not finish (\(r)); last check \(h.x[3]), pc \(hex(h.pc)), mcause \(hex(h.mcause)), "
+            XCTFail("\(name)\(busyHarts > 0 ? " beside \(busyHarts) busy harts" : ""): did not finish (\(r)); last check \(h.x[3]), pc \(hex(h.pc)), mcause \(hex(h.mcause)), "
                     + "mepc \(hex(h.mepc)), mtval \(hex(h.mtval)), priv \(h.prv). UART output:\n\(text)", file: file, line: line)
         }
     }
@@ -137,6 +144,23 @@ final class ISATests: XCTestCase {
     func testProgramsOnTheMaxCPU() throws {
         for name in ["rv64i", "rv64m", "rv64a", "rvc", "csr_traps", "mmu", "tlb", "fpu"] { try runProgram(name, cpu: "max") }
     }
+    /// Every program passes on hart 0 while three more harts, each on its own host thread, run AMOs,
+    /// LR/SC, device reads and FENCE.I beside it (`--threads per-hart`).
+    func testProgramsBesideBusyHartsOnHostThreads() throws {
+        for name in ["rv64i", "rv64m", "rv64a", "rvc", "csr_traps", "counters", "counter_writes", "interrupts", "mmu",
+                     "tlb_contexts", "pmp", "fpu", "tlb"] {
+            try runProgram(name, busyHarts: 3)
+        }
+        for name in ["hext", "hext_tlb"] { try runProgram(name, hypervisor: true, busyHarts: 3) }
+        try runProgram("aia", hypervisor: true, aia: .aplicIMSIC, busyHarts: 3)
+        try runProgram("extensions", cpu: "max", clangMarch: "rv64gc_zicond_zcb_zba_zbb_zimop_zcmop_zicbom_zicboz_zawrs_svinval",
+                       busyHarts: 3)
+        try runProgram("zfa", cpu: "max", clangMarch: "rv64gc_zfa_zfh", busyHarts: 3)
+        try runProgram("svade", hypervisor: true, cpu: "max", defines: ["SVADU=1"], busyHarts: 3)
+        for name in ["stateen", "pointer_masking", "vector"] { try runProgram(name, hypervisor: true, cpu: "max", busyHarts: 3) }
+        try runProgram("sscofpmf", cpu: "max", busyHarts: 3)
+    }
+
     /// The H extension must not change what the other programs observe.
     func testProgramsWithHypervisorEnabled() throws {
         for name in ["rv64i", "rv64m", "rv64a", "rvc", "csr_traps", "counters", "interrupts", "mmu", "pmp", "fpu", "tlb"] {

@@ -123,6 +123,70 @@ final class JITDifferentialTests: XCTestCase {
         }
     }
 
+    /// Runs `program` on `harts` harts at once, each with its own data area (x20) and loop counter,
+    /// then counts itself done with an AMO; the last hart done powers off. Threaded: every hart on its
+    /// own host thread with its own JIT; otherwise interleaved on one thread and interpreted.
+    func runOnHarts(_ harts: Int, program body: [UInt32], registers: [UInt64], threaded: Bool, counter: UInt64)
+        throws -> (regs: [[UInt64]], data: [[UInt8]], reason: ExitReason, compiled: Int) {
+        var config = MachineConfig()
+        config.memorySize = 16 << 20
+        config.firmware = .none
+        config.harts = harts
+        let m = try Machine(config: config)
+        m.threadPerHart = threaded
+        for c in m.codeCaches { c.jitEnabled = threaded }
+        let doneCounter = JITDifferentialTests.dataBase - 64
+        // amoadd.w x28, x27, (x26); addi x25, x0, harts-1; bne x28, x25, park; power off; park: wfi; j park
+        var program = body
+        program += [JITDifferentialTests.r(0, 27, 26, 2, 28, 0x2f), JITDifferentialTests.i(Int32(harts - 1), 0, 0, 25, 0x13),
+                    JITDifferentialTests.b(20, 25, 28, 1),
+                    0x0010_0f37, 0x0000_5eb7, JITDifferentialTests.i(0x555, 29, 0, 29, 0x13), JITDifferentialTests.s(0, 29, 30, 2),
+                    0x1050_0073, JITDifferentialTests.jal(-4, 0)]
+        let bytes = program.flatMap { w in (0..<4).map { UInt8(truncatingIfNeeded: w >> (8 * $0)) } }
+        XCTAssertTrue(m.ram.copyIn(JITDifferentialTests.codeBase, bytes))
+        for h in m.harts {
+            h.reset(pc: JITDifferentialTests.codeBase)
+            for (n, v) in registers.enumerated() { h.x[n + 1] = v }
+            h.x[Int(JITDifferentialTests.dataReg)] = JITDifferentialTests.dataBase + UInt64(h.id) * 4096
+            h.x[Int(JITDifferentialTests.counterReg)] = counter
+            h.x[26] = doneCounter
+            h.x[27] = 1
+            h.running = true
+        }
+        let reason = m.run(maxInstructions: 50_000_000)
+        return (m.harts.map { h in (0..<32).map { h.x[$0] } },
+                m.harts.map { m.ram.copyOut(JITDifferentialTests.dataBase + UInt64($0.id) * 4096, 2048)! },
+                reason, m.codeCaches.reduce(0) { $0 + ($1.jit?.compiledBlocks ?? 0) })
+    }
+
+    /// The random blocks translated and run by four harts on four host threads at once (each hart its
+    /// own code cache and JIT) end exactly as the interpreter leaves them with the harts interleaved.
+    func testRandomBlocksOnFourHostThreadsMatchTheInterpreter() throws {
+        var g = RNG(s: 0x2545_f491_4f6c_dd1d)
+        for round in 0..<40 {
+            var program: [UInt32] = []
+            for _ in 0..<(1 + g.below(40)) { program.append(JITDifferentialTests.randomInstruction(&g)) }
+            program.append(JITDifferentialTests.i(-1, 31, 0, 31, 0x13))
+            program.append(JITDifferentialTests.b(-Int32(4 * (program.count)), 0, 31, 1))
+            let regs = (0..<15).map { _ in g.next() }
+            let slow = try runOnHarts(4, program: program, registers: regs, threaded: false, counter: 5000)
+            let fast = try runOnHarts(4, program: program, registers: regs, threaded: true, counter: 5000)
+            XCTAssertEqual(slow.reason, .powerOff(code: 0), "round \(round): interleaved interpreter did not finish")
+            XCTAssertEqual(fast.reason, .powerOff(code: 0), "round \(round): threaded JIT run did not finish")
+            XCTAssertEqual(slow.compiled, 0)
+            XCTAssertGreaterThanOrEqual(fast.compiled, 4, "round \(round): every hart's JIT compiles the loop")
+            for hart in 0..<4 {
+                // x28 (the AMO's old value), x29 and x30 (the power-off) depend on which hart finished last.
+                for n in 0..<32 where ![28, 29, 30].contains(n) && slow.regs[hart][n] != fast.regs[hart][n] {
+                    XCTFail(String(format: "round %d hart %d: x%d interpreter %016llx threaded JIT %016llx", round, hart, n,
+                                   slow.regs[hart][n], fast.regs[hart][n]))
+                }
+                XCTAssertEqual(slow.data[hart], fast.data[hart], "round \(round) hart \(hart): data area differs")
+                XCTAssertEqual(fast.regs[hart][1...15], fast.regs[0][1...15], "round \(round): harts with the same input differ")
+            }
+        }
+    }
+
     static func jal(_ imm: Int32, _ rd: UInt32) -> UInt32 {
         let u = UInt32(bitPattern: imm)
         return ((u >> 20) & 1) << 31 | ((u >> 1) & 0x3ff) << 21 | ((u >> 11) & 1) << 20 | ((u >> 12) & 0xff) << 12 | rd << 7 | 0x6f
