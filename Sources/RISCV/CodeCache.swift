@@ -28,8 +28,17 @@ public final class CodeCache {
     var opsPageList: [Int32] = []
     var hotPageList: [Int32] = []
     var harts: [Hart] = []  // weakly meaningful: harts live as long as the machine
-    /// One hart's own cache (threads per hart), written only by that hart's thread.
+    /// One hart's own cache (threads per hart), written only by that hart's thread. Other harts' stores
+    /// and DMA do not reach it, so it decodes each page from a copy taken when the page's first op is
+    /// decoded. FENCE.I starts a new epoch (`fenceInstructions`) and empties the hart's fetch TLB, so
+    /// the next fetch from each page comes through `fetchBytes`, which compares the page with its copy
+    /// once per epoch and discards its ops if it changed. Decoding from the copy means the ops always
+    /// match it exactly, however the page changes meanwhile.
     public internal(set) var isPrivate = false
+    let copies: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    /// Per RAM page, the epoch its copy was last compared in.
+    let checkedEpoch: UnsafeMutablePointer<UInt32>
+    var epoch: UInt32 = 1
     /// Translated blocks (nil when disabled or unavailable on this host).
     public internal(set) var jit: JIT?
     public var jitEnabled: Bool {
@@ -58,12 +67,17 @@ public final class CodeCache {
         pages = CodeCache.reserveZeroed(UnsafeMutablePointer<DOp>?.self, count: pageCount)
         hasCode = CodeCache.reserveZeroed(Bool.self, count: pageCount)
         hot = CodeCache.reserveZeroed(UnsafeMutablePointer<UInt8>?.self, count: pageCount)
+        copies = CodeCache.reserveZeroed(UnsafeMutableRawPointer?.self, count: pageCount)
+        checkedEpoch = CodeCache.reserveZeroed(UInt32.self, count: pageCount)
         ram.codeWriteHook = { [unowned self] ppn in self.invalidate(physicalPage: ppn) }
         jit = JIT()
     }
     deinit {
         for i in opsPageList { pages[Int(i)]?.deallocate() }
         for i in hotPageList { hot[Int(i)]?.deallocate() }
+        for i in opsPageList { copies[Int(i)]?.deallocate() }
+        CodeCache.release(copies, count: pageCount)
+        CodeCache.release(checkedEpoch, count: pageCount)
         CodeCache.release(pages, count: pageCount)
         CodeCache.release(hasCode, count: pageCount)
         CodeCache.release(hot, count: pageCount)
@@ -96,10 +110,34 @@ public final class CodeCache {
     func resetHotness(ramPage index: Int) { hot[index]?.update(repeating: 0, count: CodeCache.opsPerPage) }
     func resetAllHotness() { for i in hotPageList { resetHotness(ramPage: Int(i)) } }
 
-    /// Called before the first op of a page is decoded: from now on stores to it must take the slow path.
+    /// Where to decode the RAM page (at `host`) from: the page itself, or a private cache's copy of it.
+    @inline(__always) func fetchBytes(ramPage index: Int, host: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        guard isPrivate else { return host }
+        if let c = copies[index] {
+            if checkedEpoch[index] != epoch {
+                checkedEpoch[index] = epoch
+                if hasCode[index] && memcmp(c, host, 4096) != 0 { discardOps(ramPage: index) }
+            }
+            return c
+        }
+        let c = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
+        c.copyMemory(from: host, byteCount: 4096)
+        copies[index] = c
+        checkedEpoch[index] = epoch
+        return c
+    }
+
+    /// Called before the first op of a page is decoded: from now on stores to it must take the slow
+    /// path; a private cache instead copies the page, which it decodes from until FENCE.I finds it changed.
     func markHasCode(ramPage index: Int) {
         guard !hasCode[index] else { return }
         hasCode[index] = true
+        if isPrivate {
+            _ = ops(forRAMPage: index)   // listed in opsPageList, which revalidate walks
+            let host = ram.pointer + index << 12
+            if let c = copies[index] { c.copyMemory(from: host, byteCount: 4096) } else { _ = fetchBytes(ramPage: index, host: host) }
+            return
+        }
         let host = UInt(bitPattern: ram.pointer + index << 12)
         for h in harts { h.dropStoreEntries(hostPage: host) }
     }
@@ -127,4 +165,5 @@ public final class CodeCache {
     public func invalidateAll() {
         for i in opsPageList { discardOps(ramPage: Int(i)) }
     }
+
 }

@@ -267,9 +267,9 @@ extension Hart {
                 case .fenceI:
                     // Stores to code pages already invalidated their decoded ops; nothing is stale. With a
                     // thread per hart, other harts' stores and DMA do not reach this hart's code cache:
-                    // FENCE.I drops it (the ops stay allocated, so `ops` remains valid and re-decodes).
+                    // FENCE.I makes the next fetch from each page check it (see CodeCache.isPrivate).
                     pc = next
-                    if threading != nil { code.invalidateAll() }
+                    if threading != nil { fenceInstructions(); pageTag = .max }
 
                 case .lrW, .lrD, .scW, .scD, .amoW, .amoD:
                     self.pc = pc

@@ -867,7 +867,7 @@ public final class Hart: InterruptTarget {
         let ramPage = Int((pa - ram.base) >> 12)
         let host = ram.pagePointer(forFetch: ramPage)   // post-copy: the page must be here before it is decoded
         let e = FetchEntry(tag: va & ~0xfff, ops: UInt(bitPattern: code.ops(forRAMPage: ramPage)),
-                           host: UInt(bitPattern: host), ramPage: ramPage)
+                           host: UInt(bitPattern: code.fetchBytes(ramPage: ramPage, host: host)), ramPage: ramPage)
         if pmpPageUniform(pa, .fetch, prv) {
             tlbFetch[tlbFillIndex(va, slot: fetchSlot)] = e
         }
@@ -879,8 +879,8 @@ public final class Hart: InterruptTarget {
     func decodeAt(_ va: UInt64, _ e: FetchEntry) -> DOp? {
         let offset = Int(va & 0xfff)
         let host = UnsafeRawPointer(bitPattern: e.host)!
+        code.markHasCode(ramPage: e.ramPage)   // first: a private cache refreshes its copy of the page here
         let lo = host.load(fromByteOffset: offset, as: UInt16.self)
-        code.markHasCode(ramPage: e.ramPage)
         if !Decoder.isLong(lo) {
             let d = Decoder.decodeCompressed(lo, ext: extensions)
             UnsafeMutablePointer<DOp>(bitPattern: e.ops)![offset >> 1] = d
@@ -897,9 +897,11 @@ public final class Hart: InterruptTarget {
         let next = tlbFetch[fetchSlot * Hart.tlbSize + Int((nextVA >> 12) & Hart.tlbMask)]
         let hi: UInt16
         if next.tag == nextVA {
+            if code.isPrivate { code.markHasCode(ramPage: next.ramPage) }
             hi = UnsafeRawPointer(bitPattern: next.host).unsafelyUnwrapped.load(as: UInt16.self)
         } else {
             guard let f = fetchFill(nextVA) else { return nil }
+            if code.isPrivate { code.markHasCode(ramPage: f.ramPage) }
             hi = UnsafeRawPointer(bitPattern: f.host).unsafelyUnwrapped.load(as: UInt16.self)
         }
         return Decoder.decode(UInt32(lo) | UInt32(hi) << 16, hypervisor: hypervisorExtension, ext: extensions)

@@ -57,11 +57,18 @@ extension Hart {
     /// The fences `bits` name, on this hart (its own thread): every translation, or its code cache.
     public func carryOut(_ bits: UInt32) {
         if bits & HartThreading.flushTranslations != 0 { flushTLB(); if hypervisorExtension { flushGStage() } }
-        if bits & HartThreading.flushCode != 0 { code.invalidateAll() }
+        if bits & HartThreading.flushCode != 0 { fenceInstructions() }
     }
 }
 
 extension Hart {
+    /// FENCE.I with a code cache of its own: a new epoch, and no fetch translation survives, so the
+    /// next fetch from every page goes through fetchFill and compares the page with its copy.
+    public func fenceInstructions() {
+        code.epoch &+= 1
+        for slot in 0..<Hart.tlbSlots { forEachFilledIndex(slot) { tlbFetch[$0] = FetchEntry() } }
+    }
+
     /// Gives the hart a code cache of its own (threads per hart: only its thread ever writes it).
     public func useOwnCodeCache() {
         guard !code.isPrivate else { return }
