@@ -112,7 +112,8 @@ final class BuiltinSBI: SBIHandler {
         default:
             error = BuiltinSBI.notSupported
         }
-        if error == BuiltinSBI.notSupported && eid != Ext.base {
+        // (The PMU answers NOT_SUPPORTED for events it does not count: Linux asks for each at boot.)
+        if error == BuiltinSBI.notSupported && eid != Ext.base && !(eid == Ext.pmu && h.extensions.contains(.sscofpmf)) {
             unsupportedCalls &+= 1
             lastUnsupported = (eid, fid)
         }

@@ -87,13 +87,23 @@ extension Machine {
     private func hartThread(_ h: Hart, control: HartThreadControl, lock: HostLock) {
         let waker = control.wakers[h.id]
         let t = h.threading!
+        var dueWithoutWaking = false
         while !control.stop.load(ordering: .relaxed) {
             if !h.running || h.waitingForInterrupt || h.stopRequested {
-                // Asleep: WFI, stopped (HSM) or the machine is stopping. Wakes on a signal or every 500 µs,
-                // which is also how timer interrupts (Sstc, CLINT) are noticed.
+                // Asleep: WFI, stopped (HSM) or the machine is stopping. Wakes on a signal (an IPI, a
+                // device interrupt the device thread raised, a hart start), at the next timer deadline
+                // (its own Sstc timers, the CLINT's), or after 2 ms at most.
                 t.parked.store(true, ordering: .sequentiallyConsistent)
                 h.carryOutRequests()
-                _ = waker.wait(timeout: .now() + .microseconds(500))
+                lock.lock()
+                let deadline = h.running ? Swift.min(clint.nextDeadline, supervisorTimerDeadline(h)) : .max
+                lock.unlock()
+                let ns = Swift.min(time.nanosUntil(deadline), 2_000_000)
+                if ns > 0 || dueWithoutWaking {
+                    // (Due again after running: the interrupt is not enabled in mie, WFI sleeps on.)
+                    _ = waker.wait(timeout: .now() + .nanoseconds(Int(ns > 0 ? ns : 500_000)))
+                }
+                dueWithoutWaking = ns == 0
                 t.parked.store(false, ordering: .sequentiallyConsistent)
                 h.carryOutRequests()
                 if !h.running || h.stopRequested { continue }

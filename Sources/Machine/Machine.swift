@@ -602,9 +602,7 @@ public final class Machine {
     /// Every running hart waits for an interrupt: sleep until the next timer deadline or host input.
     func idle() {
         var deadline = clint.nextDeadline
-        for h in harts where h.running && h.menvcfg >> 63 != 0 {
-            deadline = Swift.min(deadline, h.stimecmp, h.vsTimerDeadline)
-        }
+        for h in harts where h.running { deadline = Swift.min(deadline, supervisorTimerDeadline(h)) }
         let maxSleep: UInt64 = 2_000_000   // 2 ms: also the latency for host input and stop requests
         let ns = Swift.min(time.nanosUntil(deadline), maxSleep)
         if ns > 0 && !uart.hasPendingInput && !(virtioConsole?.hasPendingInput ?? false)
@@ -613,6 +611,11 @@ public final class Machine {
             sleepForHostEvents(nanos: ns)
             stats.idleSeconds += Double(TimeBase.hostNanos() - t0) / 1e9
         }
+    }
+
+    /// When `h`'s Sstc timers (stimecmp, vstimecmp) fire, or .max.
+    func supervisorTimerDeadline(_ h: Hart) -> UInt64 {
+        h.menvcfg >> 63 != 0 ? Swift.min(h.stimecmp, h.vsTimerDeadline) : .max
     }
 
     /// Sleeps up to `ns`, waking early for a host request or, with a network, traffic (poll(2) on the

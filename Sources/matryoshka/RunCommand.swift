@@ -58,8 +58,8 @@ struct Run: ParsableCommand {
     var noReboot = false
     @Flag(help: "Disable the JIT (interpret everything).")
     var noJit = false
-    @Option(help: ArgumentHelp("Host threads for the harts: '1' (the default: all harts interleave on one thread, deterministic) or 'per-hart' (each hart on its own host thread; experimental).", valueName: "1|per-hart"))
-    var threads: String = "1"
+    @Option(help: ArgumentHelp("Host threads for the harts: 'per-hart' (the default: each hart runs on its own host thread) or '1' (all harts interleave on one thread: deterministic, for debugging).", valueName: "per-hart|1"))
+    var threads: String = "per-hart"
     @Flag(help: "Implement the RISC-V Hypervisor (H) extension (the default; kept for compatibility).")
     var hypervisor = false
     @Flag(help: "Do not implement the Hypervisor (H) extension (no misa.H, no 'h' in the device tree).")
@@ -284,7 +284,7 @@ struct GuestRunOptions {
     var noJit = false
     var maxInstructions: UInt64?
     var noReboot = false
-    var threadPerHart = false
+    var threadPerHart = true
 }
 
 /// `run --restore` and the options that may go with it, however they were parsed.
@@ -328,7 +328,7 @@ func fastRestoreRequest(_ args: [String]) -> RestoreRequest? {
         }
         guard !seen.contains(name) else { return nil }
         seen.append(name)
-        let takesValue = ["--restore", "--mem-file", "--clone-dir", "--api-socket"].contains(name)
+        let takesValue = ["--restore", "--mem-file", "--clone-dir", "--api-socket", "--threads"].contains(name)
         if takesValue && value == nil {
             guard i + 1 < args.count, !args[i + 1].hasPrefix("-") else { return nil }
             value = args[i + 1]
@@ -346,6 +346,9 @@ func fastRestoreRequest(_ args: [String]) -> RestoreRequest? {
         case "--stats": r.options.stats = true
         case "--no-jit": r.options.noJit = true
         case "--no-reboot": r.options.noReboot = true
+        case "--threads":
+            guard value == "1" || value == "per-hart" else { return nil }
+            r.options.threadPerHart = value == "per-hart"
         default: return nil
         }
         i += 1
