@@ -109,6 +109,11 @@ extension Machine {
                 if !h.running || h.stopRequested { continue }
             }
             let n = h.run(sliceLength)
+            if h.spinning {
+                // Harts may outnumber host cores: the lock holder the guest spins on may need this one.
+                h.spinning = false
+                sched_yield()
+            }
             if n > 0 {
                 lock.lock()
                 stats.instructions &+= UInt64(n)

@@ -262,8 +262,9 @@ extension Hart {
                     if threading != nil { HostAtomics.fence() }
                     pc = next
                 case .pause:
-                    // A spin-wait hint: end the slice so the other harts (a lock holder) run.
-                    pc = next; yielded = true; break inner
+                    // A spin-wait hint: end the slice so the other harts (a lock holder) run; on its own
+                    // host thread the hart also gives up its host core (`spinning`).
+                    pc = next; yielded = true; spinning = true; break inner
                 case .fenceI:
                     // Stores to code pages already invalidated their decoded ops; nothing is stale. With a
                     // thread per hart, other harts' stores and DMA do not reach this hart's code cache:

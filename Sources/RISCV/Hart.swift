@@ -191,6 +191,8 @@ public final class Hart: InterruptTarget {
     let jitContext: UnsafeMutablePointer<JITContext>
     /// Set by WFI; cleared when an enabled interrupt becomes pending.
     @exclusivity(unchecked) public var waitingForInterrupt = false
+    /// The last slice ended at a spin-wait hint (PAUSE, WRS); the caller clears it.
+    @exclusivity(unchecked) public var spinning = false
     /// Harts not yet started (SBI HSM) do not run.
     @exclusivity(unchecked) public var running = true
     /// Asks the run loop to return at the next slice boundary.
