@@ -155,6 +155,43 @@ final class MigrationTests: XCTestCase {
         XCTAssertTrue(dest.output.contains(" bad=0 "), "pages lost or stale after the move:\n\(dest.tail)")
     }
 
+    /// Two vCPUs, each on its own host thread (the default), both rewriting memory as fast as they can:
+    /// pre-copy's dirty log is set from both hart threads at once, post-copy fetches pages for both.
+    /// Every page holds its last value at the destination.
+    func testTwoBusyHartsOnHostThreadsMigrate() throws {
+        let dirty = ".build/guest/dirty"
+        guard FileManager.default.fileExists(atPath: dirty) else { try missing("\(dirty) not built: run scripts/setup-host") }
+        dirtyInitrd = dir + "/dirty2.cpio.gz"
+        try GuestImages.buildInitramfs(init: """
+            #!/bin/sh
+            /bin/busybox --install -s /bin
+            mount -t proc proc /proc
+            echo "DIRTY-CPUS $(nproc)"
+            /bin/dirty 24 400 12 > /tmp/a &
+            /bin/dirty 24 400 12 > /tmp/b &
+            wait
+            cat /tmp/a /tmp/b
+            poweroff -f
+            """, extraFiles: [("bin/dirty", dirty, 0o755)], to: dirtyInitrd)
+        for mode in ["precopy", "postcopy"] {
+            let url = "unix:" + dir + "/mig-\(mode).sock"
+            let dest = try startDestination(url)
+            let socket = dir + "/src-\(mode).sock"
+            let source = try GuestProcess(binary, bootArgs(dirtyInitrd) + ["--cpus", "2", "--api-socket", socket], dir: dir,
+                                          name: "source-\(mode)")
+            XCTAssertTrue(source.waitFor("DIRTY-CPUS 2", timeout: 240), source.tail)
+            Thread.sleep(forTimeInterval: 2)
+            XCTAssertEqual(try migrate(socket, to: url, mode: mode).status, 204)
+            XCTAssertEqual(source.waitForExit(timeout: 120), 0, source.tail)
+            XCTAssertTrue(source.output.contains("matryoshka: migrated to"), "\(mode): no summary line at the source:\n\(source.tail)")
+            XCTAssertEqual(dest.waitForExit(timeout: 240), 0, dest.tail)
+            let results = dest.output.components(separatedBy: "DIRTY-RESULT").dropFirst().map { $0.prefix { $0 != "\r" && $0 != "\n" } }
+            XCTAssertEqual(results.count, 2, "\(mode): both writers report at the destination:\n\(dest.tail)\nsource:\n\(source.tail)")
+            for r in results { XCTAssertTrue(r.contains(" bad=0 ") && r.contains("pages=6144"), "\(mode): pages lost or stale after the move: \(r)") }
+            if mode == "postcopy" { XCTAssertTrue(dest.output.contains("post-copy complete"), dest.tail) }
+        }
+    }
+
     func makeTLSDirectory(_ name: String) throws -> String { try makeTLSDirectory(in: dir, name) }
 
     /// TLS: a source without TLS and one whose certificates come from another authority are turned
