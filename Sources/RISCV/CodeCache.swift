@@ -133,7 +133,7 @@ public final class CodeCache {
         guard !hasCode[index] else { return }
         hasCode[index] = true
         if isPrivate {
-            _ = ops(forRAMPage: index)   // listed in opsPageList, which revalidate walks
+            _ = ops(forRAMPage: index)   // listed in opsPageList, through which deinit frees the copy
             let host = ram.pointer + index << 12
             if let c = copies[index] { c.copyMemory(from: host, byteCount: 4096) } else { _ = fetchBytes(ramPage: index, host: host) }
             return
@@ -165,5 +165,4 @@ public final class CodeCache {
     public func invalidateAll() {
         for i in opsPageList { discardOps(ramPage: Int(i)) }
     }
-
 }

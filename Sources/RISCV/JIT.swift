@@ -20,10 +20,9 @@ struct JITContext {
     var tlbLoad: UnsafeMutablePointer<TLBEntry>    // +0
     var tlbStore: UnsafeMutablePointer<TLBEntry>   // +8
     var exitPC: UInt64 = 0                         // +16: where the interpreter continues
-    var unused: UInt64 = 0                         // +24
-    var budget: Int64 = 0                          // +32: blocks subtract what they ran; chained blocks
+    var budget: Int64 = 0                          // +24: blocks subtract what they ran; chained blocks
                                                    // run while it stays positive
-    var tlbFetch: UnsafeMutablePointer<FetchEntry> // +40: the fetch TLB slot of the running privilege
+    var tlbFetch: UnsafeMutablePointer<FetchEntry> // +32: the fetch TLB slot of the running privilege
 }
 
 typealias JITBlockFunction = @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer) -> Void
@@ -49,8 +48,8 @@ struct X86Emitter {
     mutating func imm64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
     static func disp(_ reg: UInt8) -> Int32 { Int32(reg) * 8 }
 
-    // Write-through register cache: r8..r11 hold copies of guest registers this block has read or
-    // written. Every write still goes to the register array, so an exit anywhere needs no spill; reads
+    // Write-through register cache: nine host registers hold copies of guest registers this block has
+    // read or written. Every write still goes to the register array, so an exit anywhere needs no spill; reads
     // of a cached register skip the load, which would otherwise wait on the store of the instruction
     // before it (store-to-load forwarding sits on the critical path of every dependent pair). A block
     // starts with an empty cache; templates only update it on paths every execution takes.
@@ -153,7 +152,7 @@ struct X86Emitter {
         emit(0x48, 0xC1, 0xEA, 0x0C)                            // shr rdx, 12
         emit(0x81, 0xE2); imm32(Int32(Hart.tlbSize - 1))        // and edx, tlbMask
         emit(0x48, 0xC1, 0xE2, UInt8(MemoryLayout<FetchEntry>.stride.trailingZeroBitCount))  // shl rdx, log2(stride)
-        emit(0x48, 0x03, 0x56, 0x28)                            // add rdx, [rsi+40]
+        emit(0x48, 0x03, 0x56, UInt8(MemoryLayout<JITContext>.offset(of: \.tlbFetch)!))  // add rdx, [rsi+tlbFetch]
         emit(0x48, 0x89, 0xC1)                                  // mov rcx, rax
         emit(0x48, 0x81, 0xE1); imm32(-4096)                    // and rcx, ~0xfff
         emit(0x48, 0x3B, 0x0A)                                  // cmp rcx, [rdx]   (tag)
@@ -235,9 +234,10 @@ public final class JIT {
         blocks = .allocate(capacity: blockCapacity)
         var t = X86Emitter()
         t.emit(0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57)   // push rbx, rbp, r12..r15
-        t.emit(0x48, 0x8B, 0x6E, 0x20)                                       // mov rbp, [rsi+32]
+        let budget = UInt8(MemoryLayout<JITContext>.offset(of: \.budget)!)
+        t.emit(0x48, 0x8B, 0x6E, budget)                                     // mov rbp, [rsi+budget]
         t.emit(0xFF, 0xD2)                                                   // call rdx
-        t.emit(0x48, 0x89, 0x6E, 0x20)                                       // mov [rsi+32], rbp
+        t.emit(0x48, 0x89, 0x6E, budget)                                     // mov [rsi+budget], rbp
         t.emit(0x41, 0x5F, 0x41, 0x5E, 0x41, 0x5D, 0x41, 0x5C, 0x5D, 0x5B)   // pop r15..r12, rbp, rbx
         t.emit(0xC3)
         t.bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
