@@ -89,8 +89,12 @@ extension GuestImages {
         mount -t proc proc /proc
         mount -t sysfs sysfs /sys
         mount -t devtmpfs devtmpfs /dev
+        # The message goes to the tty and to the kernel log: a tty drains through interrupts, and the
+        # power-off below may come first; the kernel console writes synchronously.
         fail() {
             echo "L1 initramfs: FAILED: $*"
+            echo "<3>L1 initramfs: FAILED: $*" > /dev/kmsg
+            sleep 1
             devmem 0x100000 32 0x13333   # sifive_test: fail with code 1
             reboot -f                    # if /dev/mem is not usable: a reset also makes matryoshka exit 1
         }
@@ -135,9 +139,12 @@ extension GuestImages {
         mount -t tmpfs tmpfs /dev/shm
         mount -t devpts devpts /dev/pts
         hostname l1
+        # As in the initramfs: the kernel log as well, since power-off may come before the tty drains.
         fail() {
             echo "L1: FAILED: $*"
+            echo "<3>L1: FAILED: $*" > /dev/kmsg
             sync
+            sleep 1
             devmem 0x100000 32 0x13333   # sifive_test: power off reporting failure code 1
             reboot -f                    # if /dev/mem is not usable: a reset also makes matryoshka exit 1
         }

@@ -123,7 +123,7 @@ final class NestedBootTests: XCTestCase {
                                        timeout: Self.timeout)
         XCTAssertFalse(off.timedOut)
         XCTAssertEqual(off.status, 1, "L1 should report the failed insmod")
-        XCTAssertTrue(off.output.contains("kvm needs the H extension"), off.output.split(whereSeparator: \.isNewline).suffix(20).joined(separator: "\n"))
+        XCTAssertTrue(off.output.contains("kvm needs the H extension"), off.output)
     }
 
     @discardableResult
